@@ -1,0 +1,50 @@
+# intercom-panel: the two commands a new user needs are `make run` and `make test`.
+# Every target installs what it needs itself (virtual environment, npm package,
+# Debian packages) so that a fresh clone works with nothing done by hand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8080
+DATA ?= var/host
+MICRODOT_DIR = $(shell $(PY) -c "import microdot, os; print(os.path.dirname(microdot.__file__))")
+MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript/package.json
+# pytest exits 5 when a selection has no tests; that is not a failure here.
+PYTEST = $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: run test test-host test-mpy compile bench sipp clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(MPY_NODE): tools/mpy/package.json tools/mpy/package-lock.json
+	cd tools/mpy && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# sipp is the real SIP peer of the call tests (Debian package sip-tester).
+sipp:
+	@command -v sipp >/dev/null 2>&1 || { \
+	  echo "installing sip-tester (sipp) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
+
+run: $(VENV)/.installed
+	$(PY) -m host.run --port $(PORT) --data $(DATA)
+
+compile: $(VENV)/.installed
+	$(PY) tools/compile_firmware.py
+
+test-host: $(VENV)/.installed sipp
+	$(PYTEST) -q tests; status=$$?; [ $$status -eq 5 ] && exit 0; exit $$status
+
+test-mpy: $(VENV)/.installed $(MPY_NODE)
+	node tools/mpy/run_tests.mjs --microdot $(MICRODOT_DIR)
+
+test: compile test-host test-mpy
+
+bench: $(VENV)/.installed $(MPY_NODE)
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf $(VENV) tools/mpy/node_modules build
