@@ -10,7 +10,7 @@ DATA ?= var/host
 MICRODOT_DIR = $(shell $(PY) -c "import microdot, os; print(os.path.dirname(microdot.__file__))")
 MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript/package.json
 # pytest exits 5 when a selection has no tests; that is not a failure here.
-PYTEST = $(PY) -m pytest -p no:cacheprovider
+PYTEST = $(PY) -m pytest
 
 .PHONY: run test test-host test-mpy compile bench sipp clean
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for path in (os.path.join(ROOT, "firmware"), ROOT, os.path.join(ROOT, "tests")):
+for path in (os.path.join(ROOT, "firmware"), ROOT, os.path.join(ROOT, "tests"),
+             os.path.join(ROOT, "tests", "shared")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
