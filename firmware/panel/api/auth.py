@@ -1,0 +1,151 @@
+# Authentication of the BAS-IP API (contract section 2): md5 login issuing
+# Bearer tokens, Basic with the plain password, logout, and the check every
+# protected route goes through.
+#
+# Tokens live in RAM only (they must not survive a reboot), at most a named
+# number of them, the oldest evicted first; each lasts a fixed two hours.
+import binascii
+
+from panel import compat
+from panel.api.common import ApiError, answer, ok, read_object
+from panel.core import body as body_rules
+from panel.core.passwords import md5_hex
+
+# Contract 2.1: fixed two-hour lifetime, no refresh.
+TOKEN_LIFETIME_MS = 2 * 60 * 60 * 1000
+_TOKEN_BYTES = compat.const(20)  # 40 hex characters
+ADMIN_USER = "admin"
+FACTORY_PASSWORD = "123456"
+ACCOUNT_SETTINGS = "account"
+
+# Routes that need no credentials (contract 2.2).
+PUBLIC_PATHS = ("/api/info", "/api/v1/login", "/api/v1/sip/status",
+                "/api/v1/device/sip/status")
+
+
+class Accounts:
+    """The one admin account and the live tokens."""
+
+    def __init__(self, settings, token_cap, ticks_ms=None):
+        self._settings = settings
+        self._token_cap = token_cap
+        self._ticks_ms = ticks_ms or compat.ticks_ms
+        self._tokens = []  # [token, issued_ticks], oldest first
+
+    def password_md5(self):
+        stored = self._settings.get(ACCOUNT_SETTINGS, {})
+        return stored.get("password_md5") or md5_hex(FACTORY_PASSWORD)
+
+    def check_password(self, username, plain_password):
+        return username == ADMIN_USER and md5_hex(plain_password) == self.password_md5()
+
+    def check_md5(self, username, password_md5):
+        return (username == ADMIN_USER
+                and password_md5.lower() == self.password_md5())
+
+    def set_password(self, plain_password):
+        self._settings.put(ACCOUNT_SETTINGS, {"password_md5": md5_hex(plain_password)})
+
+    def issue_token(self):
+        token = compat.hexlify(compat.urandom(_TOKEN_BYTES))
+        self._drop_expired()
+        while len(self._tokens) >= self._token_cap:
+            self._tokens.pop(0)
+        self._tokens.append([token, self._ticks_ms()])
+        return token
+
+    def revoke(self, token):
+        self._tokens = [entry for entry in self._tokens if entry[0] != token]
+
+    def revoke_all(self):
+        self._tokens = []
+
+    def token_valid(self, token):
+        self._drop_expired()
+        for entry in self._tokens:
+            if entry[0] == token:
+                return True
+        return False
+
+    def _drop_expired(self):
+        now = self._ticks_ms()
+        self._tokens = [entry for entry in self._tokens
+                        if compat.ticks_diff(now, entry[1]) < TOKEN_LIFETIME_MS]
+
+    def authenticate(self, request):
+        """True when the request carries valid Bearer or Basic credentials."""
+        header = request.headers.get("Authorization") or ""
+        scheme, _, credentials = header.strip().partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "bearer" and credentials:
+            return self.token_valid(credentials)
+        if scheme == "basic" and credentials:
+            try:
+                decoded = binascii.a2b_base64(credentials).decode()
+            except (ValueError, UnicodeError):
+                return False
+            username, separator, password = decoded.partition(":")
+            return bool(separator) and self.check_password(username, password)
+        return False
+
+
+def bearer_token(request):
+    header = request.headers.get("Authorization") or ""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return credentials.strip()
+    return None
+
+
+def register(app, panel):
+    accounts = panel.accounts
+
+    async def login(request):
+        if request.method == "POST":
+            document = read_object(request)
+            username = document.get("username")
+            password = document.get("password")
+        else:
+            username = request.args.get("username")
+            password = request.args.get("password")
+        if username is None or password is None:
+            raise ApiError(400, "Required parameters missed")
+        if (not isinstance(username, str) or not isinstance(password, str)
+                or not accounts.check_md5(username, password)):
+            panel.call_log.add("incorrect_login_api_call", {"username": str(username)})
+            raise ApiError(400, "Wrong login or password")
+        panel.call_log.add("successful_login_api_call", {"username": username})
+        return answer({"token": accounts.issue_token(), "account_type": "admin"})
+
+    app.route("/api/v1/login", methods=["GET", "POST"])(login)
+
+    async def logout(request):
+        token = bearer_token(request)
+        if token:
+            accounts.revoke(token)
+        return ok()
+
+    app.route("/api/v1/logout", methods=["GET"])(logout)
+
+    async def change_password(request):
+        # Query form (oldPassword/newPassword) or JSON (old_password/new_password).
+        old = request.args.get("oldPassword")
+        new = request.args.get("newPassword")
+        if old is None and new is None:
+            document = read_object(request)
+            old = body_rules.require(document, "old_password", "str")
+            new = body_rules.require(document, "new_password", "str")
+        if old is None:
+            raise ApiError(400, "Required parameters missed")
+        if new is None:
+            raise ApiError(400, "Required parameters missed")
+        if not accounts.check_password(ADMIN_USER, old):
+            raise ApiError(400, "Wrong login or password")
+        if not new or len(new) > 64:
+            raise body_rules.range_error("new_password", "1..64 characters")
+        accounts.set_password(new)
+        return ok()
+
+    for path in ("/api/v1/security/password/admin", "/api/v1/security/password/web/admin"):
+        app.route(path, methods=["POST"])(change_password)

@@ -1,0 +1,36 @@
+# One way to answer every BAS-IP list (forward rules, call log, identifiers):
+# filter (3.10 or the older one-condition form), sort direction and paging from
+# the query, streamed through core.query so only one page is ever held.
+from panel.api.common import ApiError
+from panel.core import query as list_query
+
+
+def answer_list(request, items, fields, aliases, sortable, default_sort,
+                default_ascending, field_getter=None):
+    """The {"list_items", "list_option"} document of a list request.
+
+    items(reverse) yields the list's items in ascending order of its one sort
+    field (or descending when reverse is true): every list here is stored in
+    that order, so sorting is a direction, never a sort in memory.
+    field_getter(item, field), when given, reads fields that are not plain keys.
+    """
+    arguments = request.args
+    try:
+        expression = list_query.filter_from_query(arguments, fields, aliases)
+    except list_query.FilterError:
+        raise ApiError(400, list_query.FILTER_ERROR_TEXT)
+    limit, page_number = list_query.page_params(arguments)
+    sort_field, ascending = list_query.sort_params(arguments, sortable, default_sort,
+                                                   default_ascending)
+    if expression is None:
+        predicate = None
+    elif field_getter is not None:
+        def predicate(item):
+            return list_query.evaluate(expression, lambda name: field_getter(item, name))
+    else:
+        predicate = list_query.item_matcher(expression)
+    page, total = list_query.page_window(items(not ascending), predicate, limit, page_number)
+    return {"list_items": page,
+            "list_option": list_query.list_option(
+                total, limit, page_number, fields, expression is not None,
+                sort_field, ascending, sortable)}

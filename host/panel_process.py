@@ -1,0 +1,85 @@
+"""One run of the simulated panel on the host (started and restarted by host.run).
+
+Builds the firmware's Panel with the host board's parts: the store in a
+directory, the system clock, simulated lock relays, and (when configured) the
+hybrid-adapter emulator's pseudo-terminal and the SIP user agent. Exits with
+REBOOT_EXIT_CODE when the API asks for a reboot, so the launcher starts it again.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+
+from panel.app import Panel, build_app  # noqa: E402
+from panel.clock import Clock  # noqa: E402
+from panel.store import Store  # noqa: E402
+
+from host import sim_routes  # noqa: E402
+from host.simulated_relay import SimulatedRelayPin  # noqa: E402
+
+REBOOT_EXIT_CODE = 75
+
+
+def load_board(path, port, data_dir):
+    with open(path) as handle:
+        board = json.load(handle)
+    board["http_port"] = port
+    board["data_dir"] = data_dir
+    try:
+        board["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+            text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        board["commit"] = "unknown"
+    return board
+
+
+async def serve(board, adapter_path=None):
+    data_dir = board["data_dir"]
+    os.makedirs(data_dir, exist_ok=True)
+    store = Store(os.path.join(data_dir, "store"))
+    store.open()
+    pins = [SimulatedRelayPin(number, os.path.join(data_dir, "relay.log"))
+            for number in range(1, board.get("locks", 2) + 1)]
+    reboot = asyncio.Event()
+    panel = Panel(board, store, Clock(assume_set=True), pins, reboot=reboot.set)
+    app = build_app(panel)
+    sim_routes.register(app, panel, pins)
+    panel.start()
+    server = asyncio.create_task(app.start_server(host=board.get("http_host", "127.0.0.1"),
+                                                  port=board["http_port"]))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    print("panel: listening on http://%s:%d/" % (board.get("http_host", "127.0.0.1"),
+                                                 board["http_port"]), flush=True)
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(reboot.wait()), server]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    app.shutdown()
+    panel.stop()
+    store.close()
+    for task in waiters:
+        task.cancel()
+    return REBOOT_EXIT_CODE if reboot.is_set() else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--board", default=os.path.join(ROOT, "boards", "host", "board.json"))
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--data", default=os.path.join(ROOT, "var", "host"))
+    parser.add_argument("--adapter", default=None, help="serial device of the hybrid adapter")
+    args = parser.parse_args(argv)
+    board = load_board(args.board, args.port, os.path.abspath(args.data))
+    return asyncio.run(serve(board, args.adapter))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Start the host panel as a real process and talk to it over a real socket.
+
+Used by the black-box tests: they see only what a management server sees.
+"""
+import base64
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASIC = "Basic " + base64.b64encode(b"admin:123456").decode()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Reply:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+
+    @property
+    def json(self):
+        return json.loads(self.raw)
+
+    def __repr__(self):
+        return "Reply(%d, %r)" % (self.status, self.raw[:200])
+
+
+class PanelProcess:
+    """The simulator as `make run` starts it (host.run), on a free port."""
+
+    def __init__(self, data_dir, port=None, module="host.run", extra_args=()):
+        self.data_dir = str(data_dir)
+        self.port = port or free_port()
+        self.module = module
+        self.extra_args = list(extra_args)
+        self.process = None
+
+    def start(self, timeout=20):
+        command = [sys.executable, "-m", self.module, "--port", str(self.port),
+                   "--data", self.data_dir] + self.extra_args
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError("panel exited: %s" % self.output())
+            try:
+                if self.request("GET", "/api/info", auth=None).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("panel did not answer in %s s" % timeout)
+
+    def output(self):
+        if self.process is None or self.process.stdout is None:
+            return ""
+        if self.process.poll() is None:
+            return ""
+        return self.process.stdout.read().decode(errors="replace")
+
+    def request(self, method, path, body=None, auth=BASIC, headers=None, raw_body=None,
+                timeout=10):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        all_headers = {}
+        if auth:
+            all_headers["Authorization"] = auth
+        payload = raw_body
+        if body is not None:
+            payload = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        if headers:
+            all_headers.update(headers)
+        try:
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            return Reply(response.status, dict(response.getheaders()), response.read())
+        finally:
+            connection.close()
+
+    def kill_hard(self):
+        """kill -9 the whole process group: a power cut for the host panel."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
