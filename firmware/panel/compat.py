@@ -64,3 +64,22 @@ except ImportError:
 def hexlify(data):
     """Lower-case hex text of bytes, the same on both runtimes."""
     return "".join("%02x" % byte for byte in data)
+
+
+def run_handlers_in_loop(microdot_module):
+    """Make microdot call every handler in the one asyncio loop, on both runtimes.
+
+    microdot decides with inspect.iscoroutinefunction whether a handler is async,
+    and runs the others in a thread pool (CPython) or via get_running_loop (which
+    MicroPython's asyncio lacks). MicroPython's inspect answers False for async
+    closures and bound methods, which is how the API registers its handlers, and
+    the firmware runs no threads at all (DESIGN.md rule 4). So: call the handler,
+    and await what it returns when that is a coroutine (a generator on MicroPython).
+    """
+    async def invoke_handler(handler, *args, **kwargs):
+        result = handler(*args, **kwargs)
+        if hasattr(result, "send"):
+            result = await result
+        return result
+
+    microdot_module.invoke_handler = invoke_handler

@@ -2,7 +2,7 @@
 import json
 
 from panel.api import listing
-from panel.api.common import ApiError, answer, ok, read_object
+from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 
 LOCK_SETTINGS = "lock_%d"
@@ -126,7 +126,7 @@ def register(app, panel):
             return ok()
         return answer({"dtmf_code": current["dtmf_code"]})
 
-    app.route("/api/v1/access/general/lock/dtmf/<lock>", methods=["GET", "POST"])(dtmf_code)
+    route(app, "/api/v1/access/general/lock/dtmf/<lock>", ["GET", "POST"])(dtmf_code)
 
     async def lock_timeout(request, lock):
         number = _lock_number(lock, ("1", "2"))
@@ -141,7 +141,7 @@ def register(app, panel):
             return ok()
         return answer({"lock_timeout": current["lock_timeout"]})
 
-    app.route("/api/v1/access/general/lock/timeout/<lock>", methods=["GET", "POST"])(lock_timeout)
+    route(app, "/api/v1/access/general/lock/timeout/<lock>", ["GET", "POST"])(lock_timeout)
 
     async def open_remote(request, lock):
         number = _lock_number(lock, ("0", "1", "2"))
@@ -155,8 +155,8 @@ def register(app, panel):
             panel.open_lock(lock_number, unlock_seconds, "access_granted_by_api_call")
         return ok()
 
-    app.route("/api/v1/access/general/lock/open/remote/accepted/<lock>",
-              methods=["GET", "POST"])(open_remote)
+    route(app, "/api/v1/access/general/lock/open/remote/accepted/<lock>",
+              ["GET", "POST"])(open_remote)
 
     identifiers = panel.identifiers
 
@@ -167,7 +167,7 @@ def register(app, panel):
             raise ApiError(400, "Identifier already exists")
         return answer({"uid": identifiers.add(item)})
 
-    app.route("/api/v1/access/identifier", methods=["POST"])(add_identifier)
+    route(app, "/api/v1/access/identifier", ["POST"])(add_identifier)
 
     async def identifier_items(request):
         if request.method == "DELETE":
@@ -183,4 +183,4 @@ def register(app, panel):
             sortable=["identifier_uid"], default_sort="identifier_uid",
             default_ascending=True))
 
-    app.route("/api/v1/access/identifier/items", methods=["GET", "DELETE"])(identifier_items)
+    route(app, "/api/v1/access/identifier/items", ["GET", "DELETE"])(identifier_items)

@@ -4,12 +4,11 @@
 #
 # Tokens live in RAM only (they must not survive a reboot), at most a named
 # number of them, the oldest evicted first; each lasts a fixed two hours.
-import binascii
-
 from panel import compat
-from panel.api.common import ApiError, answer, ok, read_object
+from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
-from panel.core.passwords import md5_hex
+from panel.core.credentials import parse_basic
+from panel.proto.md5 import md5_hex
 
 # Contract 2.1: fixed two-hour lifetime, no refresh.
 TOKEN_LIFETIME_MS = 2 * 60 * 60 * 1000
@@ -81,12 +80,8 @@ class Accounts:
         if scheme == "bearer" and credentials:
             return self.token_valid(credentials)
         if scheme == "basic" and credentials:
-            try:
-                decoded = binascii.a2b_base64(credentials).decode()
-            except (ValueError, UnicodeError):
-                return False
-            username, separator, password = decoded.partition(":")
-            return bool(separator) and self.check_password(username, password)
+            pair = parse_basic(credentials)
+            return pair is not None and self.check_password(pair[0], pair[1])
         return False
 
 
@@ -118,7 +113,7 @@ def register(app, panel):
         panel.call_log.add("successful_login_api_call", {"username": username})
         return answer({"token": accounts.issue_token(), "account_type": "admin"})
 
-    app.route("/api/v1/login", methods=["GET", "POST"])(login)
+    route(app, "/api/v1/login", ["GET", "POST"])(login)
 
     async def logout(request):
         token = bearer_token(request)
@@ -126,7 +121,7 @@ def register(app, panel):
             accounts.revoke(token)
         return ok()
 
-    app.route("/api/v1/logout", methods=["GET"])(logout)
+    route(app, "/api/v1/logout", ["GET"])(logout)
 
     async def change_password(request):
         # Query form (oldPassword/newPassword) or JSON (old_password/new_password).
@@ -148,4 +143,4 @@ def register(app, panel):
         return ok()
 
     for path in ("/api/v1/security/password/admin", "/api/v1/security/password/web/admin"):
-        app.route(path, methods=["POST"])(change_password)
+        route(app, path, ["POST"])(change_password)

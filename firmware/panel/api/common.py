@@ -12,7 +12,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 class ApiError(Exception):
     def __init__(self, status, text):
-        Exception.__init__(self, text)
+        super().__init__(text)
         self.status = status
         self.text = text
 
@@ -27,6 +27,23 @@ def ok():
 
 def error_answer(status, text):
     return answer({"error": text}, status)
+
+
+def route(app, path, methods):
+    """Register an async handler for path; ApiError and BodyError raised inside
+    become the contract's JSON answer here (microdot would print a traceback
+    for every such expected error before calling an error handler)."""
+    def decorate(handler):
+        async def guarded(request, *args, **kwargs):
+            try:
+                return await handler(request, *args, **kwargs)
+            except ApiError as exc:
+                return error_answer(exc.status, exc.text)
+            except body_rules.BodyError as exc:
+                return error_answer(exc.status, exc.text)
+        app.route(path, methods=methods)(guarded)
+        return handler
+    return decorate
 
 
 def read_object(request):

@@ -1,6 +1,6 @@
 # Device routes of the BAS-IP contract: call timing (4), SIP settings, enable and
 # status (5), device info (7.1), reboot and factory reset (8).
-from panel.api.common import answer, ok, read_object
+from panel.api.common import answer, ok, read_object, route
 from panel.core import body as body_rules
 
 DIAL_TIMEOUT_SETTINGS = "call_dial_timeout"
@@ -115,7 +115,7 @@ def register(app, panel):
             return ok()
         return answer(settings.get(DIAL_TIMEOUT_SETTINGS, DIAL_TIMEOUT_DEFAULTS))
 
-    app.route("/api/v1/device/call/dial/timeout", methods=["GET", "POST"])(dial_timeout)
+    route(app, "/api/v1/device/call/dial/timeout", ["GET", "POST"])(dial_timeout)
 
     async def talk_timeout(request):
         if request.method == "POST":
@@ -125,7 +125,7 @@ def register(app, panel):
             return ok()
         return answer(settings.get(TALK_TIMEOUT_SETTINGS, TALK_TIMEOUT_DEFAULTS))
 
-    app.route("/api/v1/device/call/talk/timeout", methods=["GET", "POST"])(talk_timeout)
+    route(app, "/api/v1/device/call/talk/timeout", ["GET", "POST"])(talk_timeout)
 
     async def sip_settings(request):
         stored = settings.get(SIP_SETTINGS, SIP_DEFAULTS)
@@ -137,7 +137,7 @@ def register(app, panel):
         stored["password"] = PASSWORD_PLACEHOLDER
         return answer(stored)
 
-    app.route("/api/v1/device/sip/settings", methods=["GET", "POST"])(sip_settings)
+    route(app, "/api/v1/device/sip/settings", ["GET", "POST"])(sip_settings)
 
     async def sip_enable(request):
         if request.method == "POST":
@@ -154,27 +154,27 @@ def register(app, panel):
             return ok()
         return answer({"sip_enable": settings.get(SIP_ENABLE_SETTINGS, SIP_ENABLE_DEFAULTS)["sip_enable"]})
 
-    app.route("/api/v1/device/sip/enable", methods=["GET", "POST"])(sip_enable)
+    route(app, "/api/v1/device/sip/enable", ["GET", "POST"])(sip_enable)
 
     async def sip_status(request):
         return answer(panel.sip_status())
 
-    app.route("/api/v1/sip/status", methods=["GET"])(sip_status)
-    app.route("/api/v1/device/sip/status", methods=["GET"])(sip_status)
+    route(app, "/api/v1/sip/status", ["GET"])(sip_status)
+    route(app, "/api/v1/device/sip/status", ["GET"])(sip_status)
 
     async def info(request):
         return answer(panel.device_info())
 
-    app.route("/api/info", methods=["GET"])(info)
+    route(app, "/api/info", ["GET"])(info)
 
     async def reboot(request):
         panel.request_reboot()
         return ok()
 
-    app.route("/api/v1/system/reboot/run", methods=["GET"])(reboot)
+    route(app, "/api/v1/system/reboot/run", ["GET"])(reboot)
 
     async def factory_reset(request):
         panel.factory_reset()
         return ok()
 
-    app.route("/api/v1/system/settings/default", methods=["POST"])(factory_reset)
+    route(app, "/api/v1/system/settings/default", ["POST"])(factory_reset)

@@ -1,6 +1,6 @@
 # The forward family of the BAS-IP contract (section 3): one rule, many rules,
 # the Link-server calls and the forwarding mode.
-from panel.api.common import ApiError, answer, ok, read_object
+from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.api import listing
 from panel.core import body as body_rules
 from panel.core import numbers
@@ -71,7 +71,7 @@ def register(app, panel):
             raise ApiError(404, "Forward rule not found")
         return answer(_item(number, queue))
 
-    app.route("/api/v1/forward/item/<uid>", methods=["GET", "POST", "DELETE"])(one_rule)
+    route(app, "/api/v1/forward/item/<uid>", ["GET", "POST", "DELETE"])(one_rule)
 
     def list_rules(request):
         def items(reverse):
@@ -90,7 +90,7 @@ def register(app, panel):
         rules.delete_many(numbers_to_delete)
         return ok()
 
-    app.route("/api/v1/forward/items", methods=["GET", "DELETE"])(many_rules)
+    route(app, "/api/v1/forward/items", ["GET", "DELETE"])(many_rules)
 
     async def linked_rules(request):
         if request.method == "GET":
@@ -115,7 +115,7 @@ def register(app, panel):
              "extended_info": "created" if was_created else "updated"}
             for (number, _), was_created in zip(pairs, created)]})
 
-    app.route("/api/v1/forward/items/link", methods=["GET", "POST", "DELETE"])(linked_rules)
+    route(app, "/api/v1/forward/items/link", ["GET", "POST", "DELETE"])(linked_rules)
 
     async def forward_mode(request):
         if request.method == "POST":
@@ -128,7 +128,7 @@ def register(app, panel):
         return answer(panel.settings.get(FORWARD_MODE_SETTINGS,
                                          {"forward_mode": MODE_ALL_AT_ONCE}))
 
-    app.route("/api/v1/forward/mode", methods=["GET", "POST"])(forward_mode)
+    route(app, "/api/v1/forward/mode", ["GET", "POST"])(forward_mode)
 
 
 def _integer_list(document, name):

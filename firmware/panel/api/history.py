@@ -1,6 +1,6 @@
 # The call and event log list (BAS-IP contract 7.2).
 from panel.api import listing
-from panel.api.common import answer
+from panel.api.common import answer, route
 from panel.core import body as body_rules
 
 LOG_FIELDS = [
@@ -37,7 +37,7 @@ def register(app, panel):
             default_sort="timestamp", default_ascending=False,
             field_getter=_log_field))
 
-    app.route("/api/v1/log/items", methods=["GET"])(log_items)
+    route(app, "/api/v1/log/items", ["GET"])(log_items)
 
 
 def _log_field(item, field):

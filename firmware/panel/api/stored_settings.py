@@ -2,7 +2,7 @@
 # write them during provisioning and read them back on every sync, so each GET
 # answers with every listed field from the first boot on. Their behaviour is
 # out of the contract; their values are checked for type only.
-from panel.api.common import ApiError, answer, ok, read_object
+from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 from panel.core import schedule
 
@@ -99,7 +99,7 @@ def register(app, panel):
     settings = panel.settings
     for path, name, get_allowed, fields in ECHO_ROUTES:
         methods = ["GET", "POST"] if get_allowed else ["POST"]
-        app.route(path, methods=methods)(make_echo_handler(panel, name, get_allowed, fields))
+        route(app, path, methods=methods)(make_echo_handler(panel, name, get_allowed, fields))
 
     async def timezone(request):
         if request.method == "POST":
@@ -116,7 +116,7 @@ def register(app, panel):
         text = settings.get(TIMEZONE_SETTINGS, TIMEZONE_DEFAULTS)["timezone"]
         return answer({"timezone": text, "current_timezone": text})
 
-    app.route("/api/v1/network/timezone", methods=["GET", "POST"])(timezone)
+    route(app, "/api/v1/network/timezone", ["GET", "POST"])(timezone)
 
     async def language(request):
         value = request.args.get("language")
@@ -126,12 +126,12 @@ def register(app, panel):
         settings.put("language", {"language": value})
         return ok()
 
-    app.route("/api/v1/device/language", methods=["POST"])(language)
+    route(app, "/api/v1/device/language", ["POST"])(language)
 
     async def current_mode(request):
         return answer(settings.get("panel_mode", {"current_panel_mode": "Unit"}))
 
-    app.route("/api/v1/device/mode/current", methods=["GET"])(current_mode)
+    route(app, "/api/v1/device/mode/current", ["GET"])(current_mode)
 
     def set_mode(mode):
         async def handler(request):
@@ -139,10 +139,10 @@ def register(app, panel):
             return ok()
         return handler
 
-    app.route("/api/v1/device/mode/wall", methods=["POST"])(set_mode("Wall"))
-    app.route("/api/v1/device/mode/unit", methods=["POST"])(set_mode("Unit"))
+    route(app, "/api/v1/device/mode/wall", ["POST"])(set_mode("Wall"))
+    route(app, "/api/v1/device/mode/unit", ["POST"])(set_mode("Unit"))
 
     async def photo(request):
         raise ApiError(404, "No camera")
 
-    app.route("/api/v1/photo/file", methods=["GET"])(photo)
+    route(app, "/api/v1/photo/file", ["GET"])(photo)

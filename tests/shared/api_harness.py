@@ -1,0 +1,47 @@
+# Builds the real panel app (real store in a temporary directory, recording
+# relay pins) and talks to it with microdot's TestClient, on both runtimes.
+import json
+
+from microdot.test_client import TestClient
+
+from checks import temp_dir
+from panel.app import Panel, build_app
+from panel.clock import Clock
+from panel.drivers.pins import RecordingPin
+from panel.store import Store
+
+BASIC = {"Authorization": "Basic YWRtaW46MTIzNDU2"}  # admin:123456
+
+TEST_BOARD = {"name": "test", "device_model": "TEST-PANEL", "mcu_version": "test MCU",
+              "device_serial_number": "00000000-0000-4000-8000-000000000001",
+              "limits": {"forward_rules": 50, "redirect_rules": 8, "tokens": 8,
+                         "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
+
+
+class Harness:
+    def __init__(self, name, board=None):
+        self.directory = temp_dir(name)
+        self.store = Store(self.directory + "/store")
+        self.store.open()
+        self.pins = [RecordingPin(1), RecordingPin(2)]
+        self.board = json.loads(json.dumps(board or TEST_BOARD))
+        self.panel = Panel(self.board, self.store, Clock(assume_set=True), self.pins)
+        self.app = build_app(self.panel)
+        self.client = TestClient(self.app)
+
+    async def call(self, method, path, body=None, headers=None, auth=True, raw=None):
+        all_headers = {}
+        if auth:
+            all_headers.update(BASIC)
+        if headers:
+            all_headers.update(headers)
+        if raw is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+            response = await self.client.request(method, path, headers=all_headers, body=raw)
+        else:
+            response = await self.client.request(method, path, headers=all_headers, body=body)
+        return response
+
+    def close(self):
+        self.panel.stop()
+        self.store.close()
