@@ -6,12 +6,16 @@
 # nothing here touches hardware at import time or in a constructor.
 import asyncio
 
+import microdot.microdot as microdot_core
 from microdot import Microdot, Request
 
-from panel.api import access, auth, common, device, forwards, history, stored_settings
+from panel.api import (access, auth, common, device, forwards, history, redirectrules,
+                       stored_settings)
 from panel.api.common import ApiError, error_answer
+from panel.compat import run_handlers_in_loop
 from panel.call_log import CallLog
 from panel.core import body as body_rules
+from panel.core import redirects
 from panel.drivers.lock_relay import LockRelay
 from panel.forward_rules import ForwardRules
 from panel.settings import Settings
@@ -153,31 +157,29 @@ def _allowed_methods(app, path):
 
 def build_app(panel):
     """The HTTP app: every route of both contracts, with their error formats."""
+    run_handlers_in_loop(microdot_core)
     # Contract 1: named body limit, checked from Content-Length before reading.
     Request.max_content_length = panel.limits["body_bytes"]
     app = Microdot()
     # OPTIONS gets the 405 of any other unsupported method (no empty bodies).
     app.options_handler = None
-    redirect_api = None
-    try:
-        from panel.api import redirectrules as redirect_api
-    except ImportError:
-        redirect_api = None
 
     def is_rest(request):
         return request is not None and request.path.startswith(REDIRECT_RULES_PREFIX)
 
-    def rest_error(status, message, headers=None):
+    def rest_error(status, message, headers=None, details=None):
+        # Encoded here: microdot would write its own Content-Type for a dict.
         answer_headers = {"Content-Type": "application/json; charset=utf-8"}
         if headers:
             for key in headers:
                 answer_headers[key] = headers[key]
-        return redirect_api.error_body(status, message), status, answer_headers
+        document = redirectrules.error_body(status, message, details)
+        return redirects.encode(document), status, answer_headers
 
     async def check_credentials(request):
         if _is_public(panel, request.path) or panel.accounts.authenticate(request):
             return None
-        if is_rest(request) and redirect_api is not None:
+        if is_rest(request):
             return rest_error(401, "Unauthorized")
         return error_answer(401, "Log In")
 
@@ -185,8 +187,7 @@ def build_app(panel):
 
     for module in (auth, forwards, device, access, stored_settings, history):
         module.register(app, panel)
-    if redirect_api is not None:
-        redirect_api.register(app, panel)
+    redirectrules.register(app, panel)
 
     @app.errorhandler(ApiError)
     async def api_error(request, exc):
@@ -198,14 +199,14 @@ def build_app(panel):
 
     @app.errorhandler(404)
     async def not_found(request):
-        if is_rest(request) and redirect_api is not None:
+        if is_rest(request):
             return rest_error(404, "Not found")
         return error_answer(404, "Not found")
 
     @app.errorhandler(405)
     async def not_allowed(request):
         allow = {"Allow": ", ".join(_allowed_methods(app, request.path))}
-        if is_rest(request) and redirect_api is not None:
+        if is_rest(request):
             return rest_error(405, "Method not allowed", allow)
         document, status, headers = error_answer(405, "Method not allowed")
         allow["Content-Type"] = headers["Content-Type"]
@@ -213,8 +214,9 @@ def build_app(panel):
 
     @app.errorhandler(413)
     async def too_large(request):
-        if is_rest(request) and redirect_api is not None:
-            return rest_error(413, "Request body too large")
+        if is_rest(request):
+            return rest_error(413, "Request body too large",
+                              details={"limit": redirectrules.BODY_LIMIT_BYTES})
         return error_answer(413, "Payload too large")
 
     @app.errorhandler(400)
@@ -225,7 +227,7 @@ def build_app(panel):
     @app.errorhandler(500)
     async def internal_error(request):
         # Reaching this is a bug; it still answers in the contract's shape.
-        if is_rest(request) and redirect_api is not None:
+        if is_rest(request):
             return rest_error(500, "Internal error")
         return error_answer(500, "Internal error")
 
