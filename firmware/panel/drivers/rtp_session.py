@@ -1,0 +1,126 @@
+"""RTP for one call: PCMU out every 20 ms (a tone or silence), RTP in.
+
+session = RtpSession(transport, plan, on_digit=None, tone_frequency=0,
+                     random_bytes=None)
+    transport   a bound UDP socket for our RTP port (the one in our SDP); the
+                session sets it non-blocking and uses sendto()/recvfrom().
+    plan        proto.sdp.MediaPlan from SipUserAgent's "answered" event
+                (remote address and port, PCMU and telephone-event types).
+    on_digit    callable(digit) for each RFC 4733 digit, once per key press.
+session.start() / session.stop()   the 20 ms task (needs a running loop)
+session.poll(now)                  one round: read packets, send due frames
+session.set_tone(frequency)        0 for silence
+session.counters                   sent, received, malformed, foreign, events
+
+The lead's call controller feeds on_digit (and the UA's INFO "dtmf" events)
+into a proto.rtp.DigitCollector to open locks, for instance
+    collector = rtp.DigitCollector({1: code_1, 2: code_2})
+    on_digit = lambda digit: open_locks(collector.add(digit, ticks_ms()))
+Packets are accepted from any source address (no latching yet).
+"""
+import asyncio
+
+from panel.compat import const, ticks_ms, ticks_add, ticks_diff, urandom
+from panel.proto import rtp
+from panel.proto.sip_message import RemoteError
+
+# Frame period in ms (ptime 20: 160 PCMU samples).
+FRAME_MS = const(20)
+# Poll period of the task: half a frame keeps sending jitter under 10 ms.
+POLL_MS = const(10)
+# Packets read per poll: bounds work under a flood (a normal peer sends 1 per 20 ms).
+_MAX_PACKETS_PER_POLL = const(16)
+# If sending falls this many frames behind (a stalled loop), skip ahead
+# instead of bursting the backlog out.
+_MAX_BACKLOG_FRAMES = const(5)
+
+
+class RtpSession:
+    def __init__(self, transport, plan, on_digit=None, tone_frequency=0, random_bytes=None):
+        random_bytes = random_bytes or urandom
+        self.transport = transport
+        self.remote = (plan.address, plan.port)
+        self.audio_type = plan.audio_type
+        self.event_type = plan.event_type
+        self.on_digit = on_digit
+        self.generator = rtp.ToneGenerator(tone_frequency)
+        seed = random_bytes(8)
+        # RFC 3550: random SSRC, initial sequence number and timestamp.
+        self.ssrc = int.from_bytes(seed[:4], "big") & 0x7FFFFFFF
+        self.sequence = int.from_bytes(seed[4:6], "big")
+        self.timestamp = int.from_bytes(seed[6:8], "big") * 65536
+        self.events = rtp.TelephoneEventReceiver()
+        self.counters = {"sent": 0, "received": 0, "malformed": 0, "foreign": 0,
+                         "events": 0, "send_errors": 0}
+        # One preallocated packet buffer: header + one PCMU frame.
+        self._packet = bytearray(12 + rtp.FRAME_SAMPLES)
+        self._next_send = None
+        self._task = None
+        self._marker = True
+
+    def set_tone(self, frequency):
+        self.generator = rtp.ToneGenerator(frequency)
+
+    def start(self):
+        self.transport.setblocking(False)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self):
+        while True:
+            self.poll(ticks_ms())
+            await asyncio.sleep(POLL_MS / 1000)
+
+    def poll(self, now):
+        """Read waiting packets, then send every frame that is due."""
+        for _ in range(_MAX_PACKETS_PER_POLL):
+            try:
+                data, address = self.transport.recvfrom(rtp.MAX_PACKET + 1)
+            except OSError:
+                break
+            self.receive_packet(data, address)
+        if self._next_send is None:
+            self._next_send = now
+        behind = ticks_diff(now, self._next_send) // FRAME_MS
+        if behind > _MAX_BACKLOG_FRAMES:
+            skipped = behind - 1
+            self._next_send = ticks_add(self._next_send, skipped * FRAME_MS)
+            self.timestamp += skipped * rtp.FRAME_SAMPLES
+        while ticks_diff(now, self._next_send) >= 0:
+            self._send_frame()
+            self._next_send = ticks_add(self._next_send, FRAME_MS)
+
+    def _send_frame(self):
+        packet = self._packet
+        rtp.pack_header(packet, self.audio_type, self.sequence, self.timestamp, self.ssrc,
+                        self._marker)
+        packet[12:] = self.generator.next_frame()
+        try:
+            self.transport.sendto(packet, self.remote)
+            self.counters["sent"] += 1
+            self._marker = False
+        except OSError:
+            self.counters["send_errors"] += 1
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + rtp.FRAME_SAMPLES) & 0xFFFFFFFF
+
+    def receive_packet(self, data, address=None):
+        """One datagram from the peer; garbage is counted and dropped."""
+        self.counters["received"] += 1
+        try:
+            packet = rtp.parse_packet(data)
+        except RemoteError:
+            self.counters["malformed"] += 1
+            return
+        if self.event_type is not None and packet.payload_type == self.event_type:
+            for digit in self.events.receive(packet):
+                self.counters["events"] += 1
+                if self.on_digit is not None:
+                    self.on_digit(digit)
+        elif packet.payload_type != self.audio_type:
+            self.counters["foreign"] += 1

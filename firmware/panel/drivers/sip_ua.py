@@ -1,0 +1,839 @@
+"""SIP user agent over UDP: registration, outgoing calls, in-dialog requests.
+
+A thin driver around the sans-I/O code in panel.proto (sip_message,
+sip_transaction, digest, sdp). It runs the same on MicroPython and CPython:
+MicroPython's asyncio has no datagram endpoints, so the UA owns a bound,
+non-blocking UDP socket and polls it from one asyncio task.
+
+Interface for the call controller
+---------------------------------
+ua = SipUserAgent(transport, local_address, on_event=None, unix_time=None,
+                  random_bytes=None, resolve=None, clock=None)
+    transport      a bound UDP socket (the board/app builds it); the UA sets it
+                   non-blocking and uses only sendto() and recvfrom().
+    local_address  (ip, port) written in Via, Contact and used for SDP.
+    on_event       callable(kind, call, detail), see the events below.
+    unix_time      callable() -> seconds since 1970 (default time.time).
+    random_bytes   callable(count) -> bytes (default compat.urandom).
+    resolve        callable(host, port) -> (ip, port) (default: literal IPv4
+                   as is, names through socket.getaddrinfo).
+    clock          callable() -> ms ticks (default compat.ticks_ms); tests
+                   pass their own to drive the RFC 3261 timers.
+ua.start()                 start the polling task (needs a running loop)
+ua.stop()                  cancel it (the socket stays open: its owner closes it)
+ua.poll(now)               one round (receive, timers); the task calls it every
+                           POLL_MS ms; tests may call it directly
+ua.register(settings)      settings as in BAS-IP 5.1 (proxy, realm, user,
+                           password, user_id, registration_interval, outbound);
+                           registers, refreshes, re-registers on change
+ua.unregister()            REGISTER with Expires: 0; status becomes OFFLINE
+ua.status()                {"sip_status": "OK"|"ERROR"|"OFFLINE",
+                            "register_last_attempt": unix seconds or None}
+call = ua.invite(target, sdp_body)
+    target: "5588" (via the registrar: sip:5588@<realm> through the proxy, or
+    the outbound proxy when set), "sip:user@host[:port]" (direct) or
+    "sip:ip[:port]" (peer to peer). sdp_body: our offer, bytes from
+    proto.sdp.build(session_id, version, local_ip, rtp_port). A target the
+    API would have refused, or digits without an account, is a LocalError.
+call.cancel()  call.bye()  call.hangup() (cancel or bye, whichever applies)
+call.state: "calling", "ringing", "answered", "ended", "failed"
+
+Events, on_event(kind, call, detail):
+    "registration"  call None, detail the new sip_status
+    "ringing"       detail the provisional status (180 or 183), once per call
+    "answered"      detail a proto.sdp.MediaPlan (remote RTP address, port,
+                    payload types); call.remote_sdp holds the raw body
+    "failed"        detail the SIP status (408 on timeout, 503 when the
+                    transport or name resolution fails, 487 after cancel())
+    "ended"         detail "local" (our BYE) or "remote" (the peer's BYE)
+    "dtmf"          detail one digit from a SIP INFO (application/dtmf-relay
+                    or application/dtmf); RFC 4733 digits come from
+                    drivers.rtp_session
+Garbage datagrams are counted in ua.counters and dropped, or answered with the
+RemoteError's status when the request is readable enough; nothing raises out
+of poll().
+"""
+import asyncio
+import sys
+
+from panel.compat import const, ticks_ms, ticks_add, ticks_diff, urandom
+from panel.proto import sip_message, sdp, digest, rtp
+from panel.proto.sip_message import (SipMessage, RemoteError, LocalError, NameAddress,
+                                     Via, Dialog, MAX_DATAGRAM)
+from panel.proto.sip_transaction import (ClientTransaction, ServerTransaction, client_key,
+                                         server_key, TIMER_B)
+
+# How often the task polls the socket and the timers (ms). 10 ms keeps
+# retransmission timers (500 ms) accurate without loading the CPU.
+POLL_MS = const(10)
+# Datagrams read per poll: bounds the work one poll does under a flood.
+_MAX_DATAGRAMS_PER_POLL = const(32)
+# Open transactions at once: registration, a few calls, their in-dialog
+# requests and peers' requests. A flood beyond this is answered 503.
+_MAX_TRANSACTIONS = const(64)
+# Calls at once (all-at-once forwarding rings at most 8 targets, API 3.2).
+_MAX_CALLS = const(16)
+# Wait after a failed registration before trying again (seconds, upper bound).
+_REGISTER_RETRY_S = const(30)
+# Share of the granted expiry after which a registration is refreshed (%).
+_REFRESH_PERCENT = const(90)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+USER_AGENT = "intercom-panel"
+
+
+def _default_resolve(host, port):
+    parts = host.split(".")
+    if len(parts) == 4 and all(part.isdigit() for part in parts):
+        return host, port
+    import socket  # names only: the board's socket module, imported when needed
+    return socket.getaddrinfo(host, port)[0][-1][:2]
+
+
+def _default_unix_time():
+    import time
+    return int(time.time())
+
+
+def _split_host_port(text, default_port=5060):
+    """'sip:host:port', 'host:port' or 'host' -> (host, port)."""
+    if text.startswith("sip:") or text.startswith("sips:"):
+        text = text[text.find(":") + 1:]
+    at = text.find("@")
+    if at >= 0:
+        text = text[at + 1:]
+    semicolon = text.find(";")
+    if semicolon >= 0:
+        text = text[:semicolon]
+    host, port = sip_message.parse_host_port(text)
+    return host, port or default_port
+
+
+class Call:
+    """One outgoing call: its INVITE, dialog and state, as the controller sees it."""
+
+    def __init__(self, agent, target, request_uri, destination):
+        self.agent = agent
+        self.target = target
+        self.request_uri = request_uri
+        self.destination = destination
+        self.state = "calling"
+        self.status = None
+        self.call_id = None
+        self.local_tag = None
+        self.invite = None          # the INVITE now in progress (SipMessage)
+        self.sequence = 1
+        self.dialog = None
+        self.ack = None             # bytes of our ACK to the 2xx, re-sent on retransmits
+        self.ack_destination = None
+        self.remote_sdp = None
+        self.media = None
+        self.provisional_seen = False
+        self.ringing_reported = False
+        self.cancel_wanted = False
+        self.cancel_sent = False
+        self.authenticated = False
+        self.sdp_body = b""
+
+    def cancel(self):
+        """Stop ringing: CANCEL now, or as soon as a provisional response came."""
+        self.agent._cancel(self)
+
+    def bye(self):
+        """End an answered call."""
+        self.agent._bye(self)
+
+    def hangup(self):
+        if self.state == "answered":
+            self.bye()
+        elif self.state in ("calling", "ringing"):
+            self.cancel()
+
+
+class _Registration:
+    def __init__(self, settings, call_id, tag):
+        self.settings = settings
+        self.call_id = call_id
+        self.tag = tag
+        self.sequence = 0
+        self.authenticated = False
+        self.expires = 0
+        self.registered = False
+
+
+class SipUserAgent:
+    def __init__(self, transport, local_address, on_event=None, unix_time=None,
+                 random_bytes=None, resolve=None, clock=None):
+        self.transport = transport
+        self.clock = clock or ticks_ms
+        self.local_address = (local_address[0], int(local_address[1]))
+        self.on_event = on_event
+        self.unix_time = unix_time or _default_unix_time
+        self.random_bytes = random_bytes or urandom
+        self.resolve = resolve or _default_resolve
+        self.counters = {
+            "received": 0, "malformed": 0, "oversized": 0, "error_responses": 0,
+            "stray_responses": 0, "keepalives": 0, "send_errors": 0,
+            "internal_errors": 0, "overload": 0,
+        }
+        self.calls = {}
+        self._client = {}
+        self._server = {}
+        self._timers = {}
+        self._registration = None
+        self._status = "OFFLINE"
+        self._last_attempt = None
+        self._task = None
+        self._deferred = 0
+        self._now = self.clock()
+
+    # ----- lifecycle -------------------------------------------------------
+
+    def start(self):
+        self.transport.setblocking(False)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self):
+        while True:
+            self.poll(self.clock())
+            await asyncio.sleep(POLL_MS / 1000)
+
+    def poll(self, now):
+        """Read waiting datagrams, then fire due timers. Never raises."""
+        self._now = now
+        for _ in range(_MAX_DATAGRAMS_PER_POLL):
+            try:
+                data, address = self.transport.recvfrom(MAX_DATAGRAM + 1)
+            except OSError:
+                break   # nothing waiting (EAGAIN), or a transient socket error
+            self.receive_datagram(data, address, now)
+        self._guarded(self._service_timers, now)
+
+    def _guarded(self, function, *arguments):
+        # The last line of defence: a bug in our own handling must not stop the
+        # panel answering. It is counted (tests assert the count stays zero).
+        try:
+            function(*arguments)
+        except Exception as error:  # noqa: the receive loop must survive
+            self.counters["internal_errors"] += 1
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(error)
+            else:
+                import traceback
+                traceback.print_exception(type(error), error, error.__traceback__)
+
+    # ----- status and registration ------------------------------------------
+
+    def status(self):
+        return {"sip_status": self._status, "register_last_attempt": self._last_attempt}
+
+    def _set_status(self, status):
+        if status != self._status:
+            self._status = status
+            self._emit("registration", None, status)
+
+    def register(self, settings):
+        """Register with settings (BAS-IP 5.1 fields); re-register if they changed."""
+        self._now = self.clock()
+        settings = dict(settings)
+        for name in ("proxy", "realm", "user", "password"):
+            if not settings.get(name):
+                raise LocalError("SIP setting %s missing" % name)
+        old = self._registration
+        if old is not None and old.settings == settings and self._status != "OFFLINE":
+            return
+        if old is not None and old.registered:
+            self._send_unregister(old)
+        self._registration = _Registration(settings, self._token() + "@" + self.local_address[0],
+                                           self._token())
+        self._cancel_timer("register")
+        self._set_status("ERROR")
+        self._start_registration()
+
+    def unregister(self):
+        """Remove the binding (Expires: 0) and go OFFLINE."""
+        self._now = self.clock()
+        registration = self._registration
+        self._cancel_timer("register")
+        self._registration = None
+        if registration is not None and (registration.registered or registration.sequence):
+            self._send_unregister(registration)
+        self._set_status("OFFLINE")
+
+    def _send_unregister(self, registration):
+        registration.authenticated = False
+        registration.registered = False
+        self._send_register(registration, 0)
+
+    def _account(self):
+        return None if self._registration is None else self._registration.settings
+
+    def _start_registration(self):
+        registration = self._registration
+        if registration is None:
+            return
+        registration.authenticated = False
+        self._last_attempt = self.unix_time()
+        interval = int(registration.settings.get("registration_interval") or 30)
+        self._send_register(registration, interval)
+
+    def _registrar_address(self, settings):
+        # The outbound proxy when set, else the proxy (BAS-IP 5.1), resolved.
+        outbound = settings.get("outbound") or ""
+        host, port = _split_host_port(outbound if outbound else settings["proxy"])
+        return self.resolve(host, port)
+
+    def _send_register(self, registration, expires, authorization=None):
+        settings = registration.settings
+        realm = settings["realm"]
+        registration.sequence += 1
+        registration.expires = expires
+        request = SipMessage(method="REGISTER", uri="sip:" + realm)
+        request.add("via", str(self._via()))
+        request.add("max-forwards", "70")
+        address = "<sip:%s@%s>" % (settings["user"], realm)
+        request.add("from", "%s;tag=%s" % (address, registration.tag))
+        request.add("to", address)
+        request.add("call-id", registration.call_id)
+        request.add("cseq", "%d REGISTER" % registration.sequence)
+        request.add("contact", self._contact(settings["user"]))
+        request.add("expires", str(expires))
+        request.add("allow", ALLOW)
+        request.add("user-agent", USER_AGENT)
+        if authorization:
+            request.add(authorization[0], authorization[1])
+
+        def on_result(kind, response):
+            self._on_register_result(registration, request, kind, response)
+
+        self._start_client(request, lambda: self._registrar_address(settings), on_result)
+
+    def _on_register_result(self, registration, request, kind, response):
+        current = registration is self._registration
+        if kind == "response" and response.status < 200:
+            return
+        if not current and registration.expires:
+            # Superseded by new settings while in flight: remove any binding
+            # it created, and never answer its challenges.
+            if kind == "response" and response.status < 300:
+                self._send_unregister(registration)
+            return
+        if kind == "response":
+            status = response.status
+            if status in (401, 407):
+                challenge = self._challenge(response)
+                if challenge is not None and (not registration.authenticated or challenge.stale):
+                    registration.authenticated = True
+                    settings = registration.settings
+                    self._send_register(registration, registration.expires,
+                                        self._authorization(challenge, "REGISTER",
+                                                            request.uri, settings))
+                    return
+            elif status == 423 and registration.expires:
+                minimum = response.get("min-expires", "")
+                if minimum.isdigit() and int(minimum) > registration.expires:
+                    self._send_register(registration, int(minimum))
+                    return
+            elif 200 <= status < 300:
+                if registration.expires == 0:
+                    registration.registered = False
+                    return
+                if current:
+                    registration.registered = True
+                    granted = self._granted_expiry(response, registration.expires)
+                    delay = max(1, granted * _REFRESH_PERCENT // 100)
+                    self._set_timer("register", delay * 1000, self._start_registration)
+                    self._set_status("OK")
+                return
+        # Failure: a final error, a timeout or a transport error.
+        if current and registration.expires:
+            registration.registered = False
+            self._set_status("ERROR")
+            interval = int(registration.settings.get("registration_interval") or 30)
+            self._set_timer("register", min(interval, _REGISTER_RETRY_S) * 1000,
+                            self._start_registration)
+
+    def _granted_expiry(self, response, requested):
+        # The registrar's answer: our Contact's expires parameter, or Expires.
+        local = "%s:%d" % self.local_address
+        try:
+            contacts = response.get_all("contact")
+        except RemoteError:
+            contacts = []   # more bindings than MAX_LIST_ITEMS: use Expires
+        for contact in contacts:
+            try:
+                address = sip_message.parse_name_address(contact)
+            except RemoteError:
+                continue
+            value = address.parameters.get("expires", "")
+            if local in address.uri and value.isdigit() and int(value) > 0:
+                return int(value)
+        value = response.get("expires", "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+        return requested
+
+    def _challenge(self, response):
+        name = "www-authenticate" if response.status == 401 else "proxy-authenticate"
+        value = response.get(name)
+        if value is None:
+            return None
+        try:
+            return digest.parse_challenge(value, proxy=response.status == 407)
+        except RemoteError:
+            self.counters["malformed"] += 1
+            return None
+
+    def _authorization(self, challenge, method, uri, settings):
+        username = settings.get("user_id") or settings["user"]
+        value = digest.authorization(challenge, method, uri, username,
+                                     settings["password"], self._token(), 1)
+        return challenge.header_name, value
+
+    # ----- outgoing calls ------------------------------------------------------
+
+    def invite(self, target, sdp_body):
+        """Start a call to target (three forms, see the module doc); returns a Call."""
+        self._now = self.clock()
+        if len(self.calls) >= _MAX_CALLS:
+            raise LocalError("too many calls")
+        settings = self._account()
+        if target and target.isdigit():
+            if settings is None:
+                raise LocalError("digits need a SIP account")
+            request_uri = "sip:%s@%s" % (target, settings["realm"])
+            destination = lambda: self._registrar_address(settings)
+        elif target.startswith("sip:"):
+            try:
+                uri = sip_message.parse_uri(target)
+            except RemoteError:
+                # Targets come validated from the API (contract 3.2): a bad one is our bug.
+                raise LocalError("bad SIP target %r" % target)
+            request_uri = str(uri)
+            destination = lambda: self.resolve(uri.host, uri.port or 5060)
+        else:
+            raise LocalError("unsupported target %r" % target)
+        call = Call(self, target, request_uri, destination)
+        call.call_id = self._token() + "@" + self.local_address[0]
+        call.local_tag = self._token()
+        call.sdp_body = sdp_body
+        self.calls[call.call_id] = call
+        self._send_invite(call, None)
+        return call
+
+    def _identity(self):
+        settings = self._account()
+        if settings is None:
+            return "sip:panel@%s" % self.local_address[0], "panel"
+        return "sip:%s@%s" % (settings["user"], settings["realm"]), settings["user"]
+
+    def _send_invite(self, call, authorization):
+        identity, user = self._identity()
+        request = SipMessage(method="INVITE", uri=call.request_uri)
+        request.add("via", str(self._via()))
+        request.add("max-forwards", "70")
+        request.add("from", "<%s>;tag=%s" % (identity, call.local_tag))
+        request.add("to", "<%s>" % call.request_uri)
+        request.add("call-id", call.call_id)
+        request.add("cseq", "%d INVITE" % call.sequence)
+        request.add("contact", self._contact(user))
+        request.add("allow", ALLOW)
+        request.add("user-agent", USER_AGENT)
+        if authorization:
+            request.add(authorization[0], authorization[1])
+        request.add("content-type", "application/sdp")
+        request.body = call.sdp_body
+        call.invite = request
+        call.provisional_seen = False
+        call.cancel_sent = False
+
+        def on_result(kind, response):
+            if call.invite is request:
+                self._on_invite_result(call, kind, response)
+
+        self._start_client(request, call.destination, on_result)
+
+    def _on_invite_result(self, call, kind, response):
+        if kind != "response":
+            self._finish(call, "failed", 408 if kind == "timeout" else 503)
+            return
+        status = response.status
+        call.status = status
+        if status < 200:
+            # Any provisional, 100 included, makes CANCEL allowed (RFC 3261 9.1).
+            call.provisional_seen = True
+            if call.cancel_wanted and not call.cancel_sent:
+                self._send_cancel(call)
+                return
+            if status > 100 and call.state == "calling":
+                call.state = "ringing"
+            if not call.ringing_reported and status in (180, 183):
+                call.ringing_reported = True
+                self._emit("ringing", call, status)
+            return
+        if status < 300:
+            self._on_invite_success(call, response)
+            return
+        if (status in (401, 407) and not call.authenticated and not call.cancel_wanted
+                and self._account() is not None):
+            challenge = self._challenge(response)
+            if challenge is not None:
+                call.authenticated = True
+                call.sequence += 1
+                self._send_invite(call, self._authorization(challenge, "INVITE",
+                                                            call.request_uri, self._account()))
+                return
+        self._finish(call, "failed", status)
+
+    def _on_invite_success(self, call, response):
+        if call.ack is not None:
+            # A retransmitted 2xx: our ACK was lost, send it again.
+            self._send(call.ack, call.ack_destination)
+            return
+        if call.state in ("ended", "failed"):
+            return
+        try:
+            call.dialog = Dialog.from_uac_response(call.invite, response)
+            ack = call.dialog.request("ACK", self._via(), sequence=call.invite.cseq()[0])
+            call.ack_destination = self._dialog_destination(call.dialog)
+        except (RemoteError, OSError):
+            self.counters["malformed"] += 1
+            self._finish(call, "failed", 502)
+            return
+        call.ack = ack.to_bytes()
+        self._send(call.ack, call.ack_destination)
+        if call.cancel_wanted:
+            # The answer crossed our CANCEL: acknowledge it, then hang up.
+            call.state = "answered"
+            self._bye(call)
+            return
+        try:
+            call.remote_sdp = response.body
+            call.media = sdp.negotiate(sdp.parse(response.body))
+        except RemoteError:
+            call.state = "answered"
+            self._bye(call, report=False)
+            self._finish(call, "failed", 488)
+            return
+        call.state = "answered"
+        self._emit("answered", call, call.media)
+
+    def _dialog_destination(self, dialog):
+        if dialog.route_set:
+            uri = sip_message.parse_name_address(dialog.route_set[0]).uri
+        else:
+            uri = dialog.remote_target
+        parsed = sip_message.parse_uri(uri)
+        return self.resolve(parsed.host, parsed.port or 5060)
+
+    def _cancel(self, call):
+        if call.state not in ("calling", "ringing") or call.cancel_wanted:
+            return
+        self._now = self.clock()
+        call.cancel_wanted = True
+        if call.provisional_seen:
+            self._send_cancel(call)
+        # Without any provisional response, RFC 3261 9.1 forbids CANCEL: it
+        # goes out when one arrives; Timer B ends the INVITE otherwise.
+
+    def _send_cancel(self, call):
+        call.cancel_sent = True
+        invite = call.invite
+        request = SipMessage(method="CANCEL", uri=invite.uri)
+        request.add("via", invite.get_all("via")[0])
+        request.add("max-forwards", "70")
+        request.add("from", invite.get("from"))
+        request.add("to", invite.get("to"))
+        request.add("call-id", invite.get("call-id"))
+        request.add("cseq", "%d CANCEL" % invite.cseq()[0])
+        for route in invite.get_all("route"):
+            request.add("route", route)
+        self._start_client(request, call.destination, lambda kind, response: None)
+        # If the INVITE never gets its final answer, give up after 64*T1 (9.1).
+        self._set_timer("cancel " + call.call_id, TIMER_B,
+                        lambda: self._finish(call, "failed", 487))
+
+    def _bye(self, call, report=True):
+        if call.state != "answered" or call.dialog is None:
+            return
+        self._now = self.clock()
+        call.state = "ending"
+        request = call.dialog.request("BYE", self._via())
+        request.add("user-agent", USER_AGENT)
+
+        def on_result(kind, response):
+            if kind == "response" and response.status < 200:
+                return
+            if report:
+                self._finish(call, "ended", "local")
+            else:
+                self._forget(call)
+
+        self._start_client(request, lambda: call.ack_destination, on_result)
+
+    def _finish(self, call, kind, detail):
+        if call.state in ("ended", "failed"):
+            return
+        call.state = kind
+        self._forget(call)
+        self._emit(kind, call, detail)
+
+    def _forget(self, call):
+        self._cancel_timer("cancel " + call.call_id)
+        self.calls.pop(call.call_id, None)
+
+    # ----- receiving --------------------------------------------------------
+
+    def receive_datagram(self, data, address, now):
+        """One datagram from address; garbage is counted and dropped or answered."""
+        self._now = now
+        self.counters["received"] += 1
+        if not data.strip(b"\r\n"):
+            self.counters["keepalives"] += 1   # RFC 5626 CRLF keep-alive
+            return
+        if len(data) > MAX_DATAGRAM:
+            self.counters["oversized"] += 1
+            self._answer_garbage(data, address, RemoteError("Datagram too large", 513))
+            return
+        try:
+            message = sip_message.parse(data)
+        except RemoteError as error:
+            self.counters["malformed"] += 1
+            self._answer_garbage(data, address, error)
+            return
+        if message.is_request:
+            self._guarded(self._on_request, message, address, now)
+        else:
+            self._guarded(self._on_response, message, now)
+
+    def _answer_garbage(self, data, address, error):
+        request = sip_message.scan_for_error_response(data)
+        if request is None:
+            return
+        try:
+            sip_message.stamp_via(request, address[0], address[1])
+            response = sip_message.make_response(request, error.status, to_tag=self._token())
+            response.add("warning", '399 panel "%s"' % error.text.replace('"', "'")[:80])
+            destination = sip_message.response_address(request.top_via(), address[1])
+            self._send(response.to_bytes(), destination)
+            self.counters["error_responses"] += 1
+        except (RemoteError, LocalError):
+            pass
+
+    def _on_response(self, response, now):
+        try:
+            key = client_key(response)
+        except RemoteError:
+            self.counters["malformed"] += 1
+            return
+        transaction = self._client.get(key)
+        if transaction is not None:
+            self._apply(transaction, transaction.receive(response, now))
+            return
+        call = self.calls.get(response.get("call-id"))
+        if (call is not None and 200 <= response.status < 300 and key[1] == "INVITE"
+                and call.ack is not None):
+            self._send(call.ack, call.ack_destination)   # 2xx retransmission after M
+            return
+        self.counters["stray_responses"] += 1
+
+    def _on_request(self, request, address, now):
+        sip_message.stamp_via(request, address[0], address[1])
+        key = server_key(request)
+        transaction = self._server.get(key)
+        if transaction is not None:
+            self._apply(transaction, transaction.receive(request, now))
+            return
+        if request.method == "ACK":
+            return  # ACK to a 2xx (we send none) or after its transaction ended
+        destination = sip_message.response_address(request.top_via(), address[1])
+        transaction = ServerTransaction(request, now, destination)
+        if len(self._server) + len(self._client) >= _MAX_TRANSACTIONS:
+            self.counters["overload"] += 1
+            self._respond(transaction, request, 503)
+            return
+        self._server[key] = transaction
+        handler = self._request_handlers.get(request.method)
+        if handler is None:
+            self._respond(transaction, request, 405, [("allow", ALLOW)])
+            return
+        if not request.uri.lower().startswith("sip:"):
+            self._respond(transaction, request, 416)
+            return
+        required = request.get("require")
+        if required and request.method not in ("CANCEL",):
+            self._respond(transaction, request, 420, [("unsupported", required)])
+            return
+        handler(self, transaction, request)
+
+    def _respond(self, transaction, request, status, headers=None, body=b"",
+                 content_type=None, to_tag=None):
+        response = sip_message.make_response(request, status, to_tag=to_tag or self._token())
+        response.add("user-agent", USER_AGENT)
+        for name, value in headers or ():
+            response.add(name, value)
+        if body:
+            response.add("content-type", content_type)
+            response.body = body
+        self._apply(transaction, transaction.respond(response, self._now))
+
+    def _on_options(self, transaction, request):
+        self._respond(transaction, request, 200,
+                      [("allow", ALLOW), ("accept", "application/sdp"),
+                       ("supported", "")])
+
+    def _find_call(self, request):
+        call = self.calls.get(request.get("call-id"))
+        if call is not None and call.dialog is not None and call.dialog.matches(request):
+            return call
+        return None
+
+    def _on_bye(self, transaction, request):
+        call = self._find_call(request)
+        if call is None:
+            self._respond(transaction, request, 481)
+            return
+        call.dialog.accept_remote_sequence(request)
+        self._respond(transaction, request, 200, to_tag=call.local_tag)
+        self._finish(call, "ended", "remote")
+
+    def _on_info(self, transaction, request):
+        call = self._find_call(request)
+        if call is None:
+            self._respond(transaction, request, 481)
+            return
+        if not call.dialog.accept_remote_sequence(request):
+            self._respond(transaction, request, 500, to_tag=call.local_tag)
+            return
+        content_type = request.get("content-type")
+        if not request.body:
+            self._respond(transaction, request, 200, to_tag=call.local_tag)  # keep-alive INFO
+            return
+        digit = rtp.parse_info_dtmf(content_type, request.body)
+        if digit is None:
+            self._respond(transaction, request, 415, [("accept", "application/dtmf-relay, application/dtmf")],
+                          to_tag=call.local_tag)
+            return
+        self._respond(transaction, request, 200, to_tag=call.local_tag)
+        self._emit("dtmf", call, digit)
+
+    def _on_invite(self, transaction, request):
+        # The panel only places calls; an incoming call, or a re-INVITE in a
+        # call (RFC 3264: a failed re-INVITE leaves the session as it was), is
+        # refused. A 100 first stops the peer's retransmissions.
+        self._respond(transaction, request, 100)
+        call = self._find_call(request)
+        if call is not None:
+            self._respond(transaction, request, 488, to_tag=call.local_tag)
+        else:
+            self._respond(transaction, request, 486)
+
+    def _on_cancel(self, transaction, request):
+        invite_key = server_key(request)
+        invite_key = invite_key[:-1] + ("INVITE",)
+        invite_transaction = self._server.get(invite_key)
+        if invite_transaction is None or invite_transaction.state != "proceeding":
+            self._respond(transaction, request, 481)
+            return
+        self._respond(transaction, request, 200)
+        self._respond(invite_transaction, invite_transaction.request, 487)
+
+    # ----- transactions, timers, sending ----------------------------------------
+
+    def _start_client(self, request, destination, owner):
+        """Start a client transaction; destination is a callable giving (ip, port)."""
+        transaction = ClientTransaction(request, self._now)
+        transaction.owner = owner
+        if len(self._client) + len(self._server) >= _MAX_TRANSACTIONS:
+            self.counters["overload"] += 1
+            self._defer(lambda: owner("transport_error", None))
+            return
+        try:
+            transaction.destination = destination()
+        except (OSError, RemoteError, IndexError):
+            self._defer(lambda: owner("transport_error", None))
+            return
+        self._client[transaction.key] = transaction
+        self._apply(transaction, transaction.start(self._now))
+
+    def _apply(self, transaction, actions):
+        for action in actions:
+            kind = action[0]
+            if kind == "send":
+                if not self._send(action[1], transaction.destination):
+                    self._apply(transaction, transaction.transport_error(self._now))
+                    return
+            elif kind == "response":
+                transaction.owner("response", action[1])
+            elif kind in ("timeout", "transport_error"):
+                owner = getattr(transaction, "owner", None)
+                if owner is not None:
+                    owner(kind, None)
+        if transaction.terminated:
+            table = self._server if isinstance(transaction, ServerTransaction) else self._client
+            if table.get(transaction.key) is transaction:
+                del table[transaction.key]
+
+    def _send(self, data, destination):
+        try:
+            self.transport.sendto(data, destination)
+            return True
+        except OSError:
+            self.counters["send_errors"] += 1
+            return False
+
+    def _service_timers(self, now):
+        for transaction in list(self._client.values()) + list(self._server.values()):
+            actions = transaction.tick(now)
+            if actions or transaction.terminated:
+                self._apply(transaction, actions)
+        for name in list(self._timers):
+            entry = self._timers.get(name)
+            if entry is not None and ticks_diff(now, entry[0]) >= 0:
+                del self._timers[name]
+                entry[1]()
+
+    def _set_timer(self, name, delay_ms, function):
+        self._timers[name] = (ticks_add(self._now, delay_ms), function)
+
+    def _cancel_timer(self, name):
+        self._timers.pop(name, None)
+
+    def _defer(self, function):
+        # Results the caller must not see before the call handle is returned
+        # (a name that does not resolve, say) run on the next poll.
+        self._deferred += 1
+        self._set_timer("defer %d" % self._deferred, 0, function)
+
+    # ----- small helpers ------------------------------------------------------
+
+    def _emit(self, kind, call, detail):
+        if self.on_event is not None:
+            self.on_event(kind, call, detail)
+
+    def _token(self):
+        return sip_message.new_token(self.random_bytes(8))
+
+    def _via(self):
+        host, port = self.local_address
+        return Via("UDP", host, port, {"branch": sip_message.new_branch(self.random_bytes(8)),
+                                       "rport": ""})
+
+    def _contact(self, user):
+        return "<sip:%s@%s:%d>" % (user, self.local_address[0], self.local_address[1])
+
+
+# Requests from peers and who answers them; any other method gets 405.
+SipUserAgent._request_handlers = {
+    "OPTIONS": SipUserAgent._on_options,
+    "BYE": SipUserAgent._on_bye,
+    "INFO": SipUserAgent._on_info,
+    "INVITE": SipUserAgent._on_invite,
+    "CANCEL": SipUserAgent._on_cancel,
+}
