@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -18,9 +19,12 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 from panel.app import Panel, build_app  # noqa: E402
 from panel.clock import Clock  # noqa: E402
+from panel.drivers.adapter import AdapterDriver  # noqa: E402
+from panel.drivers.sip_ua import SipUserAgent  # noqa: E402
 from panel.store import Store  # noqa: E402
 
 from host import sim_routes  # noqa: E402
+from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 
 REBOOT_EXIT_CODE = 75
@@ -40,7 +44,14 @@ def load_board(path, port, data_dir):
     return board
 
 
-async def serve(board, adapter_path=None):
+def sip_socket(board, port):
+    """The user agent's UDP socket, bound on the board's SIP address."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((board.get("sip", {}).get("local_host", "127.0.0.1"), port))
+    return sock
+
+
+async def serve(board, adapter_path=None, sip_port=None):
     data_dir = board["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
     store = Store(os.path.join(data_dir, "store"))
@@ -51,6 +62,16 @@ async def serve(board, adapter_path=None):
     panel = Panel(board, store, Clock(assume_set=True), pins, reboot=reboot.set)
     app = build_app(panel)
     sim_routes.register(app, panel, pins)
+    if adapter_path:
+        driver = AdapterDriver(serial_opener(adapter_path), on_event=panel.on_adapter_event)
+        panel.attach_adapter(driver)
+        driver.start()
+    if sip_port is None:
+        sip_port = board.get("sip", {}).get("local_port", 5060)
+    udp = sip_socket(board, sip_port)
+    user_agent = SipUserAgent(udp, udp.getsockname(), on_event=panel.on_sip_event)
+    user_agent.start()
+    panel.attach_sip(user_agent)
     panel.start()
     server = asyncio.create_task(app.start_server(host=board.get("http_host", "127.0.0.1"),
                                                   port=board["http_port"]))
@@ -64,6 +85,7 @@ async def serve(board, adapter_path=None):
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     app.shutdown()
     panel.stop()
+    udp.close()
     store.close()
     for task in waiters:
         task.cancel()
@@ -76,9 +98,11 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--data", default=os.path.join(ROOT, "var", "host"))
     parser.add_argument("--adapter", default=None, help="serial device of the hybrid adapter")
+    parser.add_argument("--sip-port", type=int, default=None,
+                        help="local SIP UDP port (default: the board's; 0: any free port)")
     args = parser.parse_args(argv)
     board = load_board(args.board, args.port, os.path.abspath(args.data))
-    return asyncio.run(serve(board, args.adapter))
+    return asyncio.run(serve(board, args.adapter, args.sip_port))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ import asyncio
 import microdot.microdot as microdot_core
 from microdot import Microdot, Request
 
-from panel.api import (access, auth, common, device, forwards, history, redirectrules,
-                       stored_settings)
+from panel.api import (access, auth, common, device, forwards, history, hybrid_routes,
+                       redirectrules, stored_settings)
 from panel.api.common import ApiError, error_answer
 from panel.compat import run_handlers_in_loop
 from panel.call_log import CallLog
@@ -57,6 +57,8 @@ class Panel:
         self.public_prefixes = []   # extra unauthenticated path prefixes (host keypad)
         self._reboot = reboot
         self._sip_listeners = []
+        self._call_listeners = []
+        self._sip_registered = False
 
     # -- lifecycle ---------------------------------------------------------
     def start(self):
@@ -65,6 +67,50 @@ class Panel:
     def stop(self):
         for relay in self.relays.values():
             relay.stop()
+        if self.adapter is not None:
+            self.adapter.stop()
+        if self.sip is not None:
+            self.sip.stop()
+
+    # -- drivers the board hands in ----------------------------------------
+    def attach_adapter(self, driver):
+        """The hybrid adapter's driver; its events arrive via on_adapter_event."""
+        self.adapter = driver
+
+    def attach_sip(self, user_agent):
+        """The SIP user agent; registers now and again whenever SIP changes."""
+        self.sip = user_agent
+        self.add_sip_listener(self._apply_sip_settings)
+        self._apply_sip_settings()
+
+    def sip_settings(self):
+        return self.settings.get(device.SIP_SETTINGS, device.SIP_DEFAULTS)
+
+    def _apply_sip_settings(self):
+        # Enabled with an account: (re-)register. Otherwise unregister; the
+        # status then reads OFFLINE (disabled) or ERROR (enabled, no account).
+        settings = self.sip_settings()
+        if self.sip_enabled() and settings["proxy"] and settings["user"]:
+            self.sip.register(settings)
+        else:
+            self.sip.unregister()
+
+    def on_sip_event(self, kind, call, detail):
+        """Every SIP user-agent event: registration here, calls to the controller."""
+        if kind == "registration":
+            if self._sip_registered and detail != "OK" and self.sip_enabled():
+                self.call_log.add("sip_registration_lost", {"status": detail})
+            self._sip_registered = detail == "OK"
+        for listener in self._call_listeners:
+            listener("sip", kind, call, detail)
+
+    def on_adapter_event(self, event):
+        for listener in self._call_listeners:
+            listener("adapter", event.kind, event.line, event)
+
+    def add_call_listener(self, listener):
+        """listener(source, kind, subject, detail) for SIP and adapter events."""
+        self._call_listeners.append(listener)
 
     # -- services used by the API -------------------------------------------
     def add_sip_listener(self, listener):
@@ -79,14 +125,18 @@ class Panel:
         return self.settings.get(device.SIP_ENABLE_SETTINGS, device.SIP_ENABLE_DEFAULTS)["sip_enable"]
 
     def sip_status(self):
-        if not self.sip_enabled():
-            status = "OFFLINE"
-        elif self.sip is not None:
+        """Contract 5.3 from what really happened: OFFLINE while disabled, else
+        the user agent's registration state (ERROR when there is none)."""
+        if self.sip is not None:
             status = self.sip.status()
-        else:
-            status = "ERROR"
-        last = self.sip.last_attempt() if self.sip is not None else None
-        return {"sip_status": status, "register_last_attempt": last}
+            if not self.sip_enabled():
+                status["sip_status"] = "OFFLINE"
+            elif status["sip_status"] == "OFFLINE":
+                # Enabled but not registering (no account yet): failing.
+                status["sip_status"] = "ERROR"
+            return status
+        return {"sip_status": "ERROR" if self.sip_enabled() else "OFFLINE",
+                "register_last_attempt": None}
 
     def device_info(self):
         board = self.board
@@ -185,7 +235,7 @@ def build_app(panel):
 
     app.before_request(check_credentials)
 
-    for module in (auth, forwards, device, access, stored_settings, history):
+    for module in (auth, forwards, device, access, stored_settings, history, hybrid_routes):
         module.register(app, panel)
     redirectrules.register(app, panel)
 

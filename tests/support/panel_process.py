@@ -39,11 +39,13 @@ class Reply:
 class PanelProcess:
     """The simulator as `make run` starts it (host.run), on a free port."""
 
-    def __init__(self, data_dir, port=None, module="host.run", extra_args=()):
+    def __init__(self, data_dir, port=None, module="host.run", extra_args=None):
         self.data_dir = str(data_dir)
         self.port = port or free_port()
         self.module = module
-        self.extra_args = list(extra_args)
+        # Tests run several panels at once: any free SIP and emulator ports.
+        self.extra_args = list(extra_args) if extra_args is not None else \
+            ["--sip-port", "0", "--no-adapter"]
         self.process = None
 
     def start(self, timeout=20):
