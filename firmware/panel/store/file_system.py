@@ -1,0 +1,74 @@
+# The file system the store writes through, as an object handed to it: the
+# default one below goes to the real files (LittleFS on the board, a directory
+# on the host); tests hand in one that cuts the power at a chosen write.
+#
+# Interface (duck-typed): open(path, mode), rename(old, new), remove(path),
+# stat(path), listdir(path), mkdir(path), fsync(handle). Handles returned by
+# open() need read, write, seek, close. A missing file raises OSError with
+# errno 2 (ENOENT) from open/stat/remove/rename.
+import os
+import sys
+
+from panel.compat import fsync as _fsync
+
+# errno of a missing file: 2 on CPython and on MicroPython boards (LittleFS).
+ENOENT = 2
+# MicroPython's WebAssembly port (the test runner) passes Emscripten's own
+# errno numbers through, where a missing file is 44; no board uses that table.
+_WEBASSEMBLY_ENOENT = 44
+
+
+def is_missing(error):
+    """True when an OSError says the file does not exist."""
+    number = getattr(error, "errno", None)
+    if number is None and error.args:
+        number = error.args[0]
+    if number == ENOENT:
+        return True
+    return number == _WEBASSEMBLY_ENOENT and sys.platform == "webassembly"
+
+
+class OsFileSystem:
+    """The store's file system over `os` and the builtin open()."""
+
+    def open(self, path, mode):
+        return open(path, mode)
+
+    def rename(self, old_path, new_path):
+        # POSIX rename and LittleFS lfs_rename both replace new_path atomically.
+        os.rename(old_path, new_path)
+        self._sync_directory(new_path)
+
+    def remove(self, path):
+        os.remove(path)
+        self._sync_directory(path)
+
+    def stat(self, path):
+        return os.stat(path)
+
+    def listdir(self, path):
+        # ilistdir (MicroPython) yields names one by one instead of building a
+        # list of every file name on a small heap.
+        if hasattr(os, "ilistdir"):
+            return (entry[0] for entry in os.ilistdir(path))
+        return os.listdir(path)
+
+    def mkdir(self, path):
+        os.mkdir(path)
+        self._sync_directory(path)
+
+    def fsync(self, handle):
+        _fsync(handle)
+
+    def _sync_directory(self, path):
+        # On POSIX a rename/unlink is durable only once the directory is
+        # fsync'd; LittleFS commits directory changes itself (no os.fsync there).
+        if not hasattr(os, "fsync") or not hasattr(os, "O_RDONLY"):
+            return
+        cut = path.rfind("/")
+        directory = path[:cut] if cut > 0 else ("/" if cut == 0 else ".")
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

@@ -1,0 +1,260 @@
+# On-flash record formats of the store, and the checks on keys and values.
+#
+# Every record carries its own length and a CRC-32, so a write torn at any byte
+# (a power cut in the middle of an append) is recognised and ignored instead of
+# being read back as data. binascii.crc32 exists on CPython and on MicroPython
+# 1.27 (checked on the WebAssembly build; the ESP32 port enables it too).
+#
+# Three kinds of files use these formats:
+#   data file    sorted records of one partition, written whole to a new name
+#                and renamed into place (never modified afterwards);
+#   journal      append-only change records of one partition (one record per
+#                put/delete/batch share), fsync'd before a change is acknowledged;
+#   intent       one change record holding a whole batch that spans partitions.
+import binascii
+import struct
+
+from panel.compat import const
+
+# A key is printable ASCII, 1..64 characters: short enough to keep the RAM
+# partition table small and a record header to one length byte.
+MAX_KEY_BYTES = const(64)
+# A value is at most 2 KiB: a redirect rule is ~600 bytes of JSON, so this
+# leaves room while bounding the RAM a single read or merge needs.
+MAX_VALUE_BYTES = const(2048)
+# One write_batch changes at most 256 keys and 16 KiB of keys+values: a batch
+# is held in RAM and lands whole in journals, so both are bounded.
+MAX_BATCH_CHANGES = const(256)
+MAX_BATCH_BYTES = const(16384)
+
+# Value length that marks a deletion (a tombstone) in a journal entry;
+# larger than any real value length.
+_DELETED = const(0xFFFF)
+
+# Data file: 20-byte header (magic, generation, record count, fence table
+# length, CRC), the fence table, then the records sorted by key.
+DATA_MAGIC = b"PKD2"
+DATA_HEADER_BYTES = const(20)
+# The fence table names the first record of every stretch of about this many
+# record bytes (offset and key), so a lookup reads the header, the table and
+# one stretch instead of the whole data file.
+FENCE_SPACING_BYTES = const(512)
+# Data record header: key length (1), value length (2), CRC-32 (4).
+DATA_RECORD_HEADER_BYTES = const(7)
+# Journal/intent record header: body length (2), CRC-32 (4).
+JOURNAL_RECORD_HEADER_BYTES = const(6)
+# Journal entry header inside a record body: key length (1), value length (2).
+ENTRY_HEADER_BYTES = const(3)
+# Largest journal record body: the partition count, then the entries of a batch.
+_MAX_BODY_BYTES = const(65535)
+
+
+class StoreError(ValueError):
+    """Misuse of the store (invalid key, value or batch, store not open), or a
+    file that is corrupt in a way no power cut can produce."""
+
+
+def check_key(key):
+    """The key as bytes, or StoreError when it is not 1..64 printable ASCII chars."""
+    if not isinstance(key, str):
+        raise StoreError("key must be str")
+    length = len(key)
+    if length < 1 or length > MAX_KEY_BYTES:
+        raise StoreError("key length must be 1..%d" % MAX_KEY_BYTES)
+    for character in key:
+        code = ord(character)
+        if code < 0x20 or code > 0x7E:
+            raise StoreError("key must be printable ASCII")
+    return key.encode()
+
+
+def check_bound(bound):
+    """A scan/count bound as bytes. Any str up to MAX_KEY_BYTES + 1 characters,
+    may be empty: bounds are only compared with keys, so "f;" and "f:\xff"
+    both work as "just past every f: key" (UTF-8 sorts above ASCII)."""
+    if not isinstance(bound, str):
+        raise StoreError("range bound must be str")
+    if len(bound) > MAX_KEY_BYTES + 1:
+        raise StoreError("range bound too long")
+    return bound.encode()
+
+
+def check_value(value):
+    """The value as bytes, or StoreError when it is not bytes of the allowed size."""
+    if isinstance(value, bytearray) or isinstance(value, memoryview):
+        value = bytes(value)
+    if not isinstance(value, bytes):
+        raise StoreError("value must be bytes")
+    if len(value) > MAX_VALUE_BYTES:
+        raise StoreError("value longer than %d bytes" % MAX_VALUE_BYTES)
+    return value
+
+
+def encode_entry(key, value):
+    """A journal entry: key length, value length (or the deletion mark), key, value."""
+    if value is None:
+        return struct.pack("<BH", len(key), _DELETED) + key
+    return struct.pack("<BH", len(key), len(value)) + key + value
+
+
+def encode_journal_record(count_after, entries):
+    """A journal record: length, CRC, then the body (partition count after the
+    change, then the encoded entries)."""
+    body_length = 4
+    for entry in entries:
+        body_length += len(entry)
+    if body_length > _MAX_BODY_BYTES:
+        raise StoreError("batch too large for one record")
+    length_bytes = struct.pack("<H", body_length)
+    body = struct.pack("<I", count_after) + b"".join(entries)
+    crc = binascii.crc32(body, binascii.crc32(length_bytes))
+    return length_bytes + struct.pack("<I", crc & 0xFFFFFFFF) + body
+
+
+def next_journal_record(buffer, offset):
+    """(end, count_after) of the valid record at offset, or None when the bytes
+    there are not a whole record with a matching CRC (end or torn tail)."""
+    total = len(buffer)
+    if offset + JOURNAL_RECORD_HEADER_BYTES > total:
+        return None
+    body_length, crc = struct.unpack_from("<HI", buffer, offset)
+    body_start = offset + JOURNAL_RECORD_HEADER_BYTES
+    end = body_start + body_length
+    if body_length < 4 or end > total:
+        return None
+    view = memoryview(buffer)
+    computed = binascii.crc32(view[body_start:end], binascii.crc32(view[offset:offset + 2]))
+    if computed & 0xFFFFFFFF != crc:
+        return None
+    count_after = struct.unpack_from("<I", buffer, body_start)[0]
+    return end, count_after
+
+
+def record_entries(buffer, start, end):
+    """Yield (key, value or None) of the entries of the record body buffer[start:end]
+    (start is the record's first byte; the record was checked already)."""
+    position = start + JOURNAL_RECORD_HEADER_BYTES + 4
+    while position < end:
+        key_length, value_length = struct.unpack_from("<BH", buffer, position)
+        position += ENTRY_HEADER_BYTES
+        key = bytes(buffer[position:position + key_length])
+        position += key_length
+        if value_length == _DELETED:
+            yield key, None
+        else:
+            yield key, bytes(buffer[position:position + value_length])
+            position += value_length
+
+
+def journal_valid_length(buffer):
+    """(length of the longest valid prefix, count_after of its last record or None)."""
+    offset = 0
+    count_after = None
+    while True:
+        found = next_journal_record(buffer, offset)
+        if found is None:
+            return offset, count_after
+        offset, count_after = found
+
+
+def journal_entries(buffer, length):
+    """Yield (key, value or None) of every entry of the first length bytes, in order."""
+    offset = 0
+    while offset < length:
+        found = next_journal_record(buffer, offset)
+        if found is None:
+            # Only reached if the file changed under us: a corrupt stretch that
+            # the load step had accepted. No power cut produces this.
+            raise StoreError("journal record corrupt")
+        end = found[0]
+        for entry in record_entries(buffer, offset, end):
+            yield entry
+        offset = end
+
+
+def encode_data_header(generation, count, fence_length):
+    head = DATA_MAGIC + struct.pack("<III", generation, count, fence_length)
+    return head + struct.pack("<I", binascii.crc32(head) & 0xFFFFFFFF)
+
+
+def decode_data_header(buffer):
+    """(generation, count, fence table length) from the header of a data file."""
+    if len(buffer) < DATA_HEADER_BYTES or bytes(buffer[0:4]) != DATA_MAGIC:
+        raise StoreError("data file header corrupt")
+    generation, count, fence_length, crc = struct.unpack_from("<IIII", buffer, 4)
+    if binascii.crc32(memoryview(buffer)[0:16]) & 0xFFFFFFFF != crc:
+        raise StoreError("data file header corrupt")
+    return generation, count, fence_length
+
+
+def encode_fences(fences):
+    """The fence table for [(absolute offset, key), ...], CRC-32 at its end."""
+    table = bytearray()
+    for offset, key in fences:
+        table.extend(struct.pack("<IB", offset, len(key)))
+        table.extend(key)
+    table.extend(struct.pack("<I", binascii.crc32(table) & 0xFFFFFFFF))
+    return table
+
+
+def fence_span(table, key, records_end):
+    """(start, end) file offsets of the stretch of records that holds key if
+    the data file has it, from the fence table bytes; None if key is below the
+    first record."""
+    length = len(table) - 4
+    if length < 0 or struct.unpack_from("<I", table, length)[0] != (
+            binascii.crc32(memoryview(table)[0:length]) & 0xFFFFFFFF):
+        raise StoreError("data file fence table corrupt")
+    position = 0
+    start = None
+    end = records_end
+    while position < length:
+        offset, key_length = struct.unpack_from("<IB", table, position)
+        position += 5
+        fence_key = bytes(table[position:position + key_length])
+        position += key_length
+        if fence_key <= key:
+            start = offset
+        else:
+            end = offset
+            break
+    if start is None:
+        return None
+    return start, end
+
+
+def encode_data_record(key, value):
+    head = struct.pack("<BH", len(key), len(value))
+    crc = binascii.crc32(value, binascii.crc32(key, binascii.crc32(head)))
+    return head + struct.pack("<I", crc & 0xFFFFFFFF) + key + value
+
+
+def data_record_size(key, value):
+    return DATA_RECORD_HEADER_BYTES + len(key) + len(value)
+
+
+def data_records(buffer, start, end, with_values):
+    """Yield (key, value or None, next offset) of the data records in buffer[start:end].
+    Values are checked against their CRC; with_values=False skips the copy of
+    the value but still checks the key part's bounds."""
+    position = start
+    view = memoryview(buffer)
+    while position < end:
+        if position + DATA_RECORD_HEADER_BYTES > end:
+            raise StoreError("data file truncated")
+        key_length, value_length, crc = struct.unpack_from("<BHI", buffer, position)
+        key_start = position + DATA_RECORD_HEADER_BYTES
+        value_start = key_start + key_length
+        record_end = value_start + value_length
+        if record_end > end:
+            raise StoreError("data file truncated")
+        computed = binascii.crc32(view[key_start:record_end],
+                                  binascii.crc32(view[position:position + 3]))
+        if computed & 0xFFFFFFFF != crc:
+            raise StoreError("data record corrupt")
+        key = bytes(view[key_start:value_start])
+        if with_values:
+            yield key, bytes(view[value_start:record_end]), record_end
+        else:
+            yield key, None, record_end
+        position = record_end

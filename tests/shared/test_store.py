@@ -1,0 +1,220 @@
+# panel.store on real files, under CPython and MicroPython alike.
+from checks import raises, temp_dir
+
+from panel.store import Store, StoreError, MAX_VALUE_BYTES, MAX_BATCH_CHANGES
+
+
+class SmallStore(Store):
+    # Tiny partitions and journals so that a few dozen changes merge and split.
+    DATA_SPLIT_BYTES = 600
+    DATA_TARGET_BYTES = 300
+    JOURNAL_MIN_BYTES = 200
+    JOURNAL_PERCENT = 75
+
+
+def _opened(name, store_class=Store):
+    store = store_class(temp_dir(name) + "/kv")
+    store.open()
+    return store
+
+
+def _forward_key(number):
+    return "f:%020d" % number
+
+
+def test_put_get_delete():
+    store = _opened("store-basic")
+    assert store.get("s:network") is None
+    store.put("s:network", b'{"dhcp": true}')
+    assert store.get("s:network") == b'{"dhcp": true}'
+    store.put("s:network", b"")
+    assert store.get("s:network") == b""
+    assert store.delete("s:network") is True
+    assert store.delete("s:network") is False
+    assert store.get("s:network") is None
+    assert store.count() == 0
+    store.close()
+
+
+def test_constructor_touches_nothing():
+    import os
+    base = temp_dir("store-lazy")
+    store = Store(base + "/kv")
+    assert os.listdir(base) == []
+    raises(StoreError, store.get, "s:x")
+    store.open()
+    assert store.get("s:x") is None
+
+
+def test_batch_is_applied_whole():
+    store = _opened("store-batch", SmallStore)
+    store.put("i:0001", b"card")
+    store.write_batch([("f:%020d" % 1, b"one"), ("r:aaaa", b"rule"), ("i:0001", None),
+                       ("s:time", b"utc"), ("f:%020d" % 1, b"uno")])
+    assert store.get("f:%020d" % 1) == b"uno"  # the last value of a key wins
+    assert store.get("r:aaaa") == b"rule"
+    assert store.get("i:0001") is None
+    assert store.count() == 3
+    store.write_batch([])
+    assert store.count() == 3
+    raises(StoreError, store.write_batch, [("s:a", b"x")] * (MAX_BATCH_CHANGES + 1))
+    raises(StoreError, store.write_batch, [("s:a", b"x"), ("bad\n", b"y")])
+    assert store.get("s:a") is None  # a rejected batch changed nothing
+    raises(StoreError, store.write_batch, [("s:a",)])
+
+
+def test_ordered_scans_and_ranges():
+    store = _opened("store-scan", SmallStore)
+    numbers = [7, 3, 250, 11, 0, 99, 42, 1000, 500, 64]
+    for number in numbers:
+        store.put(_forward_key(number), b"rule %d" % number)
+    store.put("r:x", b"redirect")
+    store.put("s:sip", b"settings")
+    forward = [_forward_key(number) for number in sorted(numbers)]
+    assert list(store.keys("f:", "f;")) == forward
+    assert list(store.keys("f:", "f;", reverse=True)) == forward[::-1]
+    assert list(store.keys()) == forward + ["r:x", "s:sip"]
+    assert list(store.keys(reverse=True)) == ["s:sip", "r:x"] + forward[::-1]
+    pairs = list(store.scan(_forward_key(11), _forward_key(500)))
+    assert pairs == [(_forward_key(n), b"rule %d" % n) for n in (11, 42, 64, 99, 250)]
+    pairs = list(store.scan(_forward_key(11), _forward_key(500), reverse=True))
+    assert [key for key, _ in pairs] == [_forward_key(n) for n in (250, 99, 64, 42, 11)]
+    assert list(store.keys("s:", "s;")) == ["s:sip"]
+    assert list(store.keys("t:")) == []
+    assert list(store.keys("s:", "f:")) == []
+    assert store.count("f:", "f;") == 10
+    assert store.count(_forward_key(11), _forward_key(500)) == 5
+    assert store.count("r:") == 2
+    assert store.count() == 12
+    assert store.count("z") == 0
+    assert list(store.keys("f:", "f:\xff")) == forward  # another common stop
+    assert store.count("f:", "f:\xff") == 10
+    raises(StoreError, store.count, "f:", 7)
+    raises(StoreError, store.keys, "x" * 66)
+
+
+def test_reopen_keeps_everything_and_compaction_keeps_everything():
+    directory = temp_dir("store-reopen") + "/kv"
+    store = SmallStore(directory)
+    store.open()
+    expected = {}
+    for round_number in range(3):
+        for number in range(40):
+            key = _forward_key(number * 7 % 40)
+            value = b"%d-%d" % (round_number, number) * (1 + number % 5)
+            store.put(key, value)
+            expected[key] = value
+        for number in range(0, 40, 6):
+            store.delete(_forward_key(number))
+            expected.pop(_forward_key(number), None)
+    # The tiny limits forced merges and splits: several partition data files.
+    import os
+    names = os.listdir(directory)
+    assert len([name for name in names if name.endswith(".d")]) >= 3
+    assert "MANIFEST" in names
+    assert dict(store.scan()) == expected
+    store.close()
+    raises(StoreError, store.get, "s:x")
+    store = SmallStore(directory)
+    store.open()
+    assert dict(store.scan()) == expected
+    assert store.count() == len(expected)
+    assert list(store.keys(reverse=True)) == sorted(expected, reverse=True)
+    for key in expected:
+        assert store.get(key) == expected[key]
+
+
+def test_big_values_up_to_the_limit():
+    store = _opened("store-big", SmallStore)
+    big = bytes(range(256)) * (MAX_VALUE_BYTES // 256)
+    assert len(big) == MAX_VALUE_BYTES
+    for number in range(4):
+        store.put("r:%04d" % number, big)
+    store.put("r:small", b"x")
+    raises(StoreError, store.put, "r:toolarge", big + b"!")
+    assert store.get("r:toolarge") is None
+    for number in range(4):
+        assert store.get("r:%04d" % number) == big
+    assert store.count() == 5
+
+
+def test_invalid_keys_and_values_raise_store_error():
+    store = _opened("store-invalid")
+    assert isinstance(StoreError("x"), ValueError)
+    raises(StoreError, store.put, "", b"x")
+    raises(StoreError, store.put, "k" * 65, b"x")
+    raises(StoreError, store.put, "tab\there", b"x")
+    raises(StoreError, store.put, "caf\u00e9", b"x")
+    raises(StoreError, store.put, b"bytes-key", b"x")
+    raises(StoreError, store.put, "s:x", "text, not bytes")
+    raises(StoreError, store.put, "s:x", None)
+    raises(StoreError, store.get, 17)
+    raises(StoreError, store.delete, "")
+    store.put("k" * 64, bytearray(b"ok"))
+    assert store.get("k" * 64) == b"ok"
+    assert store.count() == 1
+
+
+def test_clear_removes_everything_durably():
+    directory = temp_dir("store-clear") + "/kv"
+    store = SmallStore(directory)
+    store.open()
+    for number in range(30):
+        store.put(_forward_key(number), b"%d" % number * 9)
+    store.clear()
+    assert store.count() == 0
+    assert list(store.scan()) == []
+    store.put("s:after", b"1")
+    store.close()
+    store = SmallStore(directory)
+    store.open()
+    assert list(store.scan()) == [("s:after", b"1")]
+
+
+def test_write_during_scan_neither_fails_nor_repeats():
+    store = _opened("store-scan-write", SmallStore)
+    for number in range(30):
+        store.put(_forward_key(number), b"v" * 20)
+    seen = []
+    for key in store.keys():
+        seen.append(key)
+        if len(seen) == 3:
+            # Writes in the middle of a scan, enough to merge and split.
+            for number in range(30, 60):
+                store.put(_forward_key(number), b"w" * 20)
+            store.delete(_forward_key(29))
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen))
+    assert _forward_key(29) not in seen
+    assert seen[:3] == [_forward_key(0), _forward_key(1), _forward_key(2)]
+
+
+def test_lookups_in_big_partitions_read_the_right_stretch():
+    # Default limits: partitions of several KB with a fence every 512 bytes;
+    # every key, and keys between and around them, must be found or not.
+    directory = temp_dir("store-fences") + "/kv"
+    store = Store(directory)
+    store.open()
+    expected = {}
+    batch = []
+    for number in range(0, 600, 2):
+        key = _forward_key(number)
+        value = (b"%d:" % number) * (5 + number % 17)
+        expected[key] = value
+        batch.append((key, value))
+        if len(batch) == 50:
+            store.write_batch(batch)
+            batch = []
+    for number in range(0, 600, 6):
+        value = b"updated %d" % number
+        store.put(_forward_key(number), value)
+        expected[_forward_key(number)] = value
+    store.close()
+    store = Store(directory)
+    store.open()
+    for number in range(-1, 601):
+        key = _forward_key(number) if number >= 0 else "e:before-all"
+        assert store.get(key) == expected.get(key)
+    assert store.get("zz") is None
+    assert store.count() == len(expected)
+    assert store.count(_forward_key(100), _forward_key(200)) == 50
