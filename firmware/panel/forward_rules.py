@@ -7,6 +7,7 @@
 import json
 
 from panel.compat import const
+from panel.store import MAX_BATCH_BYTES, MAX_BATCH_CHANGES
 
 _PREFIX = "f:"
 _STOP = "f;"
@@ -29,6 +30,15 @@ def number_of_key(key):
 
 class RuleLimitReached(Exception):
     pass
+
+
+class TooManyAtOnce(Exception):
+    """More rules in one atomic request than the store writes in one batch."""
+
+
+def _chunks(changes, size):
+    for start in range(0, len(changes), size):
+        yield changes[start:start + size]
 
 
 class ForwardRules:
@@ -62,10 +72,16 @@ class ForwardRules:
             if is_new:
                 new_numbers[number] = True
             created.append(is_new)
+        changes = [(forward_key(number), json.dumps(queue).encode()) for number, queue in rules]
+        # One atomic batch: the store bounds its size (count and bytes).
+        batch_bytes = 0
+        for key, value in changes:
+            batch_bytes += len(key) + len(value)
+        if len(changes) > MAX_BATCH_CHANGES or batch_bytes > MAX_BATCH_BYTES:
+            raise TooManyAtOnce()
         if self.count() + len(new_numbers) > self._limit:
             raise RuleLimitReached()
-        self._store.write_batch([(forward_key(number), json.dumps(queue).encode())
-                                 for number, queue in rules])
+        self._store.write_batch(changes)
         self._count = self.count() + len(new_numbers)
         return created
 
@@ -81,9 +97,11 @@ class ForwardRules:
             found.append(exists)
             if exists:
                 changes.append((forward_key(number), None))
-        if changes:
-            self._store.write_batch(changes)
-            self._count = self.count() - len(changes)
+        # Deleting many is not atomic in the contract (unknown numbers are
+        # skipped anyway), so a long list goes in store-sized batches.
+        for chunk in _chunks(changes, MAX_BATCH_CHANGES // 2):
+            self._store.write_batch(chunk)
+            self._count = self.count() - len(chunk)
         return found
 
     def scan(self, reverse=False):

@@ -176,3 +176,29 @@ async def test_rules_survive_reopening_the_store():
         assert response.json["forward_entity_list"] == ["sip:42@10.0.0.42"]
     finally:
         harness.close()
+
+
+async def test_long_lists_stay_within_one_store_batch():
+    board = {"limits": {"forward_rules": 2000}}
+    harness = Harness("fwd-batch", board=board)
+    try:
+        # 300 small items fit the 16 KiB body but not one store batch (256).
+        raw = '{"list_items":[%s]}' % ",".join(
+            '{"link_id":%d,"forward_entity_list":[]}' % n for n in range(1, 301))
+        assert len(raw) < 16384
+        response = await harness.call("POST", "/api/v1/forward/items/link", raw=raw)
+        assert response.json == {"error": "Wrong JSON body: value list_items was wrong. "
+                                          "(Too many items in one request)"}
+        for start in (1, 151):
+            chunk = [{"forward_number": n, "forward_entity_list": [str(n)]}
+                     for n in range(start, start + 150)]
+            response = await harness.call("POST", "/api/v1/forward/items/link",
+                                          body={"list_items": chunk})
+            assert len(response.json["result"]) == 150
+        response = await harness.call("DELETE", "/api/v1/forward/items",
+                                      body={"uid_items": list(range(1, 1001))})
+        assert response.json == {}
+        listing = (await harness.call("GET", "/api/v1/forward/items")).json
+        assert listing["list_option"]["pagination"]["total_items"] == 0
+    finally:
+        harness.close()

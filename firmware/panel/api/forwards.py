@@ -5,7 +5,7 @@ from panel.api import listing
 from panel.core import body as body_rules
 from panel.core import numbers
 from panel.forward_rules import (MAX_FORWARD_NUMBER, MAX_QUEUE_LENGTH, MODE_ALL_AT_ONCE,
-                                 MODE_ONE_BY_ONE, RuleLimitReached)
+                                 MODE_ONE_BY_ONE, RuleLimitReached, TooManyAtOnce)
 
 FORWARD_MODE_SETTINGS = "forward_mode"
 _QUEUE_FIELD = "forward_entity_list"
@@ -55,6 +55,8 @@ def register(app, panel):
             return rules.upsert_many(pairs)
         except RuleLimitReached:
             raise body_rules.range_error("forward_number", "Rule limit reached")
+        except TooManyAtOnce:
+            raise body_rules.range_error("list_items", "Too many items in one request")
 
     async def one_rule(request, uid):
         number = parse_forward_uid(uid)
