@@ -18,16 +18,13 @@ into a proto.rtp.DigitCollector to open locks, for instance
     on_digit = lambda digit: open_locks(collector.add(digit, ticks_ms()))
 Packets are accepted from any source address (no latching yet).
 """
-import asyncio
-
-from panel.compat import const, ticks_ms, ticks_add, ticks_diff, urandom
+from panel.compat import const, ticks_add, ticks_diff, urandom
+from panel.drivers.polled_socket import PolledSocket
 from panel.proto import rtp
 from panel.proto.sip_message import RemoteError
 
 # Frame period in ms (ptime 20: 160 PCMU samples).
 FRAME_MS = const(20)
-# Poll period of the task: half a frame keeps sending jitter under 10 ms.
-POLL_MS = const(10)
 # Packets read per poll: bounds work under a flood (a normal peer sends 1 per 20 ms).
 _MAX_PACKETS_PER_POLL = const(16)
 # If sending falls this many frames behind (a stalled loop), skip ahead
@@ -35,7 +32,7 @@ _MAX_PACKETS_PER_POLL = const(16)
 _MAX_BACKLOG_FRAMES = const(5)
 
 
-class RtpSession:
+class RtpSession(PolledSocket):
     def __init__(self, transport, plan, on_digit=None, tone_frequency=0, random_bytes=None):
         random_bytes = random_bytes or urandom
         self.transport = transport
@@ -55,26 +52,11 @@ class RtpSession:
         # One preallocated packet buffer: header + one PCMU frame.
         self._packet = bytearray(12 + rtp.FRAME_SAMPLES)
         self._next_send = None
-        self._task = None
         self._marker = True
 
     def set_tone(self, frequency):
         self.generator = rtp.ToneGenerator(frequency)
 
-    def start(self):
-        self.transport.setblocking(False)
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _run(self):
-        while True:
-            self.poll(ticks_ms())
-            await asyncio.sleep(POLL_MS / 1000)
 
     def poll(self, now):
         """Read waiting packets, then send every frame that is due."""

@@ -22,7 +22,7 @@ ua = SipUserAgent(transport, local_address, on_event=None, unix_time=None,
 ua.start()                 start the polling task (needs a running loop)
 ua.stop()                  cancel it (the socket stays open: its owner closes it)
 ua.poll(now)               one round (receive, timers); the task calls it every
-                           POLL_MS ms; tests may call it directly
+                           polled_socket.POLL_MS ms; tests may call it directly
 ua.register(settings)      settings as in BAS-IP 5.1 (proxy, realm, user,
                            password, user_id, registration_interval, outbound);
                            registers, refreshes, re-registers on change
@@ -53,19 +53,16 @@ Garbage datagrams are counted in ua.counters and dropped, or answered with the
 RemoteError's status when the request is readable enough; nothing raises out
 of poll().
 """
-import asyncio
 import sys
 
 from panel.compat import const, ticks_ms, ticks_add, ticks_diff, urandom
+from panel.drivers.polled_socket import PolledSocket
 from panel.proto import sip_message, sdp, digest, rtp
-from panel.proto.sip_message import (SipMessage, RemoteError, LocalError, NameAddress,
+from panel.proto.sip_message import (SipMessage, RemoteError, LocalError,
                                      Via, Dialog, MAX_DATAGRAM)
 from panel.proto.sip_transaction import (ClientTransaction, ServerTransaction, client_key,
                                          server_key, TIMER_B)
 
-# How often the task polls the socket and the timers (ms). 10 ms keeps
-# retransmission timers (500 ms) accurate without loading the CPU.
-POLL_MS = const(10)
 # Datagrams read per poll: bounds the work one poll does under a flood.
 _MAX_DATAGRAMS_PER_POLL = const(32)
 # Open transactions at once: registration, a few calls, their in-dialog
@@ -161,7 +158,7 @@ class _Registration:
         self.registered = False
 
 
-class SipUserAgent:
+class SipUserAgent(PolledSocket):
     def __init__(self, transport, local_address, on_event=None, unix_time=None,
                  random_bytes=None, resolve=None, clock=None):
         self.transport = transport
@@ -183,26 +180,13 @@ class SipUserAgent:
         self._registration = None
         self._status = "OFFLINE"
         self._last_attempt = None
-        self._task = None
         self._deferred = 0
         self._now = self.clock()
 
     # ----- lifecycle -------------------------------------------------------
 
-    def start(self):
-        self.transport.setblocking(False)
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _run(self):
-        while True:
-            self.poll(self.clock())
-            await asyncio.sleep(POLL_MS / 1000)
+    def now_ms(self):
+        return self.clock()
 
     def poll(self, now):
         """Read waiting datagrams, then fire due timers. Never raises."""
