@@ -16,3 +16,12 @@ def fresh_panel(tmp_path):
     process = PanelProcess(tmp_path).start()
     yield process
     process.stop()
+
+
+def pytest_sessionstart(session):
+    # The SIP tests skip where sipp is absent (a developer's pytest run), but in
+    # CI a missing sipp means `make test` failed to install it: fail loudly.
+    import os
+    import shutil
+    if os.environ.get("CI") and shutil.which("sipp") is None:
+        pytest.exit("CI: sipp is missing (make sipp installs sip-tester)", returncode=3)
