@@ -288,3 +288,24 @@ def test_registrar_listing_many_bindings_still_registers():
     rig.advance(36000, step=1000)                    # 90 % of the 40 s granted
     assert [message.method for message in rig.received()] == ["REGISTER"]
     assert rig.ua.counters["internal_errors"] == 0
+
+
+def test_back_to_back_failed_calls_do_not_exhaust_the_transaction_table():
+    # Each INVITE answered 486 lingers 32 s (timer D) to absorb retransmissions;
+    # 100 such calls within a few seconds must still all be sent.
+    rig = Rig()
+    sent = 0
+    for number in range(100):
+        rig.ua.invite("sip:%d@10.0.0.9" % number, b"")
+        rig.advance(50)
+        for message in rig.received():
+            if message.method == "INVITE":
+                sent += 1
+                rig.send(sip_message.make_response(message, 486, to_tag="busy"))
+        rig.advance(50)
+        rig.received()   # the ACKs
+    assert sent == 100
+    assert rig.ua.counters["overload"] == 0
+    assert rig.ua.counters["lingering_dropped"] > 0
+    failures = [detail for kind, detail in rig.events if kind == "failed"]
+    assert failures == [486] * 100

@@ -68,6 +68,12 @@ _MAX_DATAGRAMS_PER_POLL = const(32)
 # Open transactions at once: registration, a few calls, their in-dialog
 # requests and peers' requests. A flood beyond this is answered 503.
 _MAX_TRANSACTIONS = const(64)
+# States in which a transaction has had its final answer and only absorbs
+# retransmissions (timers D, I, J, K: up to 32 s). Every cancelled leg of an
+# all-at-once call lingers so; when the table is full, the first such one is
+# dropped to make room rather than refusing a new call. ("accepted", after a
+# 2xx, is kept: a retransmitted 2xx must still be acknowledged.)
+_LINGERING_STATES = ("completed", "confirmed")
 # Calls at once (all-at-once forwarding rings at most 8 targets, API 3.2).
 _MAX_CALLS = const(16)
 # Wait after a failed registration before trying again (seconds, upper bound).
@@ -171,7 +177,7 @@ class SipUserAgent(PolledSocket):
         self.counters = {
             "received": 0, "malformed": 0, "oversized": 0, "error_responses": 0,
             "stray_responses": 0, "keepalives": 0, "send_errors": 0,
-            "internal_errors": 0, "overload": 0,
+            "internal_errors": 0, "overload": 0, "lingering_dropped": 0,
         }
         self.calls = {}
         self._client = {}
@@ -638,7 +644,7 @@ class SipUserAgent(PolledSocket):
             return  # ACK to a 2xx (we send none) or after its transaction ended
         destination = sip_message.response_address(request.top_via(), address[1])
         transaction = ServerTransaction(request, now, destination)
-        if len(self._server) + len(self._client) >= _MAX_TRANSACTIONS:
+        if not self._make_room():
             self.counters["overload"] += 1
             self._respond(transaction, request, 503)
             return
@@ -734,7 +740,7 @@ class SipUserAgent(PolledSocket):
         """Start a client transaction; destination is a callable giving (ip, port)."""
         transaction = ClientTransaction(request, self._now)
         transaction.owner = owner
-        if len(self._client) + len(self._server) >= _MAX_TRANSACTIONS:
+        if not self._make_room():
             self.counters["overload"] += 1
             self._defer(lambda: owner("transport_error", None))
             return
@@ -763,6 +769,19 @@ class SipUserAgent(PolledSocket):
             table = self._server if isinstance(transaction, ServerTransaction) else self._client
             if table.get(transaction.key) is transaction:
                 del table[transaction.key]
+
+    def _make_room(self):
+        """True when a new transaction fits, after dropping a lingering one if
+        the table is full."""
+        if len(self._client) + len(self._server) < _MAX_TRANSACTIONS:
+            return True
+        for table in (self._client, self._server):
+            for key in table:
+                if table[key].state in _LINGERING_STATES:
+                    del table[key]
+                    self.counters["lingering_dropped"] += 1
+                    return True
+        return False
 
     def _send(self, data, destination):
         try:
