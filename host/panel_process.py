@@ -28,6 +28,8 @@ from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 
 REBOOT_EXIT_CODE = 75
+# What an answered SIP call hears from the host panel (no microphone here).
+HOST_CALL_TONE_HZ = 425
 
 
 def load_board(path, port, data_dir):
@@ -60,6 +62,8 @@ async def serve(board, adapter_path=None, sip_port=None):
             for number in range(1, board.get("locks", 2) + 1)]
     reboot = asyncio.Event()
     panel = Panel(board, store, Clock(assume_set=True), pins, reboot=reboot.set)
+    # Calls: the host has no microphone; answered SIP calls hear a 425 Hz tone.
+    panel.media_options = {"tone_hz": HOST_CALL_TONE_HZ}
     app = build_app(panel)
     sim_routes.register(app, panel, pins)
     if adapter_path:

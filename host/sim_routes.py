@@ -1,6 +1,26 @@
 """Routes under /sim/ that only the host board mounts: the simulated hardware a
 developer (and the tests) can see and touch. No authentication: they stand for
-the panel's physical front, not its management API."""
+the panel's physical front, not its management API.
+
+GET  /sim/locks              the simulated lock relays
+POST /sim/keypad             {"keys": "223#"} or {"key": "2"}: press keys in order
+                             (panel.drivers.keypad): digits then "#" dial the
+                             apartment; "*" on an empty buffer starts personal
+                             code entry ("*1234#"); "*" after digits clears.
+                             -> {"results": [...], "keypad": {...}, "call": {...}}
+                             400 {"error": "Wrong key"} for anything but 0-9 * #
+GET  /sim/call               the call: state, apartment, targets and their states,
+                             who answered, door openings, redirects, last call
+POST /sim/call/hangup        the visitor hangs up -> the call; 409 when idle
+"""
+import json
+
+from panel.call_controller import MAX_KEYS_PER_PRESS
+from panel.drivers.keypad import valid_keys
+
+
+def _error(status, text):
+    return {"error": text}, status
 
 
 def register(app, panel, relay_pins):
@@ -10,3 +30,43 @@ def register(app, panel, relay_pins):
         return {"locks": [pin.describe() for pin in relay_pins]}
 
     app.route("/sim/locks", methods=["GET"])(locks)
+
+    def controller():
+        return panel.calls
+
+    async def keypad(request):
+        calls = controller()
+        if calls is None:
+            return _error(503, "Panel not started")
+        try:
+            document = json.loads(request.body or b"")
+        except ValueError:
+            return _error(400, "Wrong JSON body")
+        if not isinstance(document, dict):
+            return _error(400, "Wrong JSON body")
+        keys = document.get("keys", document.get("key"))
+        if not isinstance(keys, str) or not valid_keys(keys) or len(keys) > MAX_KEYS_PER_PRESS:
+            return _error(400, "Wrong key")
+        results = calls.press(keys)
+        return {"results": results, "keypad": calls.keypad.describe(),
+                "call": {"state": calls.machine.state}}
+
+    app.route("/sim/keypad", methods=["POST"])(keypad)
+
+    async def call_state(request):
+        calls = controller()
+        if calls is None:
+            return _error(503, "Panel not started")
+        return calls.describe()
+
+    app.route("/sim/call", methods=["GET"])(call_state)
+
+    async def hangup(request):
+        calls = controller()
+        if calls is None:
+            return _error(503, "Panel not started")
+        if not calls.hangup():
+            return _error(409, "No call")
+        return calls.describe()
+
+    app.route("/sim/call/hangup", methods=["POST"])(hangup)

@@ -55,6 +55,10 @@ class Panel:
         self.adapter = None     # drivers.adapter.AdapterDriver, when the board has one
         self.sip = None         # drivers.sip_ua user agent, when the board has a network
         self.public_prefixes = []   # extra unauthenticated path prefixes (host keypad)
+        self.calls = None       # call_controller.CallController, built by start()
+        # RTP of calls, from the board: {"socket": callable() -> bound UDP
+        # socket, "tone_hz": int}; empty: a socket per call, silence.
+        self.media_options = {}
         self._reboot = reboot
         self._sip_listeners = []
         self._call_listeners = []
@@ -63,8 +67,14 @@ class Panel:
     # -- lifecycle ---------------------------------------------------------
     def start(self):
         self.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
+        # Imported here: the API alone (and its tests) need none of the call code.
+        from panel.call_controller import CallController
+        self.calls = CallController(self)
+        self.calls.start()
 
     def stop(self):
+        if self.calls is not None:
+            self.calls.stop()
         for relay in self.relays.values():
             relay.stop()
         if self.adapter is not None:
