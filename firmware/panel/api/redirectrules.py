@@ -11,13 +11,18 @@ Interface:
 - load_settings(panel) -> {"work_hours", "response_map", "ring_timeout_s"}.
 - minute_of_week(panel) -> local minute of the week, or None (clock unset).
 - iter_rules(store): every stored rule as a dict, streamed in key order.
+- candidate_rules(store, called_number): routing records of the rules that
+  may apply to that number, from the index (panel.redirect_index), for
+  CallRouting.next_step.
 
 Rules are stored one per key `r:<id>` as compact JSON; nothing keeps them in
-RAM between requests. Writes are durable (store.put fsyncs) before answering.
+RAM between requests. Each write also writes the rule's routing record
+(panel.redirect_index) in the same atomic store batch. Writes are durable
+(the store fsyncs) before answering.
 """
 import json
 
-from panel import compat
+from panel import compat, redirect_index
 from panel.core import redirects, schedule, routing
 from panel.core.body import parse_json, JsonError
 from panel.core.redirects import RuleError, error_body
@@ -117,19 +122,21 @@ def _records(rule):
     return pieces
 
 
-def _write(store, rule, old_parts=0):
-    """Store a rule durably (one put, or one atomic batch when split)."""
+def _write(store, rule, old_parts=0, old_rule=None):
+    """Store a rule durably with its routing record, in one atomic batch.
+
+    old_rule: the rule as stored before (PATCH), so that its index key is
+    deleted in the same batch when filter_number moved it (redirect_index).
+    """
     pieces = _records(rule)
     rule_id = rule["id"]
     try:
-        if len(pieces) == 1 and old_parts <= 1:
-            store.put(_key(rule_id), pieces[0])
-            return
         changes = [(_key(rule_id), pieces[0])]
         for index in range(1, len(pieces)):
             changes.append((_part_key(rule_id, index), pieces[index]))
         for index in range(len(pieces), old_parts):
             changes.append((_part_key(rule_id, index), None))
+        changes.extend(redirect_index.record_changes(store, rule, old_rule))
         store.write_batch(changes)
     except OSError as error:
         # The flash itself is full before the rule limit was reached: 507.
@@ -143,16 +150,15 @@ def _write(store, rule, old_parts=0):
 
 
 def _remove(store, rule_id):
-    """Delete a rule and its parts; False when it did not exist."""
+    """Delete a rule, its parts and its routing record; False when it did not exist."""
     raw = store.get(_key(rule_id))
     if raw is None:
         return False
     parts = _part_count(raw)
-    if parts == 1:
-        return store.delete(_key(rule_id))
     changes = [(_key(rule_id), None)]
     for index in range(1, parts):
         changes.append((_part_key(rule_id, index), None))
+    changes.extend(redirect_index.record_changes(store, None, _decode(store, rule_id, raw)))
     store.write_batch(changes)
     return True
 
@@ -257,20 +263,51 @@ def _create(panel, request):
     return _answer(rule)
 
 
+def _selection_source(store, query):
+    """What a list selects from: the small routing records (redirect_index)
+    when every filter and order field is one they hold, else the full rules.
+    The page itself is always re-read from the full rules (_list_body)."""
+    for condition in query.conditions:
+        if condition[0] not in redirect_index.ROUTING_FIELDS:
+            return iter_rules(store)
+    for field, _ in query.order:
+        if field not in redirect_index.ROUTING_FIELDS:
+            return iter_rules(store)
+    if not redirect_index.is_current(store):
+        return iter_rules(store)
+    return redirect_index.records(store)
+
+
+def candidate_rules(store, called_number):
+    """The routing records of the rules that may apply to called_number
+    (redirect_index.candidates): what CallRouting.next_step consumes,
+    without reading every rule."""
+    return redirect_index.candidates(store, called_number)
+
+
 def _list(panel, request):
     query = redirects.parse_list_query(request.args)
     if query.limit == 0:
         return _answer([])
+    if not query.conditions and not query.order and redirect_index.is_current(panel.store):
+        # The default order without a filter: the page's ids straight from
+        # the index's o: keys, nothing decoded but the page itself.
+        rule_ids = redirect_index.ordered_ids(panel.store, query.offset, query.limit)
+        return _page_answer(panel.store, rule_ids, query)
     capacity = None if query.limit is None else query.offset + query.limit
     selected = []
-    for rule in iter_rules(panel.store):
+    for rule in _selection_source(panel.store, query):
         if query.matches(rule):
             # The sort key ends with the id: unique, and it names the rule.
             _insert_bounded(selected, query.sort_key(rule), capacity)
     page = selected[query.offset:]
     rule_ids = [key[-1] for key in page]
     del selected, page
-    chunks = _list_body(panel.store, rule_ids, query.leaves, query.flat)
+    return _page_answer(panel.store, rule_ids, query)
+
+
+def _page_answer(store, rule_ids, query):
+    chunks = _list_body(store, rule_ids, query.leaves, query.flat)
     if len(rule_ids) <= _INLINE_LIST_MAX:
         return "".join(chunks), 200, _headers()
     return chunks, 200, _headers()
@@ -282,7 +319,10 @@ def _lookup(panel, request):
         raise RuleError(400, redirects.MSG_INVALID_BODY,
                         {"reason": "invalid_type", "expected": "string"})
     found = []
-    for rule in iter_rules(panel.store):
+    # LOOKUP reads filter_number and id only: the routing records hold both.
+    source = redirect_index.records(panel.store) if redirect_index.is_current(panel.store) \
+        else iter_rules(panel.store)
+    for rule in source:
         if redirects.lookup_matches(rule, key):
             _insert_bounded(found, redirects.default_sort_key(rule), None)
     if not found:
@@ -301,7 +341,7 @@ def _patch(panel, request, rule_id_text):
     body = _read_json_body(request, "object")
     rule, changed = redirects.patch_rule(stored, body, _now(panel))
     if changed:
-        _write(panel.store, rule, parts)
+        _write(panel.store, rule, parts, stored)
     return _answer(rule)
 
 
@@ -505,6 +545,8 @@ async def _redirect_settings(request):
 def register(app, panel):
     """Add the redirect-rules routes and the settings route to a microdot app."""
     setattr(app, _PANEL_ATTRIBUTE, panel)
+    # Boot: the routing index is rebuilt once if missing or of another format.
+    redirect_index.ensure(panel.store)
     collection_methods = ["GET", "POST", "LOOKUP"]
     item_methods = ["GET", "PATCH", "DELETE"]
     app.route(COLLECTION_PATH, methods=collection_methods)(_collection)
@@ -515,4 +557,4 @@ def register(app, panel):
 
 
 __all__ = ["register", "error_body", "load_settings", "minute_of_week", "iter_rules",
-           "default_settings"]
+           "default_settings", "candidate_rules"]
