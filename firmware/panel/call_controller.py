@@ -64,12 +64,9 @@ class PanelEnvironment:
 
     def rules(self, called):
         from panel.api import redirectrules
-        # The rule index answers with the few rules that may match `called`;
-        # without it, every rule is streamed (routing filters them itself).
-        candidates = getattr(redirectrules, "candidate_rules", None)
-        if candidates is not None:
-            return candidates(self.panel.store, called)
-        return redirectrules.iter_rules(self.panel.store)
+        # The rule index answers with the few rules that may match `called`
+        # (routing still checks each one); no scan of every rule.
+        return redirectrules.candidate_rules(self.panel.store, called)
 
     def minute_of_week(self):
         from panel.api import redirectrules

@@ -104,6 +104,11 @@ class ForwardRules:
             self._count = self.count() - len(chunk)
         return found
 
+    def numbers(self, reverse=False):
+        """Forward numbers in order, from the keys alone (no record decoded)."""
+        for key in self._store.keys(_PREFIX, _STOP, reverse=reverse):
+            yield number_of_key(key)
+
     def scan(self, reverse=False):
         """(number, queue) pairs in number order, read one at a time."""
         for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse):

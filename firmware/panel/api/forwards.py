@@ -76,13 +76,15 @@ def register(app, panel):
     route(app, "/api/v1/forward/item/<uid>", ["GET", "POST", "DELETE"])(one_rule)
 
     def list_rules(request):
-        def items(reverse):
-            for number, queue in rules.scan(reverse=reverse):
-                yield _item(number, queue)
+        # Every filterable field is the forward number, which the store key
+        # holds: the list walks keys only and decodes just the page's records
+        # (10,000 rules on a board with ~100 KB of heap).
+        def page_item(number):
+            return _item(number, rules.get(number) or [])
         return answer(listing.answer_list(
-            request, items, LIST_FIELDS, LIST_ALIASES,
+            request, rules.numbers, LIST_FIELDS, LIST_ALIASES,
             sortable=["forward_number"], default_sort="forward_number",
-            default_ascending=True))
+            default_ascending=True, field_getter=_number_field, materialize=page_item))
 
     async def many_rules(request):
         if request.method == "GET":
@@ -131,6 +133,12 @@ def register(app, panel):
                                          {"forward_mode": MODE_ALL_AT_ONCE}))
 
     route(app, "/api/v1/forward/mode", ["GET", "POST"])(forward_mode)
+
+
+def _number_field(number, field):
+    # forward_number, and apartment_number (its alias, looked up under the
+    # same name by core.query), are both the number itself.
+    return number
 
 
 def _integer_list(document, name):

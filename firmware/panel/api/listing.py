@@ -6,13 +6,16 @@ from panel.core import query as list_query
 
 
 def answer_list(request, items, fields, aliases, sortable, default_sort,
-                default_ascending, field_getter=None):
+                default_ascending, field_getter=None, materialize=None):
     """The {"list_items", "list_option"} document of a list request.
 
     items(reverse) yields the list's items in ascending order of its one sort
     field (or descending when reverse is true): every list here is stored in
     that order, so sorting is a direction, never a sort in memory.
     field_getter(item, field), when given, reads fields that are not plain keys.
+    materialize(item), when given, turns each item of the page into what the
+    answer lists: items can then be light (a forward number from a store key)
+    and only the page's records are read and decoded.
     """
     arguments = request.args
     try:
@@ -30,6 +33,8 @@ def answer_list(request, items, fields, aliases, sortable, default_sort,
     else:
         predicate = list_query.item_matcher(expression)
     page, total = list_query.page_window(items(not ascending), predicate, limit, page_number)
+    if materialize is not None:
+        page = [materialize(item) for item in page]
     return {"list_items": page,
             "list_option": list_query.list_option(
                 total, limit, page_number, fields, expression is not None,
