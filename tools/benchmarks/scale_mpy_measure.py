@@ -226,6 +226,69 @@ staged_chunks = None
 received = None
 staged_ids = None
 # ---- phase ----
+# The forward list (GET /api/v1/forward/items?limit=50) staged the same way,
+# with the handler's own functions: the key walk (forward_rules.numbers, as
+# listing.answer_list consumes it through core.query.page_window) a slice of
+# keys per stage, then the page's records read and the answer encoded.
+from panel.api import forwards as forward_routes
+from panel.core import query as list_query
+
+forward_staged = {"base": 0, "peak": 0, "steps": 0}
+gc.collect()
+# ---- phase ----
+forward_staged["base"] = gc.mem_alloc()
+gc.disable()
+forward_args = MultiDict()
+forward_args["limit"] = "50"
+forward_limit, forward_page_number = list_query.page_params(forward_args)
+forward_numbers = full[1].forward_rules.numbers()
+forward_skip = (forward_page_number - 1) * forward_limit
+forward_page = []
+forward_total = 0
+forward_staged["peak"] = gc.mem_alloc() - forward_staged["base"]
+gc.enable()
+staged_pending = True
+# ---- phase ----
+# repeat while staged_pending
+gc.collect()
+gc.disable()
+for _ in range(50):
+    try:
+        number = next(forward_numbers)
+    except StopIteration:
+        staged_pending = False
+        break
+    if forward_skip <= forward_total < forward_skip + forward_limit:
+        forward_page.append(number)
+    forward_total += 1
+staged_after = gc.mem_alloc() - forward_staged["base"]
+gc.enable()
+forward_staged["steps"] += 1
+if staged_after > forward_staged["peak"]:
+    forward_staged["peak"] = staged_after
+# ---- phase ----
+gc.collect()
+gc.disable()
+forward_items = [{"forward_number": number,
+                  "forward_entity_list": full[1].forward_rules.get(number)}
+                 for number in forward_page]
+forward_body = json.dumps({"list_items": forward_items, "list_option": list_query.list_option(
+    forward_total, forward_limit, forward_page_number, forward_routes.LIST_FIELDS, False,
+    "forward_number", True, ["forward_number"])})
+staged_after = gc.mem_alloc() - forward_staged["base"]
+gc.enable()
+forward_staged["steps"] += 1
+if staged_after > forward_staged["peak"]:
+    forward_staged["peak"] = staged_after
+emit("mpy_heap_peak_forward_list_staged_bytes", forward_staged["peak"], "bytes")
+emit("mpy_forward_list_staged_total_items", forward_total, "items")
+emit("mpy_forward_list_staged_body_bytes", len(forward_body), "bytes")
+emit("mpy_forward_list_staged_steps", forward_staged["steps"], "steps")
+forward_numbers = None
+forward_items = None
+forward_body = None
+forward_page = None
+# ---- phase ----
 gc.collect()
 # ---- phase ----
 gc.disable()
