@@ -157,7 +157,7 @@ print("mpy_hybrid_panel_link_heap_bytes: %d bytes" % (gc.mem_alloc() - after_imp
 
 
 def micropython_figures():
-    script = os.path.join(ROOT, "tools", "benchmarks", "mpy_snippet.mjs")
+    script = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     package = os.path.join(ROOT, "tools", "mpy", "node_modules", "@micropython")
     if not os.path.isdir(package):
         return ["# mpy figures skipped: run make test-mpy once to install the package"]

@@ -16,7 +16,7 @@ The baseline is CPython's backtracking `re` on the translated interleaved shape,
 with a 24-character number (a 64-character one would not finish), next to our
 matcher on the very same input. When node and the MicroPython WebAssembly
 package are installed, the same figures are measured under MicroPython too
-(lines prefixed `mpy_`), by running this file through mpy_snippet.mjs.
+(lines prefixed `mpy_`), by running this file through mpy_run.mjs.
 """
 import sys
 
@@ -134,7 +134,7 @@ def measure_re_baseline():
 def measure_under_micropython():
     import shutil
     import subprocess
-    snippet = os.path.join(ROOT, "tools", "benchmarks", "mpy_snippet.mjs")
+    snippet = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     package = os.path.join(ROOT, "tools", "mpy", "node_modules", "@micropython",
                            "micropython-webassembly-pyscript", "package.json")
     if not (shutil.which("node") and os.path.exists(snippet) and os.path.exists(package)):

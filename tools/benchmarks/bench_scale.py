@@ -41,7 +41,7 @@ TestClient, so the routing index is written as in service), then measures:
                                   dicts), the plan computed by scanning all
                                   rules; boot = reading those from JSON lines.
 
-The MicroPython figures run under the WebAssembly build (scale_mpy.mjs with
+The MicroPython figures run under the WebAssembly build (mpy_run.mjs with
 scale_mpy_measure.py), with the CPython-built store files copied in.
 flash_bytes_per_change is bench_store.py's.
 
@@ -311,7 +311,7 @@ def microdot_directory():
 
 
 def measure_micropython(data):
-    runner = os.path.join(ROOT, "tools", "benchmarks", "scale_mpy.mjs")
+    runner = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     script = os.path.join(ROOT, "tools", "benchmarks", "scale_mpy_measure.py")
     command = ["node", runner, "--microdot", microdot_directory(),
                "--copy", data + ":/data", script]

@@ -35,7 +35,7 @@ INVITE = (
 # One digest input as a registrar challenge produces it (about 60 bytes).
 DIGEST_INPUT = b"100001:asterisk:s3cret-password-of-31-characters"
 
-# Heap taken by importing the SIP stack from source (phases: mpy_snippet.mjs
+# Heap taken by importing the SIP stack from source (phases: mpy_run.mjs
 # can only free what earlier runPython() calls left behind).
 MICROPYTHON_HEAP_SNIPPET = """import gc
 gc.collect()
@@ -100,7 +100,7 @@ def main():
 
 
 def _run_micropython(snippet):
-    runner = os.path.join(ROOT, "tools", "benchmarks", "mpy_snippet.mjs")
+    runner = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     if not os.path.exists(runner):
         print("# MicroPython figures unavailable: no %s" % runner)
         return

@@ -24,7 +24,7 @@ Prints one `name: value unit` line per figure:
                                    every partition loaded (WebAssembly build)
 
 The MicroPython figures come from tools/benchmarks/mpy_store_heap.py, run by
-tools/benchmarks/mpy_snippet.mjs (needs node and tools/mpy/node_modules).
+tools/benchmarks/mpy_run.mjs (needs node and tools/mpy/node_modules).
 
 Usage: python tools/benchmarks/bench_store.py [--quick] [--no-mpy]
 """
@@ -305,7 +305,7 @@ def measure_littlefs(changes, records):
 
 def measure_micropython_heap(quick):
     """Run mpy_store_heap.py under the MicroPython WebAssembly build."""
-    script = os.path.join(ROOT, "tools", "benchmarks", "mpy_snippet.mjs")
+    script = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     snippet = os.path.join(ROOT, "tools", "benchmarks", "mpy_store_heap.py")
     command = ["node", script, snippet]
     if quick:

@@ -1,10 +1,10 @@
-# Runs under MicroPython (tools/benchmarks/mpy_snippet.mjs, WebAssembly build):
+# Runs under MicroPython (tools/benchmarks/mpy_run.mjs, WebAssembly build):
 # fills a store with 10,000 forward rules and 1,024 redirect rules, then
 # measures the heap an open store holds (gc.mem_alloc() after gc.collect()),
 # with every partition loaded, and what single operations allocate.
 # Prints `name: value unit` lines read by bench_store.py (not named bench_*
 # so that tools/bench.py does not run it under CPython). The phase markers
-# make each part a separate interpreter call (see mpy_snippet.mjs).
+# make each part a separate interpreter call (see mpy_run.mjs).
 import gc
 import os
 import sys

@@ -1,4 +1,4 @@
-# Runs under MicroPython (tools/benchmarks/scale_mpy.mjs, WebAssembly build),
+# Runs under MicroPython (tools/benchmarks/mpy_run.mjs, WebAssembly build),
 # started by bench_scale.py, which built the data on CPython and copied it to
 # /data: /data/full/store (10,000 forward rules, 1,024 redirect rules and
 # their routing index), /data/empty/store (the same app, no rules),
@@ -6,7 +6,7 @@
 # /data/probes.json (the dialled apartments to time).
 # Prints `name: value unit` lines that bench_scale.py passes on. The phase
 # markers make each part a separate interpreter call: gc.collect() only frees
-# what earlier calls left (see scale_mpy.mjs).
+# what earlier calls left (see mpy_run.mjs).
 import gc
 import json
 import time
