@@ -88,7 +88,11 @@ def test_no_route_answers_5xx(data):
     raw = data.draw(bodies)
     query = data.draw(query_text)
     response = asyncio.run(one_request(method, path, raw, query))
-    assert response.status_code < 500, (method, path, raw, query, response.body)
+    # The one 5xx a contract documents: 507 when the redirect rules are full
+    # (the test board allows 8).
+    documented = (response.status_code == 507 and path.startswith("/rest/")
+                  and response.json["error_code"] == 1507)
+    assert response.status_code < 500 or documented, (method, path, raw, query, response.body)
 
 
 def test_stored_state_survives_the_fuzzing():

@@ -76,5 +76,5 @@ def test_hybrid_route_errors(panel_with_adapter):
     wait_for(lambda: panel.request("GET", "/api/info", auth=None).json["hybrid_enable"])
     # Line 99 is outside the emulator's Vizit range 1-40: refused, not rung.
     reply = panel.request("POST", "/api/v1/hybrid/lines/vizit:99/ring")
-    assert reply.status == 504
+    assert (reply.status, reply.json) == (409, {"error": "Hybrid adapter did not acknowledge"})
     assert panel.request("GET", "/api/v1/hybrid/state", auth=None).status == 401

@@ -178,3 +178,16 @@ async def test_photo_has_no_camera():
         assert (response.status_code, response.json) == (404, {"error": "No camera"})
     finally:
         harness.close()
+
+
+async def test_hybrid_routes_without_an_adapter():
+    harness = Harness("dev-hybrid")
+    try:
+        response = await harness.call("GET", "/api/v1/hybrid/state")
+        assert response.json["present"] is False and response.json["configured"] is False
+        response = await harness.call("POST", "/api/v1/hybrid/lines/laskomex:10/ring")
+        assert (response.status_code, response.json) == (409, {"error": "Hybrid adapter unavailable"})
+        response = await harness.call("POST", "/api/v1/hybrid/lines/sip:1@a.b/stop")
+        assert (response.status_code, response.json) == (400, {"error": "Wrong number"})
+    finally:
+        harness.close()

@@ -3,6 +3,8 @@
 #   GET  /api/v1/hybrid/state                  adapter presence, version, lines
 #   POST /api/v1/hybrid/lines/<line>/ring      ring a handset ("laskomex:10")
 #   POST /api/v1/hybrid/lines/<line>/stop      stop ringing it
+# When the adapter is absent or does not acknowledge, the answer is 409 (the
+# panel's state does not allow it now): the contract's answers have no 5xx.
 from panel.api.common import ApiError, answer, ok, route
 from panel.core import numbers
 
@@ -30,10 +32,10 @@ def register(app, panel):
             target = _line(line)
             adapter = panel.adapter
             if adapter is None or not adapter.present:
-                raise ApiError(503, "Hybrid adapter unavailable")
+                raise ApiError(409, "Hybrid adapter unavailable")
             done = await getattr(adapter, name)(target)
             if not done:
-                raise ApiError(504, "Hybrid adapter did not acknowledge")
+                raise ApiError(409, "Hybrid adapter did not acknowledge")
             return ok()
         return handler
 
