@@ -535,15 +535,7 @@ class SipUserAgent(PolledSocket):
     def _send_cancel(self, call):
         call.cancel_sent = True
         invite = call.invite
-        request = SipMessage(method="CANCEL", uri=invite.uri)
-        request.add("via", invite.get_all("via")[0])
-        request.add("max-forwards", "70")
-        request.add("from", invite.get("from"))
-        request.add("to", invite.get("to"))
-        request.add("call-id", invite.get("call-id"))
-        request.add("cseq", "%d CANCEL" % invite.cseq()[0])
-        for route in invite.get_all("route"):
-            request.add("route", route)
+        request = sip_message.mirrored_request(invite, "CANCEL", invite.get("to"))
         self._start_client(request, call.destination, lambda kind, response: None)
         # If the INVITE never gets its final answer, give up after 64*T1 (9.1).
         self._set_timer("cancel " + call.call_id, TIMER_B,

@@ -6,7 +6,7 @@
 # and every rejection is a RemoteError carrying the SIP status a server would
 # answer (400 Bad Request, 513 Message Too Large, ...). Our own misuse (building
 # a message that breaks a limit) is a LocalError: a bug, not a peer's fault.
-from panel.compat import const
+from panel.compat import const, hexlify
 
 # Largest datagram we accept or build. RFC 3261 18.1.1 asks for messages within
 # the path MTU (1300 bytes is usual); 4096 leaves room for long Via chains and
@@ -589,14 +589,30 @@ def make_response(request, status, reason=None, to_tag=None):
     return response
 
 
+def mirrored_request(invite, method, to_value):
+    """CANCEL (RFC 3261 9.1) or the ACK of a non-2xx answer (17.1.1.3): the
+    INVITE's Request-URI, top Via, From, Call-ID, CSeq number and Route set,
+    with this method; To as given (the INVITE's, or the response's with its tag)."""
+    request = SipMessage(method=method, uri=invite.uri)
+    request.add("via", invite.get_all("via")[0])
+    request.add("max-forwards", "70")
+    request.add("from", invite.get("from"))
+    request.add("to", to_value)
+    request.add("call-id", invite.get("call-id"))
+    request.add("cseq", "%d %s" % (invite.cseq()[0], method))
+    for route in invite.get_all("route"):
+        request.add("route", route)
+    return request
+
+
 def new_branch(random_bytes):
     """An RFC 3261 branch from 8 or more random bytes."""
-    return BRANCH_COOKIE + "".join("%02x" % byte for byte in random_bytes)
+    return BRANCH_COOKIE + hexlify(random_bytes)
 
 
 def new_token(random_bytes):
     """Tags and Call-IDs: hex of random bytes."""
-    return "".join("%02x" % byte for byte in random_bytes)
+    return hexlify(random_bytes)
 
 
 def scan_for_error_response(data):

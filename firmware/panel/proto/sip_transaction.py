@@ -13,7 +13,8 @@
 # state absorbs without effect (a late retransmission, for instance); the
 # tables are the one place to read the state machines.
 from panel.compat import const, ticks_add, ticks_diff
-from panel.proto.sip_message import SipMessage, BRANCH_COOKIE, parse_name_address
+from panel.proto import sip_message
+from panel.proto.sip_message import BRANCH_COOKIE, parse_name_address
 
 # RFC 3261 17.1.1.1 timer values, in milliseconds.
 T1 = const(500)     # round-trip estimate
@@ -259,17 +260,7 @@ class ClientTransaction(_Transaction):
 
     def _build_ack(self, response):
         """ACK for a non-2xx final response (RFC 3261 17.1.1.3)."""
-        request = self.request
-        ack = SipMessage(method="ACK", uri=request.uri)
-        ack.add("via", request.get_all("via")[0])
-        ack.add("max-forwards", "70")
-        ack.add("from", request.get("from"))
-        ack.add("to", response.get("to"))
-        ack.add("call-id", request.get("call-id"))
-        ack.add("cseq", "%d ACK" % request.cseq()[0])
-        for route in request.get_all("route"):
-            ack.add("route", route)
-        return ack
+        return sip_message.mirrored_request(self.request, "ACK", response.get("to"))
 
 
 class ServerTransaction(_Transaction):
