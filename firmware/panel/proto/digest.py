@@ -8,7 +8,7 @@
 #
 # Pure: the client nonce comes in as an argument (the caller draws it from
 # compat.urandom), so tests reproduce the RFC vectors exactly.
-from panel.compat import const
+from panel.compat import const, hexlify
 from panel.proto.md5 import md5_hex
 from panel.proto.sip_message import RemoteError, LocalError, split_list, is_token
 
@@ -23,7 +23,7 @@ def _sha256_hex(data):
     import hashlib
     if isinstance(data, str):
         data = data.encode()
-    return "".join("%02x" % byte for byte in hashlib.sha256(data).digest())
+    return hexlify(hashlib.sha256(data).digest())
 
 
 # Algorithm name (upper case) -> (hash function, session variant).

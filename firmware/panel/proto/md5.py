@@ -11,7 +11,7 @@
 # exact. Every sum is masked back to 32 bits.
 import struct
 
-from panel.compat import md5_hexdigest_available
+from panel.compat import hexlify, md5_hexdigest_available
 
 _MASK = 0xFFFFFFFF
 _BLOCK_BYTES = 64
@@ -112,7 +112,7 @@ class Md5:
         return struct.pack("<4I", state[0], state[1], state[2], state[3])
 
     def hexdigest(self):
-        return "".join("%02x" % byte for byte in self.digest())
+        return hexlify(self.digest())
 
 
 def pure_md5_hex(data):
@@ -127,7 +127,7 @@ if md5_hexdigest_available:
         """Hex MD5 of bytes or text, by hashlib where the runtime has md5."""
         if isinstance(data, str):
             data = data.encode()
-        return "".join("%02x" % byte for byte in _hashlib.md5(data).digest())
+        return hexlify(_hashlib.md5(data).digest())
 else:
     md5_hex = pure_md5_hex
 
