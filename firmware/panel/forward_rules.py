@@ -36,11 +36,6 @@ class TooManyAtOnce(Exception):
     """More rules in one atomic request than the store writes in one batch."""
 
 
-def _chunks(changes, size):
-    for start in range(0, len(changes), size):
-        yield changes[start:start + size]
-
-
 class ForwardRules:
     def __init__(self, store, limit):
         self._store = store
@@ -98,10 +93,11 @@ class ForwardRules:
             if exists:
                 changes.append((forward_key(number), None))
         # Deleting many is not atomic in the contract (unknown numbers are
-        # skipped anyway), so a long list goes in store-sized batches.
-        for chunk in _chunks(changes, MAX_BATCH_CHANGES // 2):
-            self._store.write_batch(chunk)
-            self._count = self.count() - len(chunk)
+        # skipped anyway), so a long list goes in store-sized batches; the
+        # count is read again from the store, whichever batches landed.
+        if changes:
+            self._count = None
+            self._store.write_in_batches(changes)
         return found
 
     def numbers(self, reverse=False):

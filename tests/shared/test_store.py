@@ -218,3 +218,19 @@ def test_lookups_in_big_partitions_read_the_right_stretch():
     assert store.get("zz") is None
     assert store.count() == len(expected)
     assert store.count(_forward_key(100), _forward_key(200)) == 50
+
+
+def test_write_in_batches_splits_past_the_batch_limits():
+    store = Store(temp_dir("store-in-batches"))
+    store.open()
+    try:
+        # More changes and more bytes than one batch may hold.
+        changes = [("k:%05d" % number, b"v" * 100) for number in range(600)]
+        raises(StoreError, store.write_batch, changes)
+        store.write_in_batches(changes)
+        assert store.count("k:", "k;") == 600
+        store.write_in_batches([("k:%05d" % number, None) for number in range(0, 600, 2)])
+        assert store.count("k:", "k;") == 300
+        assert store.get("k:00001") == b"v" * 100 and store.get("k:00002") is None
+    finally:
+        store.close()

@@ -4,7 +4,6 @@ import json
 from panel.api import listing
 from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
-from panel.store import MAX_BATCH_CHANGES
 
 LOCK_SETTINGS = "lock_%d"
 LOCK_DEFAULTS = {1: {"dtmf_code": "1", "lock_timeout": 5},
@@ -82,9 +81,7 @@ class Identifiers:
             if uid >= 1 and self._store.get(_identifier_key(uid)) is not None:
                 changes.append((_identifier_key(uid), None))
         # Not atomic in the contract: store-sized batches.
-        step = MAX_BATCH_CHANGES // 2
-        for start in range(0, len(changes), step):
-            self._store.write_batch(changes[start:start + step])
+        self._store.write_in_batches(changes)
 
 
 def validate_identifier(document):

@@ -258,6 +258,24 @@ class Store:
         self._check_open()
         return self._guarded_apply([(key, None)]) > 0
 
+    def write_in_batches(self, changes):
+        """Apply a list of changes of any length in batches within the limits
+        above: each batch atomic and durable, the whole not atomic (for bulk
+        deletes the callers' contracts do not make atomic)."""
+        batch = []
+        batch_bytes = 0
+        for key, value in changes:
+            size = len(key) + (0 if value is None else len(value))
+            if batch and (len(batch) >= records.MAX_BATCH_CHANGES
+                          or batch_bytes + size > records.MAX_BATCH_BYTES):
+                self.write_batch(batch)
+                batch = []
+                batch_bytes = 0
+            batch.append((key, value))
+            batch_bytes += size
+        if batch:
+            self.write_batch(batch)
+
     def write_batch(self, changes):
         """Apply [(key, bytes or None to delete), ...] atomically; durable on
         return. A key listed twice takes its last value."""
