@@ -85,3 +85,11 @@ def test_collector_keeps_only_max_code_length_and_ignores_bad_digits():
     assert result == [1]
     assert collector.add("", 2000) == [] and collector.add("x", 2100) == []
     assert len(collector.buffer) <= rtp.MAX_CODE_LENGTH
+
+
+def test_collector_ignores_values_that_are_not_one_character_strings():
+    # Found by the call machine's property test: a digit event with no value.
+    collector = rtp.DigitCollector({1: "1"})
+    for value in (None, 1, b"1", ["1"], "11"):
+        assert collector.add(value, 0) == []
+    assert collector.add("1", 100) == [1]

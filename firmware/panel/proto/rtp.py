@@ -250,7 +250,9 @@ class DigitCollector:
         self.codes[lock] = code
 
     def add(self, digit, now):
-        if len(digit) != 1 or digit not in EVENT_DIGITS:
+        # Digits come from the network (RFC 4733, SIP INFO): anything but one
+        # DTMF character is ignored, never raised.
+        if not isinstance(digit, str) or len(digit) != 1 or digit not in EVENT_DIGITS:
             return []
         if self._last is not None and ticks_diff(now, self._last) >= self.reset_ms:
             self.buffer = ""
