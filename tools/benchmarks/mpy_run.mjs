@@ -11,9 +11,18 @@
 // right when gc.collect() runs in a later phase than the work. A phase that
 // starts with "# repeat while NAME" is run again while the global NAME is true.
 //
+// Python objects that JavaScript still references (the proxies of earlier
+// calls: their code, coroutines, results) are released by a JavaScript
+// FinalizationRegistry, i.e. whenever node's own GC happens to run; until
+// then they count in gc.mem_alloc(), which made heap figures vary between
+// runs by tens of KB. So between phases node's GC is forced and its
+// finalizers are let run, and each phase starts from the same heap.
+//
 // Usage: node tools/benchmarks/mpy_run.mjs [--heap BYTES] [--microdot DIR]
 //            [--copy HOST:MPY]... FILE.py [ARGS...]
 import fs from "fs";
+import v8 from "v8";
+import vm from "vm";
 import { copyTree, loadPanelInterpreter, takeOption } from "../mpy/interpreter.mjs";
 
 const heapBytes = parseInt(takeOption("--heap", String(32 * 1024 * 1024)), 10);
@@ -24,6 +33,16 @@ for (let copy = takeOption("--copy", null); copy !== null; copy = takeOption("--
 }
 const script = process.argv[2];
 const scriptArguments = process.argv.slice(3);
+
+v8.setFlagsFromString("--expose-gc");
+const collectJavaScript = vm.runInNewContext("gc");
+
+async function releaseProxies() {
+  for (let round = 0; round < 3; round++) {
+    collectJavaScript();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
 
 const mp = await loadPanelInterpreter({ heapBytes, microdotDir });
 for (const copy of copies) {
@@ -36,6 +55,7 @@ try {
   for (const phase of fs.readFileSync(script, "utf8").split(/^# ---- phase ----$/m)) {
     const repeat = phase.match(/^\s*# repeat while (\w+)/);
     do {
+      await releaseProxies();
       await mp.runPythonAsync(phase);
     } while (repeat && mp.globals.get(repeat[1]));
   }
