@@ -234,3 +234,58 @@ def test_write_in_batches_splits_past_the_batch_limits():
         assert store.get("k:00001") == b"v" * 100 and store.get("k:00002") is None
     finally:
         store.close()
+
+
+def test_skip_from_every_start_in_both_directions():
+    # Keys spread over many small partitions, some of them with journals
+    # (puts and deletes after the first merge): every start and stop key, every
+    # skip up to past the end, against the plain list.
+    store = _opened("store-skip", SmallStore)
+    for number in range(0, 90, 2):
+        store.put(_forward_key(number), b"v" * 20)
+    for number in range(1, 90, 6):
+        store.put(_forward_key(number), b"w" * 10)
+    for number in range(0, 90, 10):
+        store.delete(_forward_key(number))
+    keys = list(store.keys())
+    assert len(store._ids) > 4
+    bounds = [_forward_key(number) for number in range(0, 92, 7)]
+    for low in bounds:
+        for high in (None, _forward_key(60)):
+            inside = [key for key in keys if key >= low and (high is None or key < high)]
+            for skip in range(0, len(inside) + 2):
+                assert list(store.keys(low, high, skip=skip)) == inside[skip:]
+                assert list(store.keys(low, high, reverse=True, skip=skip)) == inside[::-1][skip:]
+    assert [key for key, _ in store.scan(skip=5)] == keys[5:]
+
+
+def test_a_flipped_value_byte_in_a_data_file_is_caught_when_read():
+    # Data files are immutable once renamed into place; a value's CRC is
+    # checked whenever the value is read (get, scan), while a walk of keys
+    # only follows the record lengths.
+    import os
+    directory = temp_dir("store-bitrot") + "/kv"
+    store = SmallStore(directory)
+    store.open()
+    for number in range(40):
+        store.put(_forward_key(number), b"value-%02d" % number)
+    store.close()
+    store = SmallStore(directory)
+    store.open()
+    name = [name for name in os.listdir(directory) if name.endswith(".d")][0]
+    with open(directory + "/" + name, "rb") as handle:
+        content = bytearray(handle.read())
+    content[-1] ^= 0x01     # the last byte of the file: its last record's value
+    with open(directory + "/" + name, "wb") as handle:
+        handle.write(content)
+    victim = None
+    for key in store.keys():
+        victim = key
+        try:
+            store.get(key)
+        except StoreError:
+            break
+    assert victim is not None
+    raises(StoreError, store.get, victim)
+    raises(StoreError, lambda: list(store.scan()))
+    assert len(list(store.keys())) == 40

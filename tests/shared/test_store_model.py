@@ -1,5 +1,5 @@
 # panel.store against a dict, over a long pseudo-random run of puts, deletes,
-# batches, scans, counts and reopens, on both runtimes. The store's limits are
+# batches, scans (with skips), counts, reads and reopens, on both runtimes. The store's limits are
 # shrunk so that the run merges, splits and drops partitions many times.
 from checks import temp_dir
 
@@ -44,6 +44,15 @@ def _check(store, model, numbers):
     assert list(store.keys(low, high, reverse=True)) == inside[::-1]
     assert store.count(low, high) == len(inside)
     assert list(store.scan(low)) == [(key, model[key]) for key in keys if key >= low]
+    # skip: whole partitions are passed over by their counts, the rest key by key.
+    skip = numbers.below(len(keys) + 3)
+    assert list(store.keys(skip=skip)) == keys[skip:]
+    assert list(store.scan(low, high, skip=skip)) == [
+        (key, model[key]) for key in inside[skip:]]
+    assert list(store.keys(reverse=True, skip=skip)) == keys[::-1][skip:]
+    assert list(store.keys(low, high, reverse=True, skip=skip)) == inside[::-1][skip:]
+    for key in keys:
+        assert store.get(key) == model[key]
 
 
 def test_store_matches_a_dict_over_a_long_run():

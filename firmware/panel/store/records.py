@@ -157,19 +157,69 @@ def journal_valid_length(buffer):
         offset, count_after = found
 
 
-def journal_entries(buffer, length):
-    """Yield (key, value or None) of every entry of the first length bytes, in order."""
+def _entry_spans(buffer, length):
+    """Yield (key start, value start, value end or -1 for a deletion) of every
+    entry of the first length bytes of a journal, in order.
+
+    Only the record lengths are followed: the records' CRCs were checked when
+    the partition was loaded (journal_valid_length), and since then only this
+    store appended to the file. Checking them on every read cost more heap
+    than the read itself on a 32-bit board (each CRC over 2**30 is a heap
+    integer). Lengths that do not add up (the file changed under us; no power
+    cut does that) still raise."""
     offset = 0
     while offset < length:
-        found = next_journal_record(buffer, offset)
-        if found is None:
-            # Only reached if the file changed under us: a corrupt stretch that
-            # the load step had accepted. No power cut produces this.
+        if offset + JOURNAL_RECORD_HEADER_BYTES > length:
             raise StoreError("journal record corrupt")
-        end = found[0]
-        for entry in record_entries(buffer, offset, end):
-            yield entry
+        body_length = struct.unpack_from("<H", buffer, offset)[0]
+        end = offset + JOURNAL_RECORD_HEADER_BYTES + body_length
+        if body_length < 4 or end > length:
+            raise StoreError("journal record corrupt")
+        position = offset + JOURNAL_RECORD_HEADER_BYTES + 4
+        while position < end:
+            key_length, value_length = struct.unpack_from("<BH", buffer, position)
+            key_start = position + ENTRY_HEADER_BYTES
+            value_start = key_start + key_length
+            if value_length == _DELETED:
+                yield key_start, value_start, -1
+                position = value_start
+            else:
+                position = value_start + value_length
+                yield key_start, value_start, position
+        if position != end:
+            raise StoreError("journal record corrupt")
         offset = end
+
+
+def journal_find(buffer, length, key):
+    """(seen, value or None): whether the journal has an entry for key, and
+    the value of its last one (None: deleted). Keys are compared in place."""
+    seen = False
+    value = None
+    wanted = len(key)
+    for key_start, value_start, value_end in _entry_spans(buffer, length):
+        if value_start - key_start == wanted and buffer.startswith(key, key_start):
+            seen = True
+            value = None if value_end < 0 else buffer[value_start:value_end]
+    return seen, value
+
+
+def journal_pending(buffer, length, low, high, with_values):
+    """{key: value} of the journal's keys with low <= key < high (None:
+    unbounded), each with its last entry's value: None for a deletion, b""
+    for a live key when with_values is false (values are not copied)."""
+    pending = {}
+    for key_start, value_start, value_end in _entry_spans(buffer, length):
+        key = buffer[key_start:value_start]
+        if (low is not None and key < low) or (high is not None and key >= high):
+            continue
+        if value_end < 0:
+            pending[key] = None
+        elif with_values:
+            pending[key] = buffer[value_start:value_end]
+        else:
+            pending[key] = b""
+    return pending
 
 
 def encode_data_header(generation, count, fence_length):
@@ -234,27 +284,58 @@ def data_record_size(key, value):
 
 
 def data_records(buffer, start, end, with_values):
-    """Yield (key, value or None, next offset) of the data records in buffer[start:end].
-    Values are checked against their CRC; with_values=False skips the copy of
-    the value but still checks the key part's bounds."""
+    """Yield (key, value or None) of the data records in buffer[start:end].
+    With values, each record is checked against its CRC before it is returned.
+    with_values=False (a walk of keys: lists, counts) skips the value's copy
+    and the CRC, whose big integers were most of such a walk's garbage, but
+    still checks every record's bounds; the record's value is checked when it
+    is read. Slices are taken from buffer directly, a 2-tuple per record: on
+    a board a key walk makes about 80 bytes of garbage per record."""
     position = start
-    view = memoryview(buffer)
+    view = memoryview(buffer) if with_values else None
     while position < end:
         if position + DATA_RECORD_HEADER_BYTES > end:
             raise StoreError("data file truncated")
-        key_length, value_length, crc = struct.unpack_from("<BHI", buffer, position)
+        key_length, value_length = struct.unpack_from("<BH", buffer, position)
         key_start = position + DATA_RECORD_HEADER_BYTES
         value_start = key_start + key_length
         record_end = value_start + value_length
         if record_end > end:
             raise StoreError("data file truncated")
-        computed = binascii.crc32(view[key_start:record_end],
-                                  binascii.crc32(view[position:position + 3]))
-        if computed & 0xFFFFFFFF != crc:
-            raise StoreError("data record corrupt")
-        key = bytes(view[key_start:value_start])
         if with_values:
-            yield key, bytes(view[value_start:record_end]), record_end
+            _check_data_record(view, position, record_end,
+                               struct.unpack_from("<I", buffer, position + 3)[0])
+            yield buffer[key_start:value_start], buffer[value_start:record_end]
         else:
-            yield key, None, record_end
+            yield buffer[key_start:value_start], None
         position = record_end
+
+
+def _check_data_record(view, start, end, crc):
+    computed = binascii.crc32(view[start + DATA_RECORD_HEADER_BYTES:end],
+                              binascii.crc32(view[start:start + 3]))
+    if computed & 0xFFFFFFFF != crc:
+        raise StoreError("data record corrupt")
+
+
+def data_find(buffer, start, end, key):
+    """(found, value) of key among the data records in buffer[start:end],
+    compared in place; only the matching record is copied and CRC-checked."""
+    position = start
+    wanted = len(key)
+    while position < end:
+        if position + DATA_RECORD_HEADER_BYTES > end:
+            raise StoreError("data file truncated")
+        key_length, value_length = struct.unpack_from("<BH", buffer, position)
+        key_start = position + DATA_RECORD_HEADER_BYTES
+        value_start = key_start + key_length
+        record_end = value_start + value_length
+        if record_end > end:
+            raise StoreError("data file truncated")
+        if key_length == wanted and buffer.startswith(key, key_start):
+            view = memoryview(buffer)
+            _check_data_record(view, position, record_end,
+                               struct.unpack_from("<I", buffer, position + 3)[0])
+            return True, bytes(view[value_start:record_end])
+        position = record_end
+    return False, None

@@ -51,10 +51,17 @@
 # Smaller JOURNAL_PERCENT lowers that (shorter journals to copy) but raises
 # the bytes the store itself writes; the default keeps the latter near 2.4x.
 #
-# Scans: scan()/keys() read one partition at a time into RAM and continue from
-# the last key returned, so a write between two steps of a scan never makes
-# it fail, repeat or reorder keys: partitions not reached yet show the newer
-# state, the partition being returned shows the state when it was read.
+# Scans: scan()/keys() read one partition's bytes at a time (its journal, and
+# its data file from the fence stretch of the scan's start) and make a key
+# object only when it is reached; they continue from the last key returned,
+# so a write between two steps of a scan never makes it fail, repeat or
+# reorder keys: partitions not reached yet show the newer state, the
+# partition being returned shows the state when it was read. A scan can
+# skip its first N keys: whole partitions by their counts, unread.
+#
+# Reads check CRCs once: a journal's records when its partition is loaded
+# (after that only this store appends to it), a data record whenever its
+# value is read. Key walks (lists, counts) follow the records' lengths only.
 import binascii
 import struct
 from array import array
@@ -206,16 +213,18 @@ class Store:
         index = self._route(key)
         return self._find(index, key)[1]
 
-    def scan(self, start="", stop=None, reverse=False):
+    def scan(self, start="", stop=None, reverse=False, skip=0):
         """(key, value) pairs with start <= key < stop, in key order (descending
-        with reverse). Reads one partition at a time; a write made while a scan
+        with reverse), the first `skip` of them left out. Reads one partition
+        at a time, a key at a time, and skips whole partitions by their counts
+        without reading them (a list's later pages); a write made while a scan
         is suspended is seen in the partitions not reached yet, never makes the
         scan fail, repeat or reorder a key."""
-        return self._iterate(start, stop, reverse, True)
+        return self._iterate(start, stop, reverse, True, skip)
 
-    def keys(self, start="", stop=None, reverse=False):
-        """Keys with start <= key < stop, in key order."""
-        return self._iterate(start, stop, reverse, False)
+    def keys(self, start="", stop=None, reverse=False, skip=0):
+        """Keys with start <= key < stop, in key order (as scan())."""
+        return self._iterate(start, stop, reverse, False, skip)
 
     def count(self, start="", stop=None):
         """Number of keys with start <= key < stop; reads only the partitions
@@ -239,7 +248,8 @@ class Store:
             if inside_low and inside_high:
                 total += self._counts[index]
             else:
-                total += len(self._materialize(index, low, high, False))
+                for _ in self._partition_items(index, low, high, False):
+                    total += 1
             index += 1
         return total
 
@@ -704,26 +714,15 @@ class Store:
             handle.close()
         if len(stretch) != span[1] - span[0]:
             raise StoreError("data file truncated")
-        for record_key, record_value, _ in records.data_records(
-                stretch, 0, len(stretch), True):
-            if record_key == key:
-                return True, record_value
-            if record_key > key:
-                break
-        return False, None
+        return records.data_find(stretch, 0, len(stretch), key)
 
     def _find(self, index, key):
         """(found, value or None) for key in partition index (journal first)."""
         self._load(index)
         journal = self._read_journal(index)
-        found = False
-        value = None
-        for entry_key, entry_value in records.journal_entries(journal, len(journal)):
-            if entry_key == key:
-                found = True
-                value = entry_value
+        seen, value = records.journal_find(journal, len(journal), key)
         journal = None
-        if found:
+        if seen:
             return value is not None, value
         return self._find_in_data(index, key)
 
@@ -731,18 +730,15 @@ class Store:
         """Sorted list of (key, value or None) of the live keys of partition
         index with low <= key < high (None: unbounded)."""
         self._load(index)
-        pending = {}
         journal = self._read_journal(index)
-        for key, value in records.journal_entries(journal, len(journal)):
-            if (low is None or key >= low) and (high is None or key < high):
-                pending[key] = value if with_values or value is None else b""
+        pending = records.journal_pending(journal, len(journal), low, high, with_values)
         journal = None
         result = []
         data, start, end = self._read_data(index)
         # The data file's last key, for _compact's choice of split.
         self._last_data_key = None
         if end:
-            for key, value, _ in records.data_records(data, start, end, with_values):
+            for key, value in records.data_records(data, start, end, with_values):
                 self._last_data_key = key
                 if high is not None and key >= high:
                     break
@@ -759,6 +755,68 @@ class Store:
         pending = None
         result.sort(key=_first)
         return result
+
+    def _data_from(self, index, low):
+        """(buffer, start, end): a partition's data records from the stretch
+        that may hold low (the fence table's) to the file's end, so a scan
+        that starts inside a partition neither reads nor walks the records
+        before it. low None: all records."""
+        if low is None:
+            return self._read_data(index)
+        size = self._data_sizes[index]
+        if size == 0:
+            return b"", 0, 0
+        handle = self._files.open(self._path(self._data_name(index)), "rb")
+        try:
+            header = handle.read(records.DATA_HEADER_BYTES)
+            fence_length = records.decode_data_header(header)[2]
+            span = records.fence_span(handle.read(fence_length), low, size)
+            start = records.DATA_HEADER_BYTES + fence_length if span is None else span[0]
+            handle.seek(start)
+            buffer = handle.read(size - start)
+        finally:
+            handle.close()
+        if len(buffer) != size - start:
+            raise StoreError("data file truncated")
+        return buffer, 0, len(buffer)
+
+    def _partition_items(self, index, low, high, with_values):
+        """Yield (key, value or None) of the live keys of partition index with
+        low <= key < high, in key order, made one at a time: the partition's
+        journal and data bytes are read at the first step (so the partition
+        is seen as it was then), and a key becomes an object only when it is
+        reached. What _materialize returns, without the list."""
+        self._load(index)
+        journal = self._read_journal(index)
+        pending = records.journal_pending(journal, len(journal), low, high, with_values)
+        journal = None
+        waiting = sorted(pending)
+        next_pending = 0
+        data, start, end = self._data_from(index, low)
+        for key, value in records.data_records(data, start, end, with_values):
+            if high is not None and key >= high:
+                break
+            if low is not None and key < low:
+                continue
+            # Journal keys before this one, then this one: the journal's
+            # entry (newer) when it has one, else the data file's.
+            replaced = False
+            while next_pending < len(waiting) and waiting[next_pending] <= key:
+                pending_key = waiting[next_pending]
+                next_pending += 1
+                pending_value = pending[pending_key]
+                if pending_value is not None:
+                    yield pending_key, pending_value if with_values else None
+                replaced = pending_key == key
+            if not replaced:
+                yield key, value
+        data = None
+        while next_pending < len(waiting):
+            pending_key = waiting[next_pending]
+            next_pending += 1
+            pending_value = pending[pending_key]
+            if pending_value is not None:
+                yield pending_key, pending_value if with_values else None
 
     # --------------------------------------------------------------- apply
 
@@ -992,14 +1050,26 @@ class Store:
 
     # ------------------------------------------------------------ iteration
 
-    def _iterate(self, start, stop, reverse, with_values):
+    def _iterate(self, start, stop, reverse, with_values, skip=0):
         # Checked now, not at the first next(): a bad call fails where it is made.
         low = records.check_bound(start)
         high = None if stop is None else records.check_bound(stop)
         self._check_open()
-        return self._generate(low, high, reverse, with_values)
+        return self._generate(low, high, reverse, with_values, skip)
 
-    def _generate(self, low, high, reverse, with_values):
+    def _skippable(self, index, low, high, skip):
+        """Whether the first `skip` keys of a scan cover all of partition
+        index, known from its count alone: it lies wholly inside [low, high)
+        and holds at most `skip` keys."""
+        if skip <= 0:
+            return False
+        self._load(index)
+        if self._counts[index] > skip or self._low_key(index) < low:
+            return False
+        partition_high = self._high_key(index)
+        return high is None or (partition_high is not None and partition_high <= high)
+
+    def _generate(self, low, high, reverse, with_values, skip):
         if high is not None and high <= low:
             return
         if reverse:
@@ -1016,14 +1086,20 @@ class Store:
                             return
                         index -= 1
                 partition_low = self._low_key(index)
-                items = self._materialize(index, low, bound, with_values)
-                for position in range(len(items) - 1, -1, -1):
-                    key, value = items[position]
-                    if with_values:
-                        yield key.decode(), value
-                    else:
-                        yield key.decode()
-                items = None
+                if self._skippable(index, low, bound, skip):
+                    skip -= self._counts[index]
+                else:
+                    items = self._materialize(index, low, bound, with_values)
+                    for position in range(len(items) - 1, -1, -1):
+                        if skip > 0:
+                            skip -= 1
+                            continue
+                        key, value = items[position]
+                        if with_values:
+                            yield key.decode(), value
+                        else:
+                            yield key.decode()
+                    items = None
                 if partition_low <= low or index == 0:
                     return
                 bound = partition_low
@@ -1032,13 +1108,16 @@ class Store:
             while True:
                 index = self._route(cursor)
                 partition_high = self._high_key(index)
-                items = self._materialize(index, cursor, high, with_values)
-                for key, value in items:
-                    if with_values:
-                        yield key.decode(), value
-                    else:
-                        yield key.decode()
-                items = None
+                if self._skippable(index, cursor, high, skip):
+                    skip -= self._counts[index]
+                else:
+                    for key, value in self._partition_items(index, cursor, high, with_values):
+                        if skip > 0:
+                            skip -= 1
+                        elif with_values:
+                            yield key.decode(), value
+                        else:
+                            yield key.decode()
                 if partition_high is None or (high is not None and partition_high >= high):
                     return
                 cursor = partition_high
