@@ -110,6 +110,19 @@ class ForwardRules:
         for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse):
             yield number_of_key(key), json.loads(value)
 
+    def page(self, skip, limit, reverse=False):
+        """(number, queue) of one page in number order: the store passes over
+        the first `skip` rules by its partitions' counts, so a later page
+        reads no more than the first."""
+        items = []
+        if limit <= 0:
+            return items
+        for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse, skip=skip):
+            items.append((number_of_key(key), json.loads(value)))
+            if len(items) >= limit:
+                break
+        return items
+
     def forget_count(self):
         # After a factory reset the store was cleared underneath us.
         self._count = None

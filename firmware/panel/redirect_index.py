@@ -156,11 +156,7 @@ def ordered_ids(store, offset, limit):
     ids = []
     if limit is not None and limit <= 0:
         return ids
-    skipped = 0
-    for key in store.keys(_ORDER, _ORDER_STOP):
-        if skipped < offset:
-            skipped += 1
-            continue
+    for key in store.keys(_ORDER, _ORDER_STOP, skip=offset):
         ids.append(key[-36:])
         if limit is not None and len(ids) >= limit:
             break

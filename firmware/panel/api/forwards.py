@@ -79,12 +79,19 @@ def register(app, panel):
         # Every filterable field is the forward number, which the store key
         # holds: the list walks keys only and decodes just the page's records
         # (10,000 rules on a board with ~100 KB of heap).
+        # Without a filter, the total is the count kept for the rule limit
+        # and the page is read in one pass from its first rule.
         def page_item(number):
             return _item(number, rules.get(number) or [])
+
+        def unfiltered(reverse, skip, limit):
+            page = [_item(number, queue) for number, queue in rules.page(skip, limit, reverse)]
+            return page, rules.count()
         return answer(listing.answer_list(
             request, rules.numbers, LIST_FIELDS, LIST_ALIASES,
             sortable=["forward_number"], default_sort="forward_number",
-            default_ascending=True, field_getter=_number_field, materialize=page_item))
+            default_ascending=True, field_getter=_number_field, materialize=page_item,
+            unfiltered=unfiltered))
 
     async def many_rules(request):
         if request.method == "GET":

@@ -6,7 +6,7 @@ from panel.core import query as list_query
 
 
 def answer_list(request, items, fields, aliases, sortable, default_sort,
-                default_ascending, field_getter=None, materialize=None):
+                default_ascending, field_getter=None, materialize=None, unfiltered=None):
     """The {"list_items", "list_option"} document of a list request.
 
     items(reverse) yields the list's items in ascending order of its one sort
@@ -16,6 +16,9 @@ def answer_list(request, items, fields, aliases, sortable, default_sort,
     materialize(item), when given, turns each item of the page into what the
     answer lists: items can then be light (a forward number from a store key)
     and only the page's records are read and decoded.
+    unfiltered(reverse, skip, limit), when given, answers a request without a
+    filter: (the page's items as listed, the total), from a count the list
+    keeps, with no walk over the items before the page.
     """
     arguments = request.args
     try:
@@ -32,9 +35,13 @@ def answer_list(request, items, fields, aliases, sortable, default_sort,
             return list_query.evaluate(expression, lambda name: field_getter(item, name))
     else:
         predicate = list_query.item_matcher(expression)
-    page, total = list_query.page_window(items(not ascending), predicate, limit, page_number)
-    if materialize is not None:
-        page = [materialize(item) for item in page]
+    if predicate is None and unfiltered is not None:
+        page, total = unfiltered(not ascending, (page_number - 1) * limit, limit)
+    else:
+        page, total = list_query.page_window(items(not ascending), predicate, limit,
+                                             page_number)
+        if materialize is not None:
+            page = [materialize(item) for item in page]
     return {"list_items": page,
             "list_option": list_query.list_option(
                 total, limit, page_number, fields, expression is not None,
