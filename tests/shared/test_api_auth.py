@@ -1,6 +1,9 @@
 # Contract section 2 through microdot's test client, on both runtimes.
 from api_harness import Harness
 
+from panel.api import auth
+from panel.proto.md5 import md5_hex
+
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"
 
 
@@ -110,6 +113,28 @@ async def test_password_change_by_json_body():
         assert response.status_code == 401
         response = await harness.call("GET", "/api/v1/forward/items", auth=False,
                                       headers={"Authorization": "Basic YWRtaW46YWJj"})
+        assert response.status_code == 200
+    finally:
+        harness.close()
+
+
+def test_factory_password_md5_is_the_hash_of_the_factory_password():
+    assert auth.FACTORY_PASSWORD_MD5 == md5_hex(auth.FACTORY_PASSWORD)
+
+
+async def test_basic_login_passed_once_is_not_hashed_again_but_still_checked():
+    harness = Harness("auth-basic-cache")
+    try:
+        response = await harness.call("GET", "/api/v1/forward/items")
+        assert response.status_code == 200
+        assert harness.panel.accounts._basic_passed is not None
+        # Another user with the same password, and the admin with a wrong
+        # one, are checked afresh (the remembered pair is the whole header).
+        for header in ("Basic dXNlcjoxMjM0NTY=", "Basic YWRtaW46MTIzNDU3"):
+            response = await harness.call("GET", "/api/v1/forward/items", auth=False,
+                                          headers={"Authorization": header})
+            assert response.status_code == 401
+        response = await harness.call("GET", "/api/v1/forward/items")
         assert response.status_code == 200
     finally:
         harness.close()
