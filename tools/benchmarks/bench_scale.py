@@ -14,20 +14,16 @@ TestClient, so the routing index is written as in service), then measures:
                                   app on an empty store. Target 49152.
   mpy_heap_rules_boot_bytes       the same right after boot.
   mpy_heap_peak_list_bytes        the higher of the two 50-item list requests
-                                  (forward items, redirect rules) through
-                                  TestClient, above the idle app: every byte
-                                  the request allocates with the GC off, an
-                                  upper bound of the peak (and what this
-                                  WebAssembly port really needs: its
-                                  gc.collect() frees nothing allocated during
-                                  the running call). Target 65536.
-  mpy_heap_peak_redirect_list_staged_bytes
-                                  the redirect list's handler steps run one
-                                  per interpreter call with a collection
-                                  between: max(live + allocated) over the
-                                  steps, a tighter bound of the handler's peak
-                                  (body included, microdot's part excluded:
-                                  mpy_list_request_overhead_bytes, limit=0).
+                                  (forward items, redirect rules), each a raw
+                                  HTTP request through app.handle_request as
+                                  the server does it: the highest heap in use
+                                  at any of the answer's socket writes, above
+                                  the idle app. The writer suspends at each
+                                  write, so this port's GC (which only runs
+                                  between interpreter calls) frees the
+                                  garbage there; a sample is the live heap
+                                  at the previous write plus all allocated
+                                  since, an upper bound. Target 65536.
   mpy_plan_lookup_ms              median time to build one dialled apartment's
                                   plan: its forward queue, its redirect
                                   candidates (panel.redirect_index.candidates)

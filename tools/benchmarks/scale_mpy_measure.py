@@ -7,11 +7,11 @@
 # Prints `name: value unit` lines that bench_scale.py passes on. The phase
 # markers make each part a separate interpreter call: gc.collect() only frees
 # what earlier calls left (see mpy_run.mjs).
+import asyncio
 import gc
 import json
 import time
 
-from microdot.test_client import TestClient
 from panel import redirect_index
 from panel.app import Panel, build_app
 from panel.clock import Clock
@@ -35,13 +35,80 @@ def emit(name, value, unit):
     print("%s: %s %s" % (name, value, unit))
 
 
+class WireReader:
+    """The request bytes, as a socket's reader gives them to microdot."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._at = 0
+
+    async def readline(self):
+        end = self._raw.find(b"\n", self._at)
+        end = len(self._raw) if end < 0 else end + 1
+        line = self._raw[self._at:end]
+        self._at = end
+        return line
+
+    async def readexactly(self, count):
+        chunk = self._raw[self._at:self._at + count]
+        self._at += len(chunk)
+        return chunk
+
+    async def read(self, count=-1):
+        if count < 0:
+            count = len(self._raw) - self._at
+        return await self.readexactly(count)
+
+
+class WireWriter:
+    """The client's end of the socket: counts the answer's bytes, keeps none."""
+
+    def __init__(self):
+        self.sent = 0
+        self.writes = 0
+        self.peak = 0
+        self.head = b""
+
+    def sample(self):
+        used = gc.mem_alloc()
+        if used > self.peak:
+            self.peak = used
+
+    async def awrite(self, data):
+        self.sample()
+        if self.writes == 0:
+            self.head = bytes(data[:12])
+        self.sent += len(data)
+        self.writes += 1
+        gc.collect()            # asks for a collection...
+        await asyncio.sleep_ms(2)   # ...which runs once back in JavaScript
+
+    async def aclose(self):
+        pass
+
+    def get_extra_info(self, name):
+        return ("127.0.0.1", 50000)
+
+
+def raw_get(path):
+    return ("GET %s HTTP/1.0\r\nHost: panel\r\nAuthorization: %s\r\n\r\n"
+            % (path, AUTH["Authorization"])).encode()
+
+
+async def serve(app, path):
+    """One GET through the server's own path; the answer's status line."""
+    writer = WireWriter()
+    await app.handle_request(WireReader(raw_get(path)), writer)
+    return writer.head
+
+
 def make_app(path):
     store = Store(path)
     store.open()
     panel = Panel(json.loads(json.dumps(BOARD)), store, Clock(assume_set=True),
                   [RecordingPin(1), RecordingPin(2)])
     app = build_app(panel)
-    return store, panel, TestClient(app)
+    return store, panel, app
 
 
 def plan(panel, number):
@@ -75,15 +142,15 @@ def median(values):
     return ordered[len(ordered) // 2]
 
 
-async def warm(client, panel, probes):
+async def warm(app, panel, probes):
     # What a running panel does: calls and list pages; then every partition
     # of the store is loaded (count), the store's worst RAM state.
     for number in probes[:20]:
         plan(panel, number)
     for path in LISTS:
-        response = await client.get(path, headers=dict(AUTH))
-        if response.status_code != 200:
-            raise RuntimeError("%s answered %d" % (path, response.status_code))
+        head = await serve(app, path)
+        if head != b"HTTP/1.0 200":
+            raise RuntimeError("%s answered %s" % (path, head))
     panel.store.count()
 
 
@@ -124,179 +191,44 @@ emit("mpy_heap_rules_bytes", figures["full_warm"] - figures["empty_warm"], "byte
 emit("mpy_heap_rules_boot_bytes", figures["full_boot"] - figures["empty_boot"], "bytes")
 emit("mpy_heap_app_idle_bytes", figures["full_warm"], "bytes")
 # ---- phase ----
-# Peak of each list request above the idle app: every byte the request
-# allocates, GC off. An upper bound of the peak live heap on a board; and on
-# this WebAssembly port it is the heap the request really needs, since
-# gc.collect() frees nothing allocated during the running call (measured:
-# garbage made and collected within one runPythonAsync stays allocated).
-# The response body the test client holds is included.
+# Peak of each list request above the idle app, on the real request path:
+# the raw HTTP request into app.handle_request (what the server loop does
+# with a socket), the answer written to WireWriter, which drops the bytes.
+# This port's GC only runs when control is back in JavaScript (gc.collect()
+# inside a call just asks for one), so a figure taken inside one call would
+# count every byte ever allocated, garbage included. A socket write is where
+# a board's server may suspend, so each write here samples gc.mem_alloc()
+# and then suspends for real (back to JavaScript, where the collection
+# runs): the peak is the highest sample, the live heap at the previous write
+# plus everything allocated since, an upper bound of what a board with a
+# working GC needs at any moment of the request.
+wire = {"at": 0}
 gc.collect()
 # ---- phase ----
-gc.disable()
-idle = gc.mem_alloc()
-response = await full[2].get(LISTS[0], headers=dict(AUTH))
-figures["list0"] = gc.mem_alloc() - idle
-figures["list0_body"] = len(response.body)
-response = None
-gc.enable()
-# ---- phase ----
+# repeat while wire_pending
+wire_request = WireReader(raw_get(LISTS[wire["at"]]))
+wire_writer = WireWriter()
+wire_idle = gc.mem_alloc()
+await full[2].handle_request(wire_request, wire_writer)
+wire_writer.sample()
+if wire_writer.head != b"HTTP/1.0 200":
+    raise RuntimeError("%s answered %s" % (LISTS[wire["at"]], wire_writer.head))
+figures["list%d" % wire["at"]] = wire_writer.peak - wire_idle
+figures["list%d_body" % wire["at"]] = wire_writer.sent
+figures["list%d_writes" % wire["at"]] = wire_writer.writes
+wire_request = None
+wire_writer = None
+wire["at"] += 1
+wire_pending = wire["at"] < len(LISTS)
 gc.collect()
-# ---- phase ----
-gc.disable()
-idle = gc.mem_alloc()
-response = await full[2].get(LISTS[1], headers=dict(AUTH))
-figures["list1"] = gc.mem_alloc() - idle
-figures["list1_body"] = len(response.body)
-response = None
-gc.enable()
 # ---- phase ----
 emit("mpy_heap_peak_list_bytes", max(figures["list0"], figures["list1"]), "bytes")
 emit("mpy_heap_peak_forward_list_bytes", figures["list0"], "bytes")
 emit("mpy_heap_peak_redirect_list_bytes", figures["list1"], "bytes")
-emit("mpy_forward_list_body_bytes", figures["list0_body"], "bytes")
-emit("mpy_redirect_list_body_bytes", figures["list1_body"], "bytes")
-# ---- phase ----
-# The redirect list (default order, limit=50) run in stages, each stage its
-# own interpreter call, with the same functions the handler calls
-# (redirects.parse_list_query, redirect_index.is_current, the o: key scan of
-# redirect_index.ordered_ids one key per stage, then redirectrules._list_body
-# one chunk per stage, the chunks kept as a client receives them). Before
-# each stage a collection, then GC off: the peak is at most
-# max(live before a stage + what the stage allocates) - a bound that holds on
-# a board with a working GC, much tighter than the one-call figure. What
-# microdot and the test client add around the handler is measured apart:
-# the same request with limit=0 through TestClient (GC off, one call).
-from microdot.microdot import MultiDict
-from panel.api import redirectrules
-from panel.core import redirects
-
-staged = {"base": 0, "peak": 0, "steps": 0}
-received = []
-gc.collect()
-# ---- phase ----
-staged["base"] = gc.mem_alloc()
-gc.disable()
-staged_args = MultiDict()
-staged_args["limit"] = "50"
-staged_query = redirects.parse_list_query(staged_args)
-if not redirect_index.is_current(full[0]):
-    raise RuntimeError("index not current")
-staged_keys = full[0].keys("o:", "o;")
-staged_ids = []
-staged["peak"] = gc.mem_alloc() - staged["base"]
-gc.enable()
-staged_pending = True
-# ---- phase ----
-# repeat while staged_pending
-gc.collect()
-gc.disable()
-try:
-    staged_ids.append(next(staged_keys)[-36:])
-    staged_pending = len(staged_ids) < staged_query.limit
-except StopIteration:
-    staged_pending = False
-staged_after = gc.mem_alloc() - staged["base"]
-gc.enable()
-staged["steps"] += 1
-if staged_after > staged["peak"]:
-    staged["peak"] = staged_after
-# ---- phase ----
-staged_keys = None
-staged_chunks = redirectrules._list_body(full[0], staged_ids, staged_query.leaves,
-                                         staged_query.flat)
-staged_pending = True
-# ---- phase ----
-# repeat while staged_pending
-gc.collect()
-gc.disable()
-try:
-    received.append(next(staged_chunks))
-except StopIteration:
-    staged_pending = False
-staged_after = gc.mem_alloc() - staged["base"]
-gc.enable()
-staged["steps"] += 1
-if staged_after > staged["peak"]:
-    staged["peak"] = staged_after
-# ---- phase ----
-emit("mpy_heap_peak_redirect_list_staged_bytes", staged["peak"], "bytes")
-emit("mpy_redirect_list_staged_body_bytes", sum([len(chunk) for chunk in received]), "bytes")
-emit("mpy_redirect_list_staged_steps", staged["steps"], "steps")
-staged_chunks = None
-received = None
-staged_ids = None
-# ---- phase ----
-# The forward list (GET /api/v1/forward/items?limit=50) staged the same way,
-# with the handler's own functions: the key walk (forward_rules.numbers, as
-# listing.answer_list consumes it through core.query.page_window) a slice of
-# keys per stage, then the page's records read and the answer encoded.
-from panel.api import forwards as forward_routes
-from panel.core import query as list_query
-
-forward_staged = {"base": 0, "peak": 0, "steps": 0}
-gc.collect()
-# ---- phase ----
-forward_staged["base"] = gc.mem_alloc()
-gc.disable()
-forward_args = MultiDict()
-forward_args["limit"] = "50"
-forward_limit, forward_page_number = list_query.page_params(forward_args)
-forward_numbers = full[1].forward_rules.numbers()
-forward_skip = (forward_page_number - 1) * forward_limit
-forward_page = []
-forward_total = 0
-forward_staged["peak"] = gc.mem_alloc() - forward_staged["base"]
-gc.enable()
-staged_pending = True
-# ---- phase ----
-# repeat while staged_pending
-gc.collect()
-gc.disable()
-for _ in range(50):
-    try:
-        number = next(forward_numbers)
-    except StopIteration:
-        staged_pending = False
-        break
-    if forward_skip <= forward_total < forward_skip + forward_limit:
-        forward_page.append(number)
-    forward_total += 1
-staged_after = gc.mem_alloc() - forward_staged["base"]
-gc.enable()
-forward_staged["steps"] += 1
-if staged_after > forward_staged["peak"]:
-    forward_staged["peak"] = staged_after
-# ---- phase ----
-gc.collect()
-gc.disable()
-forward_items = [{"forward_number": number,
-                  "forward_entity_list": full[1].forward_rules.get(number)}
-                 for number in forward_page]
-forward_body = json.dumps({"list_items": forward_items, "list_option": list_query.list_option(
-    forward_total, forward_limit, forward_page_number, forward_routes.LIST_FIELDS, False,
-    "forward_number", True, ["forward_number"])})
-staged_after = gc.mem_alloc() - forward_staged["base"]
-gc.enable()
-forward_staged["steps"] += 1
-if staged_after > forward_staged["peak"]:
-    forward_staged["peak"] = staged_after
-emit("mpy_heap_peak_forward_list_staged_bytes", forward_staged["peak"], "bytes")
-emit("mpy_forward_list_staged_total_items", forward_total, "items")
-emit("mpy_forward_list_staged_body_bytes", len(forward_body), "bytes")
-emit("mpy_forward_list_staged_steps", forward_staged["steps"], "steps")
-forward_numbers = None
-forward_items = None
-forward_body = None
-forward_page = None
-# ---- phase ----
-gc.collect()
-# ---- phase ----
-gc.disable()
-idle = gc.mem_alloc()
-response = await full[2].get("/rest/v1/uc/redirectrules?limit=0", headers=dict(AUTH))
-emit("mpy_list_request_overhead_bytes", gc.mem_alloc() - idle, "bytes")
-response = None
-gc.enable()
+emit("mpy_forward_list_answer_bytes", figures["list0_body"], "bytes")
+emit("mpy_redirect_list_answer_bytes", figures["list1_body"], "bytes")
+emit("mpy_forward_list_writes", figures["list0_writes"], "writes")
+emit("mpy_redirect_list_writes", figures["list1_writes"], "writes")
 # ---- phase ----
 # Plan lookup: median over the probes (each the mean of REPEATS runs).
 gc.collect()
