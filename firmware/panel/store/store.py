@@ -216,7 +216,8 @@ class Store:
     def scan(self, start="", stop=None, reverse=False, skip=0):
         """(key, value) pairs with start <= key < stop, in key order (descending
         with reverse), the first `skip` of them left out. Reads one partition
-        at a time, a key at a time, and skips whole partitions by their counts
+        at a time, a key at a time (descending: the partition's keys as one
+        list), and skips whole partitions by their counts
         without reading them (a list's later pages); a write made while a scan
         is suspended is seen in the partitions not reached yet, never makes the
         scan fail, repeat or reorder a key."""
