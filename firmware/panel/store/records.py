@@ -303,39 +303,23 @@ def data_records(buffer, start, end, with_values):
         if record_end > end:
             raise StoreError("data file truncated")
         if with_values:
-            _check_data_record(view, position, record_end,
-                               struct.unpack_from("<I", buffer, position + 3)[0])
+            crc = struct.unpack_from("<I", buffer, position + 3)[0]
+            computed = binascii.crc32(view[key_start:record_end],
+                                      binascii.crc32(view[position:position + 3]))
+            if computed & 0xFFFFFFFF != crc:
+                raise StoreError("data record corrupt")
             yield buffer[key_start:value_start], buffer[value_start:record_end]
         else:
             yield buffer[key_start:value_start], None
         position = record_end
 
 
-def _check_data_record(view, start, end, crc):
-    computed = binascii.crc32(view[start + DATA_RECORD_HEADER_BYTES:end],
-                              binascii.crc32(view[start:start + 3]))
-    if computed & 0xFFFFFFFF != crc:
-        raise StoreError("data record corrupt")
-
-
 def data_find(buffer, start, end, key):
-    """(found, value) of key among the data records in buffer[start:end],
-    compared in place; only the matching record is copied and CRC-checked."""
-    position = start
-    wanted = len(key)
-    while position < end:
-        if position + DATA_RECORD_HEADER_BYTES > end:
-            raise StoreError("data file truncated")
-        key_length, value_length = struct.unpack_from("<BH", buffer, position)
-        key_start = position + DATA_RECORD_HEADER_BYTES
-        value_start = key_start + key_length
-        record_end = value_start + value_length
-        if record_end > end:
-            raise StoreError("data file truncated")
-        if key_length == wanted and buffer.startswith(key, key_start):
-            view = memoryview(buffer)
-            _check_data_record(view, position, record_end,
-                               struct.unpack_from("<I", buffer, position + 3)[0])
-            return True, bytes(view[value_start:record_end])
-        position = record_end
+    """(found, value) of key among the data records in buffer[start:end] (the
+    one fence stretch that may hold it: a few records)."""
+    for record_key, value in data_records(buffer, start, end, True):
+        if record_key == key:
+            return True, value
+        if record_key > key:
+            break
     return False, None
