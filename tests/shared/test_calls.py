@@ -1,10 +1,11 @@
 # The call machine (panel.calls) with a fake environment and the actions
 # collected as they come: the core flows of spec 3.3, 3.4, 6.1 and redirect 5.
+from call_environment import Environment
+
 from panel import calls
 from panel.calls import CallMachine, TRANSITIONS, STATES, EVENTS
 from panel.core import redirects
 
-TUESDAY_10 = 1 * 1440 + 10 * 60
 _serial = [0]
 
 
@@ -13,57 +14,6 @@ def rule(rule_type, filter_number, tran_number, priority=100):
     body = {"type": rule_type, "filter_number": filter_number, "tran_number": tran_number,
             "priority": priority}
     return redirects.create_rule(body, bytes([_serial[0]] * 16), 1741072325 + _serial[0])
-
-
-class Environment:
-    """The configuration and reachability the machine asks about."""
-
-    def __init__(self, queues, mode="all_at_once", rules=(), registered=True, sip=True,
-                 adapter=True):
-        self.queues = queues
-        self._mode = mode
-        self._rules = list(rules)
-        self.registered = registered
-        self.sip = sip
-        self.adapter = adapter
-        self.times = (45, 20, 90)
-
-    def queue(self, number):
-        return self.queues.get(number)
-
-    def mode(self):
-        return self._mode
-
-    def timeouts(self):
-        return self.times
-
-    def rules(self, called):
-        return iter(self._rules)
-
-    def minute_of_week(self):
-        return TUESDAY_10
-
-    def work_hours(self):
-        return None
-
-    def response_map(self):
-        return None
-
-    def caller(self):
-        return "100001"
-
-    def reachable(self, kind, target):
-        if kind == "line":
-            return self.adapter
-        if not self.sip:
-            return False
-        return target.startswith("sip:") or self.registered
-
-    def lock_codes(self):
-        return {1: "1", 2: "2"}
-
-    def lock_seconds(self, lock):
-        return 5
 
 
 class Run:

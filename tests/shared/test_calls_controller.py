@@ -3,47 +3,10 @@
 # agent and an adapter raise; the machine's timers run on the real clock.
 import asyncio
 
+import call_environment
+
 from panel.call_controller import CallController
 from panel.proto.sip_message import LocalError
-
-
-class Environment:
-    def __init__(self, queues, times=(1, 1, 1)):
-        self.queues = queues
-        self.times = times
-
-    def queue(self, number):
-        return self.queues.get(number)
-
-    def mode(self):
-        return "all_at_once"
-
-    def timeouts(self):
-        return self.times
-
-    def rules(self, called):
-        return iter(())
-
-    def minute_of_week(self):
-        return None
-
-    def work_hours(self):
-        return None
-
-    def response_map(self):
-        return None
-
-    def caller(self):
-        return "100001"
-
-    def reachable(self, kind, target):
-        return True
-
-    def lock_codes(self):
-        return {1: "1", 2: "2"}
-
-    def lock_seconds(self, lock):
-        return 1
 
 
 class FakeSocket:
@@ -178,7 +141,10 @@ async def until(condition, timeout_ms=5000):
 
 def started(queues):
     panel = FakePanel()
-    controller = CallController(panel, Environment(queues))
+    # Every target reachable, no redirect rules, no clock, short timers.
+    environment = call_environment.Environment(queues, times=(1, 1, 1), minute=None,
+                                               lock_seconds=1)
+    controller = CallController(panel, environment)
     controller.start()
     return panel, controller
 
