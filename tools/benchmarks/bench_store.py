@@ -135,6 +135,19 @@ def fill(store, rng, forwards, redirects):
         store.write_batch(batch)
 
 
+def change_random_rules(store, rng, records, changes):
+    """`changes` single-rule puts to random apartments; the bytes of the
+    records changed (key + value), the unit of flash_bytes_per_change."""
+    changed_bytes = 0
+    for _ in range(changes):
+        apartment = rng.randrange(records)
+        key = forward_key(apartment)
+        value = forward_rule(rng, apartment)
+        changed_bytes += len(key) + len(value)
+        store.put(key, value)
+    return changed_bytes
+
+
 def measure_store(changes, records):
     rng = random.Random(1)
     directory = tempfile.mkdtemp(prefix="bench-store-")
@@ -144,26 +157,14 @@ def measure_store(changes, records):
         store.open()
         fill(store, rng, records, 0)
         counter.bytes_written = 0
-        changed_bytes = 0
         started = time.perf_counter()
-        for _ in range(changes):
-            apartment = rng.randrange(records)
-            key = forward_key(apartment)
-            value = forward_rule(rng, apartment)
-            changed_bytes += len(key) + len(value)
-            store.put(key, value)
+        changed_bytes = change_random_rules(store, rng, records, changes)
         put_seconds = time.perf_counter() - started
         written = counter.bytes_written
         # Steady state: the same number of changes again, journals now at
         # every fill level, so merges run at their long-run rate.
         counter.bytes_written = 0
-        steady_bytes = 0
-        for _ in range(changes):
-            apartment = rng.randrange(records)
-            key = forward_key(apartment)
-            value = forward_rule(rng, apartment)
-            steady_bytes += len(key) + len(value)
-            store.put(key, value)
+        steady_bytes = change_random_rules(store, rng, records, changes)
         steady_written = counter.bytes_written
         # Point lookups: bytes read per get, over a fresh open (cold RAM state
         # loaded by a count() first, as a running panel would have it).
@@ -271,13 +272,7 @@ def measure_littlefs(changes, records):
     fill(store, rng, records, 0)
     blocks_after_fill = file_system.blocks_used()
     file_system.programmed = file_system.erased = 0
-    changed_bytes = 0
-    for _ in range(changes):
-        apartment = rng.randrange(records)
-        key = forward_key(apartment)
-        value = forward_rule(rng, apartment)
-        changed_bytes += len(key) + len(value)
-        store.put(key, value)
+    changed_bytes = change_random_rules(store, rng, records, changes)
     figures = {"lfs_prog_bytes_per_change": file_system.programmed / changes,
                "lfs_erase_bytes_per_change": file_system.erased / changes,
                "lfs_record_bytes": changed_bytes / changes,
