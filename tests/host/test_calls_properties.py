@@ -3,6 +3,8 @@ any state, with any leg ids, values and clock jumps, never raises, keeps the
 machine's invariants, and always comes back to idle once time runs on."""
 from hypothesis import given, settings, strategies as st
 
+from call_environment import Environment
+
 from panel.calls import CallMachine, EVENTS, STATES
 from panel.core import redirects
 
@@ -21,45 +23,6 @@ def _rules():
 
 
 RULES = _rules()
-
-
-class Environment:
-    def __init__(self, mode, registered):
-        self._mode = mode
-        self.registered = registered
-
-    def queue(self, number):
-        return QUEUES.get(number)
-
-    def mode(self):
-        return self._mode
-
-    def timeouts(self):
-        return (5, 5, 10)
-
-    def rules(self, called):
-        return iter(RULES)
-
-    def minute_of_week(self):
-        return 600
-
-    def work_hours(self):
-        return None
-
-    def response_map(self):
-        return None
-
-    def caller(self):
-        return "100001"
-
-    def reachable(self, kind, target):
-        return kind == "line" or target.startswith("sip:") or self.registered
-
-    def lock_codes(self):
-        return {1: "1", 2: "2#"}
-
-    def lock_seconds(self, lock):
-        return 3
 
 
 # A step: event, which leg (an index among the call's legs, newest first, so
@@ -110,7 +73,9 @@ def check(machine, actions, rung):
 @given(st.sampled_from(["all_at_once", "one_by_one"]), st.booleans(),
        st.lists(step, max_size=60))
 def test_any_event_sequence_keeps_invariants_and_ends_idle(mode, registered, steps):
-    machine = CallMachine(Environment(mode, registered))
+    machine = CallMachine(Environment(QUEUES, mode, RULES, registered, times=(5, 5, 10),
+                                      minute=600, lock_seconds=3,
+                                      lock_codes={1: "1", 2: "2#"}))
     now = 0
     rung = set()
     check(machine, machine.handle("dial", now, None, "101"), rung)

@@ -5,7 +5,8 @@ TUESDAY_10 = 1 * 1440 + 10 * 60
 
 class Environment:
     def __init__(self, queues, mode="all_at_once", rules=(), registered=True, sip=True,
-                 adapter=True, times=(45, 20, 90), minute=TUESDAY_10, lock_seconds=5):
+                 adapter=True, times=(45, 20, 90), minute=TUESDAY_10, lock_seconds=5,
+                 lock_codes=None):
         self.queues = queues
         self._mode = mode
         self._rules = list(rules)
@@ -15,6 +16,7 @@ class Environment:
         self.times = times
         self._minute = minute
         self._lock_seconds = lock_seconds
+        self._lock_codes = lock_codes or {1: "1", 2: "2"}
 
     def queue(self, number):
         return self.queues.get(number)
@@ -48,7 +50,7 @@ class Environment:
         return target.startswith("sip:") or self.registered
 
     def lock_codes(self):
-        return {1: "1", 2: "2"}
+        return self._lock_codes
 
     def lock_seconds(self, lock):
         return self._lock_seconds
