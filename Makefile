@@ -12,7 +12,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run test test-host test-mpy compile bench sipp clean
+.PHONY: run test test-host test-mpy compile lint format bench sipp clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ sipp:
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA)
+
+# ruff's rules and the reasons for them are in pyproject.toml.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 compile: $(VENV)/.installed
 	$(PY) tools/compile_firmware.py

@@ -21,21 +21,25 @@ def load_board():
 
 def unix_time_source():
     import time
+
     offset = _EPOCH_2000_OFFSET if time.gmtime(0)[0] == 2000 else 0
 
     def now():
         return time.time() + offset
+
     return now
 
 
 def relay_pins(board):
     # Built here, from the board description, never at import time elsewhere.
     from machine import Pin
+
     return [Pin(number, Pin.OUT, value=0) for number in board.get("relay_pins", [])]
 
 
 def reset():
     import machine
+
     machine.reset()
 
 

@@ -45,6 +45,7 @@ Control API: HTTP/1.1 on 127.0.0.1 only, JSON bodies and answers.
   POST /replug             open a new pty and link PATH to it.
 Errors: {"error": text} with 400 (bad body), 404 (no such line or route), 409.
 """
+
 import argparse
 import asyncio
 import errno
@@ -103,8 +104,12 @@ class Line:
         self.audio_connects = 0
         self.audio_disconnects = 0
         self.events_sent = 0
-        self.behaviour = {"answer_after_s": None, "busy": False,
-                          "door_button_after_s": None, "hang_up_after_s": None}
+        self.behaviour = {
+            "answer_after_s": None,
+            "busy": False,
+            "door_button_after_s": None,
+            "hang_up_after_s": None,
+        }
         self.timers = []
 
     def cancel_timers(self):
@@ -113,11 +118,18 @@ class Line:
         self.timers = []
 
     def describe(self):
-        return {"line": hybrid.format_line(self.system, self.number), "state": self.state,
-                "ring_count": self.ring_count, "stop_count": self.stop_count,
-                "audio": self.audio, "audio_connects": self.audio_connects,
-                "audio_disconnects": self.audio_disconnects, "fault": self.fault,
-                "behaviour": dict(self.behaviour), "events_sent": self.events_sent}
+        return {
+            "line": hybrid.format_line(self.system, self.number),
+            "state": self.state,
+            "ring_count": self.ring_count,
+            "stop_count": self.stop_count,
+            "audio": self.audio,
+            "audio_connects": self.audio_connects,
+            "audio_disconnects": self.audio_disconnects,
+            "fault": self.fault,
+            "behaviour": dict(self.behaviour),
+            "events_sent": self.events_sent,
+        }
 
 
 class Emulator:
@@ -136,10 +148,19 @@ class Emulator:
         self.slave = None
         self.pty_path = None
         self.resets = 0
-        self.counters = {"bytes_in": 0, "bytes_out": 0, "bytes_out_dropped": 0,
-                         "bytes_corrupted": 0, "bytes_lost": 0, "commands": 0,
-                         "events_sent": 0, "events_acked": 0, "events_failed": 0,
-                         "events_without_session": 0, "sessions": 0}
+        self.counters = {
+            "bytes_in": 0,
+            "bytes_out": 0,
+            "bytes_out_dropped": 0,
+            "bytes_corrupted": 0,
+            "bytes_lost": 0,
+            "commands": 0,
+            "events_sent": 0,
+            "events_acked": 0,
+            "events_failed": 0,
+            "events_without_session": 0,
+            "sessions": 0,
+        }
         self.link = None
         self._new_link("power_on")
         self._wake = None
@@ -149,8 +170,7 @@ class Emulator:
     # ------------------------------------------------------------ adapter
 
     def _new_link(self, reason):
-        info = hybrid.AdapterInfo(self.firmware, self.ranges,
-                                  boot_id=self.random.getrandbits(16))
+        info = hybrid.AdapterInfo(self.firmware, self.ranges, boot_id=self.random.getrandbits(16))
         self.link = hybrid.HybridLink(hybrid.ADAPTER, info, boot_reason=reason)
 
     def reset(self, reason):
@@ -327,8 +347,18 @@ class Emulator:
         self.plug()
 
     def _announce(self):
-        print(json.dumps({"event": "ready", "pty": self.pty_path, "link": self.link_path,
-                          "http_port": self.http_port, "pid": os.getpid()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "event": "ready",
+                    "pty": self.pty_path,
+                    "link": self.link_path,
+                    "http_port": self.http_port,
+                    "pid": os.getpid(),
+                }
+            ),
+            flush=True,
+        )
 
     def _readable(self):
         try:
@@ -407,14 +437,24 @@ class Emulator:
     def state(self):
         stats = dict(self.link.stats)
         stats.update(self.counters)
-        return {"plugged": self.master is not None, "pty": self.pty_path,
-                "link": self.link_path, "session": self.link.ready,
-                "firmware": self.firmware, "boot_id": self.link.info.boot_id,
-                "ranges": [{"system": system, "first": first, "last": last}
-                           for system, first, last in self.ranges],
-                "resets": self.resets, "noise": dict(self.noise), "stats": stats,
-                "lines": {hybrid.format_line(*key): line.describe()
-                          for key, line in self.lines.items()}}
+        return {
+            "plugged": self.master is not None,
+            "pty": self.pty_path,
+            "link": self.link_path,
+            "session": self.link.ready,
+            "firmware": self.firmware,
+            "boot_id": self.link.info.boot_id,
+            "ranges": [
+                {"system": system, "first": first, "last": last}
+                for system, first, last in self.ranges
+            ],
+            "resets": self.resets,
+            "noise": dict(self.noise),
+            "stats": stats,
+            "lines": {
+                hybrid.format_line(*key): line.describe() for key, line in self.lines.items()
+            },
+        }
 
     def _line(self, text):
         try:
@@ -489,15 +529,26 @@ class Emulator:
     async def _serve_client(self, reader, writer):
         try:
             status, answer = await self._read_request(reader)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError,
-                ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            ValueError,
+        ):
             status, answer = 400, {"error": "malformed request"}
         body = json.dumps(answer).encode()
-        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict",
-                   413: "Payload Too Large"}
-        head = ("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                "Content-Length: %d\r\nConnection: close\r\n\r\n"
-                % (status, reasons.get(status, "Error"), len(body)))
+        reasons = {
+            200: "OK",
+            400: "Bad Request",
+            404: "Not Found",
+            409: "Conflict",
+            413: "Payload Too Large",
+        }
+        head = (
+            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n"
+            % (status, reasons.get(status, "Error"), len(body))
+        )
         try:
             writer.write(head.encode() + body)
             await writer.drain()
@@ -541,8 +592,7 @@ class Emulator:
         self._stopping = asyncio.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, self._stopping.set)
-        self._server = await asyncio.start_server(self._serve_client, "127.0.0.1",
-                                                  self.http_port)
+        self._server = await asyncio.start_server(self._serve_client, "127.0.0.1", self.http_port)
         self.http_port = self._server.sockets[0].getsockname()[1]
         self.plug()
         timers = asyncio.create_task(self._timer_loop())
@@ -578,8 +628,9 @@ def _behaviour(body):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m host.adapter_emulator",
-                                     description="Hybrid-adapter emulator on a pty.")
+    parser = argparse.ArgumentParser(
+        prog="python -m host.adapter_emulator", description="Hybrid-adapter emulator on a pty."
+    )
     parser.add_argument("--pty-link", help="symlink to the pty slave (PATH)")
     parser.add_argument("--http-port", type=int, default=0, help="control port, 0: any")
     parser.add_argument("--laskomex", default="1-80", help="line range, e.g. 1-80, or none")
@@ -592,8 +643,9 @@ def main(argv=None):
         span = parse_range(getattr(arguments, system))
         if span is not None:
             ranges.append((system, span[0], span[1]))
-    emulator = Emulator(ranges, arguments.firmware_version, arguments.pty_link,
-                        arguments.http_port, arguments.seed)
+    emulator = Emulator(
+        ranges, arguments.firmware_version, arguments.pty_link, arguments.http_port, arguments.seed
+    )
     asyncio.run(emulator.run())
     return 0
 

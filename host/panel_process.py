@@ -5,6 +5,7 @@ directory, the system clock, simulated lock relays, and (when configured) the
 hybrid-adapter emulator's pseudo-terminal and the SIP user agent. Exits with
 REBOOT_EXIT_CODE when the API asks for a reboot, so the launcher starts it again.
 """
+
 import argparse
 import asyncio
 import json
@@ -17,15 +18,14 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
+from host import sim_routes  # noqa: E402
+from host.serial_transport import serial_opener  # noqa: E402
+from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 from panel.app import Panel, build_app  # noqa: E402
 from panel.clock import Clock  # noqa: E402
 from panel.drivers.adapter import AdapterDriver  # noqa: E402
 from panel.drivers.sip_ua import SipUserAgent  # noqa: E402
 from panel.store import Store  # noqa: E402
-
-from host import sim_routes  # noqa: E402
-from host.serial_transport import serial_opener  # noqa: E402
-from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 
 REBOOT_EXIT_CODE = 75
 # What an answered SIP call hears from the host panel (no microphone here).
@@ -38,9 +38,16 @@ def load_board(path, port, data_dir):
     board["http_port"] = port
     board["data_dir"] = data_dir
     try:
-        board["commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-            text=True, timeout=5).stdout.strip() or "unknown"
+        board["commit"] = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         board["commit"] = "unknown"
     return board
@@ -58,8 +65,10 @@ async def serve(board, adapter_path=None, sip_port=None):
     os.makedirs(data_dir, exist_ok=True)
     store = Store(os.path.join(data_dir, "store"))
     store.open()
-    pins = [SimulatedRelayPin(number, os.path.join(data_dir, "relay.log"))
-            for number in range(1, board.get("locks", 2) + 1)]
+    pins = [
+        SimulatedRelayPin(number, os.path.join(data_dir, "relay.log"))
+        for number in range(1, board.get("locks", 2) + 1)
+    ]
     reboot = asyncio.Event()
     panel = Panel(board, store, Clock(assume_set=True), pins, reboot=reboot.set)
     # Calls: the host has no microphone; answered SIP calls hear a 425 Hz tone.
@@ -77,14 +86,18 @@ async def serve(board, adapter_path=None, sip_port=None):
     user_agent.start()
     panel.attach_sip(user_agent)
     panel.start()
-    server = asyncio.create_task(app.start_server(host=board.get("http_host", "127.0.0.1"),
-                                                  port=board["http_port"]))
+    server = asyncio.create_task(
+        app.start_server(host=board.get("http_host", "127.0.0.1"), port=board["http_port"])
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    print("panel: listening on http://%s:%d/" % (board.get("http_host", "127.0.0.1"),
-                                                 board["http_port"]), flush=True)
+    print(
+        "panel: listening on http://%s:%d/"
+        % (board.get("http_host", "127.0.0.1"), board["http_port"]),
+        flush=True,
+    )
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(reboot.wait()), server]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     app.shutdown()
@@ -102,8 +115,12 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--data", default=os.path.join(ROOT, "var", "host"))
     parser.add_argument("--adapter", default=None, help="serial device of the hybrid adapter")
-    parser.add_argument("--sip-port", type=int, default=None,
-                        help="local SIP UDP port (default: the board's; 0: any free port)")
+    parser.add_argument(
+        "--sip-port",
+        type=int,
+        default=None,
+        help="local SIP UDP port (default: the board's; 0: any free port)",
+    )
     args = parser.parse_args(argv)
     board = load_board(args.board, args.port, os.path.abspath(args.data))
     return asyncio.run(serve(board, args.adapter, args.sip_port))

@@ -5,6 +5,7 @@ with a default building of Laskomex and Vizit handsets), then the panel process
 (host.panel_process) connected to it, and restarts the panel whenever the API's
 reboot route asks for it. Ctrl-C or SIGTERM stops everything cleanly.
 """
+
 import argparse
 import json
 import os
@@ -36,13 +37,23 @@ class Launcher:
         announcements = os.path.join(self.data_dir, "adapter-emulator.log")
         with open(announcements, "w"):
             pass
-        command = [sys.executable, "-m", "host.adapter_emulator",
-                   "--pty-link", self.adapter_link,
-                   "--http-port", str(self.args.adapter_http_port),
-                   "--laskomex", DEFAULT_LASKOMEX_LINES, "--vizit", DEFAULT_VIZIT_LINES]
+        command = [
+            sys.executable,
+            "-m",
+            "host.adapter_emulator",
+            "--pty-link",
+            self.adapter_link,
+            "--http-port",
+            str(self.args.adapter_http_port),
+            "--laskomex",
+            DEFAULT_LASKOMEX_LINES,
+            "--vizit",
+            DEFAULT_VIZIT_LINES,
+        ]
         log = open(announcements, "a")
-        self.children["emulator"] = subprocess.Popen(command, cwd=ROOT, stdout=log,
-                                                     stderr=subprocess.STDOUT)
+        self.children["emulator"] = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -58,8 +69,17 @@ class Launcher:
         raise RuntimeError("adapter emulator did not start; see " + announcements)
 
     def panel_command(self):
-        command = [sys.executable, "-m", "host.panel_process", "--port", str(self.args.port),
-                   "--data", self.data_dir, "--board", self.args.board]
+        command = [
+            sys.executable,
+            "-m",
+            "host.panel_process",
+            "--port",
+            str(self.args.port),
+            "--data",
+            self.data_dir,
+            "--board",
+            self.args.board,
+        ]
         if self.adapter_link:
             command += ["--adapter", self.adapter_link]
         if self.args.sip_port is not None:
@@ -83,12 +103,18 @@ class Launcher:
             self.start_emulator()
         self.start_panel()
         print("intercom-panel host simulator", flush=True)
-        print("  panel:    http://127.0.0.1:%d/  (login %s / %s)" % (
-            self.args.port, DEFAULT_LOGIN[0], DEFAULT_LOGIN[1]), flush=True)
+        print(
+            "  panel:    http://127.0.0.1:%d/  (login %s / %s)"
+            % (self.args.port, DEFAULT_LOGIN[0], DEFAULT_LOGIN[1]),
+            flush=True,
+        )
         if self.adapter_http:
-            print("  adapter:  emulator control on http://127.0.0.1:%d/state "
-                  "(laskomex:%s, vizit:%s)" % (self.adapter_http, DEFAULT_LASKOMEX_LINES,
-                                               DEFAULT_VIZIT_LINES), flush=True)
+            print(
+                "  adapter:  emulator control on http://127.0.0.1:%d/state "
+                "(laskomex:%s, vizit:%s)"
+                % (self.adapter_http, DEFAULT_LASKOMEX_LINES, DEFAULT_VIZIT_LINES),
+                flush=True,
+            )
         print("  keypad:   http://127.0.0.1:%d/sim/" % self.args.port, flush=True)
         print("  data:     %s" % self.data_dir, flush=True)
         print("  Ctrl-C stops it.", flush=True)
@@ -115,12 +141,21 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--data", default=os.path.join(ROOT, "var", "host"))
     parser.add_argument("--board", default=os.path.join(ROOT, "boards", "host", "board.json"))
-    parser.add_argument("--adapter-http-port", type=int, default=None,
-                        help="emulator control port (default: panel port + 1; 0: any)")
-    parser.add_argument("--sip-port", type=int, default=None,
-                        help="panel's SIP UDP port (default: the board's 5060; 0: any)")
-    parser.add_argument("--no-adapter", action="store_true",
-                        help="run without the hybrid-adapter emulator")
+    parser.add_argument(
+        "--adapter-http-port",
+        type=int,
+        default=None,
+        help="emulator control port (default: panel port + 1; 0: any)",
+    )
+    parser.add_argument(
+        "--sip-port",
+        type=int,
+        default=None,
+        help="panel's SIP UDP port (default: the board's 5060; 0: any)",
+    )
+    parser.add_argument(
+        "--no-adapter", action="store_true", help="run without the hybrid-adapter emulator"
+    )
     args = parser.parse_args(argv)
     if args.adapter_http_port is None:
         args.adapter_http_port = args.port + 1

@@ -15,6 +15,7 @@ loop.add_reader (no polling, no thread); writes go through pyserial with a
 zero write timeout and wait with loop.add_writer when the kernel buffer is
 full. A vanished device (pty master closed, USB unplugged) reads as b"".
 """
+
 import asyncio
 import select
 
@@ -107,8 +108,7 @@ class SerialTransport:
 async def open_serial(path, baudrate=115200):
     """Open path as a serial port; OSError when it is not there."""
     try:
-        port = serial.Serial(path, baudrate=baudrate, timeout=0, write_timeout=0,
-                             exclusive=True)
+        port = serial.Serial(path, baudrate=baudrate, timeout=0, write_timeout=0, exclusive=True)
     except serial.SerialException as error:
         raise OSError(str(error))
     except ValueError as error:

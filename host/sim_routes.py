@@ -13,6 +13,7 @@ GET  /sim/call               the call: state, apartment, targets and their state
                              who answered, door openings, redirects, last call
 POST /sim/call/hangup        the visitor hangs up -> the call; 409 when idle
 """
+
 import json
 
 from panel.call_controller import MAX_KEYS_PER_PRESS
@@ -48,8 +49,11 @@ def register(app, panel, relay_pins):
         if not isinstance(keys, str) or not valid_keys(keys) or len(keys) > MAX_KEYS_PER_PRESS:
             return _error(400, "Wrong key")
         results = calls.press(keys)
-        return {"results": results, "keypad": calls.keypad.describe(),
-                "call": {"state": calls.machine.state}}
+        return {
+            "results": results,
+            "keypad": calls.keypad.describe(),
+            "call": {"state": calls.machine.state},
+        }
 
     app.route("/sim/keypad", methods=["POST"])(keypad)
 

@@ -4,6 +4,7 @@ The firmware's LockRelay drives them through `value(0|1)` exactly as it drives a
 machine.Pin on a board. Each change is appended as a JSON line to a log file and
 echoed, so a developer can watch the door open.
 """
+
 import json
 import time
 
@@ -17,8 +18,7 @@ class SimulatedRelayPin(RecordingPin):
         self._echo = echo
 
     def changed(self, state):
-        line = {"time": time.time(), "lock": self.number,
-                "state": "open" if state else "closed"}
+        line = {"time": time.time(), "lock": self.number, "state": "open" if state else "closed"}
         if self._log_path:
             with open(self._log_path, "a") as handle:
                 handle.write(json.dumps(line) + "\n")

@@ -9,8 +9,12 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for path in (os.path.join(ROOT, "firmware"), ROOT, os.path.join(ROOT, "tests"),
-             os.path.join(ROOT, "tests", "shared")):
+for path in (
+    os.path.join(ROOT, "firmware"),
+    ROOT,
+    os.path.join(ROOT, "tests"),
+    os.path.join(ROOT, "tests", "shared"),
+):
     if path not in sys.path:
         sys.path.insert(0, path)
 

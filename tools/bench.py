@@ -3,6 +3,7 @@
 Each benchmark is a script printing `name: value unit` lines, measuring the
 project's code and its baseline in the same run so figures compare as ratios.
 """
+
 import os
 import subprocess
 import sys

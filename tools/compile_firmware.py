@@ -3,6 +3,7 @@
 Output goes to build/mpy/ (what would be copied or frozen onto a board). Exits
 non-zero and names the file when any does not compile.
 """
+
 import os
 import subprocess
 import sys
@@ -24,8 +25,9 @@ def main():
             relative = os.path.relpath(source, source_root)
             target = os.path.join(output_root, relative[:-3] + ".mpy")
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            result = subprocess.run([MPY_CROSS, "-o", target, source],
-                                    capture_output=True, text=True)
+            result = subprocess.run(
+                [MPY_CROSS, "-o", target, source], capture_output=True, text=True
+            )
             if result.returncode != 0:
                 failures.append((relative, result.stderr.strip()))
             else:

@@ -9,11 +9,20 @@ import asyncio
 import microdot.microdot as microdot_core
 from microdot import Microdot, Request
 
-from panel.api import (access, auth, common, device, forwards, history, hybrid_routes,
-                       redirectrules, stored_settings)
+from panel.api import (
+    access,
+    auth,
+    common,
+    device,
+    forwards,
+    history,
+    hybrid_routes,
+    redirectrules,
+    stored_settings,
+)
 from panel.api.common import ApiError, error_answer
-from panel.compat import run_handlers_in_loop
 from panel.call_log import CallLog
+from panel.compat import run_handlers_in_loop
 from panel.core import body as body_rules
 from panel.core import redirects
 from panel.drivers.lock_relay import LockRelay
@@ -26,8 +35,14 @@ API_VERSION = "2.15.0"
 # answer reaches the client first.
 _REBOOT_DELAY_S = 0.3
 
-_DEFAULT_LIMITS = {"forward_rules": 10000, "redirect_rules": 1024, "body_bytes": 16384,
-                   "tokens": 8, "call_log_entries": 1000, "identifiers": 2000}
+_DEFAULT_LIMITS = {
+    "forward_rules": 10000,
+    "redirect_rules": 1024,
+    "body_bytes": 16384,
+    "tokens": 8,
+    "call_log_entries": 1000,
+    "identifiers": 2000,
+}
 
 REDIRECT_RULES_PREFIX = "/rest/"
 
@@ -52,10 +67,10 @@ class Panel:
         self.relays = {}
         for index, pin in enumerate(relay_pins):
             self.relays[index + 1] = LockRelay(index + 1, pin)
-        self.adapter = None     # drivers.adapter.AdapterDriver, when the board has one
-        self.sip = None         # drivers.sip_ua user agent, when the board has a network
-        self.public_prefixes = []   # extra unauthenticated path prefixes (host keypad)
-        self.calls = None       # call_controller.CallController, built by start()
+        self.adapter = None  # drivers.adapter.AdapterDriver, when the board has one
+        self.sip = None  # drivers.sip_ua user agent, when the board has a network
+        self.public_prefixes = []  # extra unauthenticated path prefixes (host keypad)
+        self.calls = None  # call_controller.CallController, built by start()
         # RTP of calls, from the board: {"socket": callable() -> bound UDP
         # socket, "tone_hz": int}; empty: a socket per call, silence.
         self.media_options = {}
@@ -69,6 +84,7 @@ class Panel:
         self.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
         # Imported here: the API alone (and its tests) need none of the call code.
         from panel.call_controller import CallController
+
         self.calls = CallController(self)
         self.calls.start()
 
@@ -132,7 +148,9 @@ class Panel:
             listener()
 
     def sip_enabled(self):
-        return self.settings.get(device.SIP_ENABLE_SETTINGS, device.SIP_ENABLE_DEFAULTS)["sip_enable"]
+        return self.settings.get(device.SIP_ENABLE_SETTINGS, device.SIP_ENABLE_DEFAULTS)[
+            "sip_enable"
+        ]
 
     def sip_status(self):
         """Contract 5.3 from what really happened: OFFLINE while disabled, else
@@ -145,8 +163,10 @@ class Panel:
                 # Enabled but not registering (no account yet): failing.
                 status["sip_status"] = "ERROR"
             return status
-        return {"sip_status": "ERROR" if self.sip_enabled() else "OFFLINE",
-                "register_last_attempt": None}
+        return {
+            "sip_status": "ERROR" if self.sip_enabled() else "OFFLINE",
+            "register_last_attempt": None,
+        }
 
     def device_info(self):
         board = self.board
@@ -186,6 +206,7 @@ class Panel:
             await asyncio.sleep(_REBOOT_DELAY_S)
             if self._reboot is not None:
                 self._reboot()
+
         asyncio.create_task(reboot_later())
 
     def factory_reset(self):
@@ -275,8 +296,9 @@ def build_app(panel):
     @app.errorhandler(413)
     async def too_large(request):
         if is_rest(request):
-            return rest_error(413, "Request body too large",
-                              details={"limit": redirectrules.BODY_LIMIT_BYTES})
+            return rest_error(
+                413, "Request body too large", details={"limit": redirectrules.BODY_LIMIT_BYTES}
+            )
         return error_answer(413, "Payload too large")
 
     @app.errorhandler(400)

@@ -20,9 +20,10 @@ Media: panel.media_options {"socket": callable() -> bound UDP socket for RTP,
 audio hardware sends silence). Without a socket factory, one UDP socket per
 call is bound on the SIP user agent's address (port chosen by the system).
 """
+
 import asyncio
 
-from panel.calls import CallMachine, CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE
+from panel.calls import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff, ticks_ms
 from panel.drivers.keypad import Keypad, valid_keys
 from panel.proto import hybrid, sdp
@@ -43,8 +44,7 @@ class PanelEnvironment:
 
     def queue(self, number):
         # Forward numbers are 1..int64 (spec 3.1): at most 19 ASCII digits.
-        if not isinstance(number, str) or not 1 <= len(number) <= 19 \
-                or number.strip("0123456789"):
+        if not isinstance(number, str) or not 1 <= len(number) <= 19 or number.strip("0123456789"):
             return None
         value = int(number)
         if value < 1:
@@ -52,28 +52,36 @@ class PanelEnvironment:
         return self.panel.forward_rules.get(value)
 
     def mode(self):
-        return self.panel.settings.get("forward_mode", {"forward_mode": "all_at_once"}) \
-            .get("forward_mode", "all_at_once")
+        return self.panel.settings.get("forward_mode", {"forward_mode": "all_at_once"}).get(
+            "forward_mode", "all_at_once"
+        )
 
     def timeouts(self):
         from panel.api import device
+
         dial = self.panel.settings.get(device.DIAL_TIMEOUT_SETTINGS, device.DIAL_TIMEOUT_DEFAULTS)
         talk = self.panel.settings.get(device.TALK_TIMEOUT_SETTINGS, device.TALK_TIMEOUT_DEFAULTS)
-        return (dial.get("dial_timeout", 45), dial.get("forwarding_timeout", 20),
-                talk.get("talk_timeout", 90))
+        return (
+            dial.get("dial_timeout", 45),
+            dial.get("forwarding_timeout", 20),
+            talk.get("talk_timeout", 90),
+        )
 
     def rules(self, called):
         from panel.api import redirectrules
+
         # The rule index answers with the few rules that may match `called`
         # (routing still checks each one); no scan of every rule.
         return redirectrules.candidate_rules(self.panel.store, called)
 
     def minute_of_week(self):
         from panel.api import redirectrules
+
         return redirectrules.minute_of_week(self.panel)
 
     def _redirect_settings(self):
         from panel.api import redirectrules
+
         return redirectrules.load_settings(self.panel)
 
     def work_hours(self):
@@ -100,6 +108,7 @@ class PanelEnvironment:
 
     def lock_codes(self):
         from panel.api import access
+
         codes = {}
         for lock in (1, 2):
             codes[lock] = access.lock_settings(self.panel.settings, lock)["dtmf_code"]
@@ -107,6 +116,7 @@ class PanelEnvironment:
 
     def lock_seconds(self, lock):
         from panel.api import access
+
         return access.lock_settings(self.panel.settings, lock)["lock_timeout"]
 
 
@@ -115,22 +125,27 @@ class CallController:
         self.panel = panel
         self.machine = CallMachine(environment or PanelEnvironment(panel))
         self.keypad = Keypad()
-        self.counters = {"events": 0, "invite_errors": 0, "adapter_refusals": 0,
-                         "personal_code_granted": 0, "personal_code_denied": 0}
+        self.counters = {
+            "events": 0,
+            "invite_errors": 0,
+            "adapter_refusals": 0,
+            "personal_code_granted": 0,
+            "personal_code_denied": 0,
+        }
         self._running = False
         self._listening = False
         self._task = None
         self._wake = None
         self._queue = []
         self._draining = False
-        self._sip_legs = {}        # SIP Call-ID -> leg id
-        self._sip_calls = {}       # leg id -> sip_ua.Call
-        self._line_legs = {}       # ("vizit", 7) -> leg id of the latest leg on that line
-        self._commands = {}        # serial -> adapter command task in flight
+        self._sip_legs = {}  # SIP Call-ID -> leg id
+        self._sip_calls = {}  # leg id -> sip_ua.Call
+        self._line_legs = {}  # ("vizit", 7) -> leg id of the latest leg on that line
+        self._commands = {}  # serial -> adapter command task in flight
         self._command_serial = 0
         self._starting_leg = None
-        self._media = None         # RtpSession of the answered SIP leg
-        self._pending_logs = []    # ("log", event, info) actions not yet written
+        self._media = None  # RtpSession of the answered SIP leg
+        self._pending_logs = []  # ("log", event, info) actions not yet written
         self._flush_scheduled = False
         self._rtp_socket = None
         self._session = 0
@@ -203,8 +218,7 @@ class CallController:
             kind, text = self.keypad.press(key, ticks_ms())
             if kind == "dial":
                 accepted = self.dial(text)
-                result = {"key": key, "action": "dial", "number": int(text),
-                          "accepted": accepted}
+                result = {"key": key, "action": "dial", "number": int(text), "accepted": accepted}
                 if not accepted:
                     result["reason"] = "busy"
                 results.append(result)
@@ -228,8 +242,10 @@ class CallController:
             return False
         locks = {"first": (1,), "second": (2,)}.get(item.get("lock"), (1, 2))
         owner = item.get("identifier_owner") or {}
-        info = {"identifier_uid": item.get("identifier_uid"),
-                "identifier_owner": owner.get("name", "")}
+        info = {
+            "identifier_uid": item.get("identifier_uid"),
+            "identifier_owner": owner.get("name", ""),
+        }
         for lock in locks:
             panel.open_lock(lock, 0, "access_granted_by_personal_code", info)
         self.counters["personal_code_granted"] += 1
@@ -265,7 +281,7 @@ class CallController:
             self._draining = False
         self._after_actions()
         if self._wake is not None:
-            self._wake.set()    # the next timer may be earlier now
+            self._wake.set()  # the next timer may be earlier now
 
     def _on_driver_event(self, source, kind, subject, detail):
         if not self._running:
@@ -277,7 +293,7 @@ class CallController:
 
     def _on_sip_event(self, kind, call, detail):
         if call is None:
-            return          # registration changes: the panel logs those
+            return  # registration changes: the panel logs those
         leg_id = self._sip_legs.get(call.call_id)
         if leg_id is None and self._starting_leg is not None:
             # An event raised inside invite(), before it returned the Call.
@@ -421,6 +437,7 @@ class CallController:
         if factory is not None:
             return factory()
         import socket
+
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind((address, 0))
         return sock
@@ -435,6 +452,7 @@ class CallController:
 
     def _start_media(self, leg_id, plan):
         from panel.drivers.rtp_session import RtpSession
+
         self._stop_media()
         if plan is None or self._rtp_socket is None:
             return
@@ -455,7 +473,8 @@ class CallController:
         self._command_serial += 1
         serial = self._command_serial
         self._commands[serial] = asyncio.create_task(
-            self._run_adapter_command(serial, kind, leg_id, line))
+            self._run_adapter_command(serial, kind, leg_id, line)
+        )
 
     async def _run_adapter_command(self, serial, kind, leg_id, line):
         accepted = False
@@ -464,7 +483,7 @@ class CallController:
             if adapter is not None:
                 accepted = await getattr(adapter, kind)(line)
         except hybrid.LocalError:
-            accepted = False    # a malformed line: our bug; the call goes on without it
+            accepted = False  # a malformed line: our bug; the call goes on without it
         finally:
             self._commands.pop(serial, None)
         if kind == "ring":

@@ -37,7 +37,7 @@ class CallLog:
         if self._next_uid is None:
             last = 0
             for key in self._store.keys(_PREFIX, _STOP, reverse=True):
-                last = int(key[len(_PREFIX):])
+                last = int(key[len(_PREFIX) :])
                 break
             self._next_uid = last + 1
 
@@ -47,9 +47,13 @@ class CallLog:
         self._ensure_next_uid()
         uid = self._next_uid
         self._next_uid = uid + 1
-        item = {"uid": uid, "timestamp": self._clock.now_ms(),
-                "name": {"key": event, "text": text}, "category": category,
-                "info": info or {}}
+        item = {
+            "uid": uid,
+            "timestamp": self._clock.now_ms(),
+            "name": {"key": event, "text": text},
+            "category": category,
+            "info": info or {},
+        }
         changes = [(_key(uid), json.dumps(item).encode())]
         # Trim to capacity in the same atomic batch, oldest first.
         excess = self._store.count(_PREFIX, _STOP) + 1 - self._capacity

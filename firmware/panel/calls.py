@@ -45,69 +45,124 @@ The environment answers questions about configuration and reachability
     reachable(kind, target) -> bool  (kind "sip" or "line"; spec 3.3)
     lock_codes() -> {1: "1", 2: "2"}; lock_seconds(lock) -> int
 """
+
 from panel.compat import const, ticks_add, ticks_diff
 from panel.core import numbers, routing
 from panel.proto import rtp
 
 STATES = ("idle", "dialling", "ringing", "talking", "door_open", "ending")
 
-EVENTS = ("dial", "hangup", "leg_ringing", "leg_answered", "leg_failed", "leg_ended",
-          "digit", "door_button", "adapter_lost",
-          "ring_timeout", "talk_timeout", "door_closed", "ending_timeout")
+EVENTS = (
+    "dial",
+    "hangup",
+    "leg_ringing",
+    "leg_answered",
+    "leg_failed",
+    "leg_ended",
+    "digit",
+    "door_button",
+    "adapter_lost",
+    "ring_timeout",
+    "talk_timeout",
+    "door_closed",
+    "ending_timeout",
+)
 
 # The one table (STYLE.md rule 9): state -> event -> handler (method "_on_<name>").
 # "ignore" is an explicit decision: that event means nothing in that state
 # (a straggler from a leg already settled, a timer of a phase already left).
 TRANSITIONS = {
     "idle": {
-        "dial": "start", "hangup": "ignore",
-        "leg_ringing": "ignore", "leg_answered": "ignore", "leg_failed": "ignore",
-        "leg_ended": "ignore", "digit": "ignore", "door_button": "ignore",
-        "adapter_lost": "ignore", "ring_timeout": "ignore", "talk_timeout": "ignore",
-        "door_closed": "ignore", "ending_timeout": "ignore",
+        "dial": "start",
+        "hangup": "ignore",
+        "leg_ringing": "ignore",
+        "leg_answered": "ignore",
+        "leg_failed": "ignore",
+        "leg_ended": "ignore",
+        "digit": "ignore",
+        "door_button": "ignore",
+        "adapter_lost": "ignore",
+        "ring_timeout": "ignore",
+        "talk_timeout": "ignore",
+        "door_closed": "ignore",
+        "ending_timeout": "ignore",
     },
     # dialling: the attempt is started, no target has confirmed ringing yet.
     "dialling": {
-        "dial": "refuse", "hangup": "caller_hangup",
-        "leg_ringing": "leg_ringing", "leg_answered": "leg_answered",
-        "leg_failed": "leg_failed", "leg_ended": "settle",
-        "digit": "ignore", "door_button": "ignore",
-        "adapter_lost": "adapter_lost_ringing", "ring_timeout": "ring_timeout",
-        "talk_timeout": "ignore", "door_closed": "ignore", "ending_timeout": "ignore",
+        "dial": "refuse",
+        "hangup": "caller_hangup",
+        "leg_ringing": "leg_ringing",
+        "leg_answered": "leg_answered",
+        "leg_failed": "leg_failed",
+        "leg_ended": "settle",
+        "digit": "ignore",
+        "door_button": "ignore",
+        "adapter_lost": "adapter_lost_ringing",
+        "ring_timeout": "ring_timeout",
+        "talk_timeout": "ignore",
+        "door_closed": "ignore",
+        "ending_timeout": "ignore",
     },
     "ringing": {
-        "dial": "refuse", "hangup": "caller_hangup",
-        "leg_ringing": "leg_ringing", "leg_answered": "leg_answered",
-        "leg_failed": "leg_failed", "leg_ended": "settle",
-        "digit": "ignore", "door_button": "ignore",
-        "adapter_lost": "adapter_lost_ringing", "ring_timeout": "ring_timeout",
-        "talk_timeout": "ignore", "door_closed": "ignore", "ending_timeout": "ignore",
+        "dial": "refuse",
+        "hangup": "caller_hangup",
+        "leg_ringing": "leg_ringing",
+        "leg_answered": "leg_answered",
+        "leg_failed": "leg_failed",
+        "leg_ended": "settle",
+        "digit": "ignore",
+        "door_button": "ignore",
+        "adapter_lost": "adapter_lost_ringing",
+        "ring_timeout": "ring_timeout",
+        "talk_timeout": "ignore",
+        "door_closed": "ignore",
+        "ending_timeout": "ignore",
     },
     "talking": {
-        "dial": "refuse", "hangup": "local_hangup",
-        "leg_ringing": "ignore", "leg_answered": "ignore",
-        "leg_failed": "settle", "leg_ended": "talk_leg_ended",
-        "digit": "digit", "door_button": "door_button",
-        "adapter_lost": "adapter_lost_talking", "ring_timeout": "ignore",
-        "talk_timeout": "talk_timeout", "door_closed": "ignore", "ending_timeout": "ignore",
+        "dial": "refuse",
+        "hangup": "local_hangup",
+        "leg_ringing": "ignore",
+        "leg_answered": "ignore",
+        "leg_failed": "settle",
+        "leg_ended": "talk_leg_ended",
+        "digit": "digit",
+        "door_button": "door_button",
+        "adapter_lost": "adapter_lost_talking",
+        "ring_timeout": "ignore",
+        "talk_timeout": "talk_timeout",
+        "door_closed": "ignore",
+        "ending_timeout": "ignore",
     },
     # door_open: talking, with a lock released; back to talking when it closes.
     "door_open": {
-        "dial": "refuse", "hangup": "local_hangup",
-        "leg_ringing": "ignore", "leg_answered": "ignore",
-        "leg_failed": "settle", "leg_ended": "talk_leg_ended",
-        "digit": "digit", "door_button": "door_button",
-        "adapter_lost": "adapter_lost_talking", "ring_timeout": "ignore",
-        "talk_timeout": "talk_timeout", "door_closed": "door_closed",
+        "dial": "refuse",
+        "hangup": "local_hangup",
+        "leg_ringing": "ignore",
+        "leg_answered": "ignore",
+        "leg_failed": "settle",
+        "leg_ended": "talk_leg_ended",
+        "digit": "digit",
+        "door_button": "door_button",
+        "adapter_lost": "adapter_lost_talking",
+        "ring_timeout": "ignore",
+        "talk_timeout": "talk_timeout",
+        "door_closed": "door_closed",
         "ending_timeout": "ignore",
     },
     # ending: BYE or CANCEL sent, waiting for their final answers (bounded).
     "ending": {
-        "dial": "refuse", "hangup": "ignore",
-        "leg_ringing": "ignore", "leg_answered": "ignore",
-        "leg_failed": "settle_ending", "leg_ended": "settle_ending",
-        "digit": "ignore", "door_button": "ignore", "adapter_lost": "ignore",
-        "ring_timeout": "ignore", "talk_timeout": "ignore", "door_closed": "ignore",
+        "dial": "refuse",
+        "hangup": "ignore",
+        "leg_ringing": "ignore",
+        "leg_answered": "ignore",
+        "leg_failed": "settle_ending",
+        "leg_ended": "settle_ending",
+        "digit": "ignore",
+        "door_button": "ignore",
+        "adapter_lost": "ignore",
+        "ring_timeout": "ignore",
+        "talk_timeout": "ignore",
+        "door_closed": "ignore",
         "ending_timeout": "finish_ending",
     },
 }
@@ -185,11 +240,11 @@ class Leg:
 
     def __init__(self, leg_id, destination, kind, target, forward_number, hop):
         self.id = leg_id
-        self.destination = destination    # the text as the queue or rule gave it
-        self.kind = kind                  # "sip" or "line"
-        self.target = target              # what the driver dials: text or line tuple
+        self.destination = destination  # the text as the queue or rule gave it
+        self.kind = kind  # "sip" or "line"
+        self.target = target  # what the driver dials: text or line tuple
         self.forward_number = forward_number
-        self.hop = hop                    # 0: the dialled number, then one per redirect
+        self.hop = hop  # 0: the dialled number, then one per redirect
         # queued (one by one, not rung yet), starting (INVITE or RING sent),
         # ringing, answered, cancelling / hanging_up (SIP: waiting for the final
         # answer to our CANCEL / BYE), done, skipped (never rung: the call
@@ -199,18 +254,24 @@ class Leg:
         self.code = None
 
     def describe(self):
-        return {"id": self.id, "destination": self.destination, "kind": self.kind,
-                "forward_number": self.forward_number, "state": self.state,
-                "result": self.result, "code": self.code}
+        return {
+            "id": self.id,
+            "destination": self.destination,
+            "kind": self.kind,
+            "forward_number": self.forward_number,
+            "state": self.state,
+            "result": self.result,
+            "code": self.code,
+        }
 
 
 class CallMachine:
     def __init__(self, environment):
         self.environment = environment
         self.state = "idle"
-        self.refused = 0          # dials refused because a call was running
-        self.calls = 0            # calls started
-        self.last_call = None     # describe() of the previous call
+        self.refused = 0  # dials refused because a call was running
+        self.calls = 0  # calls started
+        self.last_call = None  # describe() of the previous call
         self._next_leg = 1
         self._timers = {}
         self._actions = []
@@ -258,14 +319,18 @@ class CallMachine:
         """The current call for GET /sim/call (JSON-ready)."""
         legs = [self._legs[leg_id].describe() for leg_id in sorted(self._legs)]
         answered = self.answered_leg()
-        return {"state": self.state,
-                "apartment": number_value(self._apartment) if self._apartment else None,
-                "called": number_value(self._routing.called) if self._routing else None,
-                "mode": self._mode, "targets": legs,
-                "answered_by": answered.destination if answered is not None else None,
-                "door_openings": list(self._door_openings),
-                "redirects": list(self._redirects), "outcome": self._outcome,
-                "ended_by": self._ended_by}
+        return {
+            "state": self.state,
+            "apartment": number_value(self._apartment) if self._apartment else None,
+            "called": number_value(self._routing.called) if self._routing else None,
+            "mode": self._mode,
+            "targets": legs,
+            "answered_by": answered.destination if answered is not None else None,
+            "door_openings": list(self._door_openings),
+            "redirects": list(self._redirects),
+            "outcome": self._outcome,
+            "ended_by": self._ended_by,
+        }
 
     # ------------------------------------------------------------ call record
 
@@ -309,7 +374,7 @@ class CallMachine:
         # ASCII digits only (CPython's isdigit() also takes other scripts' digits).
         if not 1 <= len(text) <= MAX_NUMBER_DIGITS or text.strip("0123456789"):
             raise ValueError("apartment number must be 1..%d digits" % MAX_NUMBER_DIGITS)
-        text = str(int(text))   # "0223" dials 223, as the forward rule's key
+        text = str(int(text))  # "0223" dials 223, as the forward rule's key
         environment = self.environment
         self._clear_call()
         self.calls += 1
@@ -317,9 +382,9 @@ class CallMachine:
         self._apartment = text
         self._mode = environment.mode()
         self._timeouts = environment.timeouts()
-        self._routing = routing.CallRouting(text, environment.caller(),
-                                            environment.minute_of_week(),
-                                            environment.work_hours())
+        self._routing = routing.CallRouting(
+            text, environment.caller(), environment.minute_of_week(), environment.work_hours()
+        )
         self._log("incoming_call", {"forward_number": int(text)})
         self.state = "dialling"
         self._begin_hop(now, None)
@@ -332,8 +397,9 @@ class CallMachine:
         dialable = []
         if direct is None:
             called = self._routing.called
-            step = self._routing.next_step(environment.rules(called), "absolute",
-                                           environment.minute_of_week())
+            step = self._routing.next_step(
+                environment.rules(called), "absolute", environment.minute_of_week()
+            )
             if step is not None:
                 self._follow(step, "absolute", now)
                 return
@@ -357,16 +423,23 @@ class CallMachine:
         if not reachable:
             # Spec 5.2 step 1: no reachable contact. A number with nothing
             # dialable at all is "number not found" in the log (spec 3.3).
-            self._after_failure("unregistered", now,
-                                "number_not_found" if not dialable else "unregistered")
+            self._after_failure(
+                "unregistered", now, "number_not_found" if not dialable else "unregistered"
+            )
             return
         self._start_attempt(reachable, now)
 
     def _follow(self, step, outcome, now):
-        self._redirects.append({"outcome": outcome, "rule": step.rule.get("id"),
-                                "destination": step.destination, "kind": step.kind})
+        self._redirects.append(
+            {
+                "outcome": outcome,
+                "rule": step.rule.get("id"),
+                "destination": step.destination,
+                "kind": step.kind,
+            }
+        )
         if step.kind == "number" and self.environment.queue(step.destination) is not None:
-            self._begin_hop(now, None)          # an internal number: its own plan
+            self._begin_hop(now, None)  # an internal number: its own plan
             return
         # A sip:/line destination, or a number without a forward rule here: called
         # directly, and no further rules are asked (routing spec 5.3).
@@ -377,8 +450,9 @@ class CallMachine:
         step = None
         if not self._stop_asking:
             environment = self.environment
-            step = self._routing.next_step(environment.rules(self._routing.called), outcome,
-                                           environment.minute_of_week())
+            step = self._routing.next_step(
+                environment.rules(self._routing.called), outcome, environment.minute_of_week()
+            )
         if step is not None:
             self._follow(step, outcome, now)
             return
@@ -399,8 +473,12 @@ class CallMachine:
             return
         for leg in legs:
             self._legs[leg.id] = leg
-        self._attempt = {"legs": [leg.id for leg in legs], "index": 0, "codes": [],
-                         "timed_out": False}
+        self._attempt = {
+            "legs": [leg.id for leg in legs],
+            "index": 0,
+            "codes": [],
+            "timed_out": False,
+        }
         dial_s, forwarding_s, _ = self._timeouts
         if self._mode == "one_by_one":
             self._ring_leg(legs[0])
@@ -431,8 +509,14 @@ class CallMachine:
     def _settle_leg(self, leg, result, code):
         leg.result = result
         leg.code = code
-        self._log("outgoing_call", {"forward_number": leg.forward_number,
-                                    "destination": leg.destination, "result": result})
+        self._log(
+            "outgoing_call",
+            {
+                "forward_number": leg.forward_number,
+                "destination": leg.destination,
+                "result": result,
+            },
+        )
 
     def _next_in_queue(self, now):
         """One by one: ring the next target, or end the attempt."""
@@ -466,8 +550,9 @@ class CallMachine:
         if unreachable and not attempt["timed_out"]:
             outcome = "unregistered"
         else:
-            outcome = routing.outcome_from_replies(attempt["codes"], attempt["timed_out"],
-                                                   self.environment.response_map())
+            outcome = routing.outcome_from_replies(
+                attempt["codes"], attempt["timed_out"], self.environment.response_map()
+            )
         self._after_failure(outcome, now)
 
     def _attempt_active_legs(self):
@@ -486,8 +571,9 @@ class CallMachine:
             self._cancel_leg(leg, "cancelled")
         self._skip_queued()
         self._attempt = None
-        self._log("outgoing_call_missed", {"forward_number": int(self._apartment),
-                                           "reason": reason})
+        self._log(
+            "outgoing_call_missed", {"forward_number": int(self._apartment), "reason": reason}
+        )
         self._enter_ending(now)
 
     # ------------------------------------------------------------ handlers: ringing
@@ -605,12 +691,12 @@ class CallMachine:
 
     def _open_door(self, lock, via, now):
         leg = self.answered_leg()
-        info = {"forward_number": leg.forward_number, "destination": leg.destination,
-                "via": via}
+        info = {"forward_number": leg.forward_number, "destination": leg.destination, "via": via}
         self._act("open_lock", lock, info)
         if len(self._door_openings) < _MAX_DOOR_OPENINGS:
-            self._door_openings.append({"lock": lock, "via": via,
-                                        "after_ms": ticks_diff(now, self._started)})
+            self._door_openings.append(
+                {"lock": lock, "via": via, "after_ms": ticks_diff(now, self._started)}
+            )
         self._set_timer("door_closed", now, self.environment.lock_seconds(lock) * 1000)
         self.state = "door_open"
 

@@ -12,8 +12,9 @@ except ImportError:
     def const(value):
         return value
 
+
 try:
-    from time import ticks_ms, ticks_add, ticks_diff
+    from time import ticks_add, ticks_diff, ticks_ms
 except ImportError:
     import time as _time
 
@@ -31,6 +32,7 @@ except ImportError:
     def ticks_diff(end, start):
         return ((end - start + _TICKS_HALF) % _TICKS_PERIOD) - _TICKS_HALF
 
+
 try:
     from os import urandom
 except ImportError:
@@ -41,6 +43,7 @@ except ImportError:
     def urandom(count):
         return bytes(_random.getrandbits(8) for _ in range(count))
 
+
 try:
     from os import fsync as _os_fsync
 
@@ -49,12 +52,15 @@ try:
         handle.flush()
         _os_fsync(handle.fileno())
 except ImportError:
+
     def fsync(handle):
         # MicroPython/LittleFS: flush() commits the file's metadata block.
         handle.flush()
 
+
 try:
     import hashlib as _hashlib
+
     md5_hexdigest_available = hasattr(_hashlib, "md5")
 except ImportError:
     _hashlib = None
@@ -76,6 +82,7 @@ def run_handlers_in_loop(microdot_module):
     the firmware runs no threads at all (DESIGN.md rule 4). So: call the handler,
     and await what it returns when that is a coroutine (a generator on MicroPython).
     """
+
     async def invoke_handler(handler, *args, **kwargs):
         result = handler(*args, **kwargs)
         if hasattr(result, "send"):

@@ -25,7 +25,7 @@ def forward_key(number):
 
 
 def number_of_key(key):
-    return int(key[len(_PREFIX):])
+    return int(key[len(_PREFIX) :])
 
 
 class RuleLimitReached(Exception):

@@ -97,8 +97,17 @@ _REBUILD_BATCH = const(8)
 # Query fields (redirects._QUERY_FIELDS) that a routing record holds with the
 # same value as the full rule: a list filtered and ordered only by these can
 # be selected from the index (see redirectrules._list).
-ROUTING_FIELDS = ("id", "type", "filter_number", "filter_fromnumber", "tran_number",
-                  "priority", "enabled", "schedule", "ext.ct")
+ROUTING_FIELDS = (
+    "id",
+    "type",
+    "filter_number",
+    "filter_fromnumber",
+    "tran_number",
+    "priority",
+    "enabled",
+    "schedule",
+    "ext.ct",
+)
 
 
 def _literal_of(tokens):
@@ -171,10 +180,20 @@ def encode_record(rule):
         flat_periods.append(period["timestart"])
         flat_periods.append(period["daystop"])
         flat_periods.append(period["timestop"])
-    return redirects.encode([
-        rule["id"], rule["type"], rule["filter_number"], rule.get("filter_fromnumber", ""),
-        rule["tran_number"], rule["priority"], rule["enabled"], rule["schedule"],
-        rule["ext"]["ct"], flat_periods]).encode()
+    return redirects.encode(
+        [
+            rule["id"],
+            rule["type"],
+            rule["filter_number"],
+            rule.get("filter_fromnumber", ""),
+            rule["tran_number"],
+            rule["priority"],
+            rule["enabled"],
+            rule["schedule"],
+            rule["ext"]["ct"],
+            flat_periods,
+        ]
+    ).encode()
 
 
 def decode_record(raw):
@@ -187,12 +206,26 @@ def _record_dict(fields):
     flat_periods = fields[9]
     periods = []
     for start in range(0, len(flat_periods) - 3, 4):
-        periods.append({"daystart": flat_periods[start], "timestart": flat_periods[start + 1],
-                        "daystop": flat_periods[start + 2], "timestop": flat_periods[start + 3]})
-    return {"id": fields[0], "type": fields[1], "filter_number": fields[2],
-            "filter_fromnumber": fields[3], "tran_number": fields[4],
-            "priority": fields[5], "enabled": fields[6], "schedule": fields[7],
-            "periods": periods, "ext": {"ct": fields[8]}}
+        periods.append(
+            {
+                "daystart": flat_periods[start],
+                "timestart": flat_periods[start + 1],
+                "daystop": flat_periods[start + 2],
+                "timestop": flat_periods[start + 3],
+            }
+        )
+    return {
+        "id": fields[0],
+        "type": fields[1],
+        "filter_number": fields[2],
+        "filter_fromnumber": fields[3],
+        "tran_number": fields[4],
+        "priority": fields[5],
+        "enabled": fields[6],
+        "schedule": fields[7],
+        "periods": periods,
+        "ext": {"ct": fields[8]},
+    }
 
 
 def record_changes(store, rule, old_rule=None):
@@ -259,7 +292,7 @@ def _pattern_matches(pattern, number):
     try:
         return numbers.dial_pattern_matches(pattern, number)
     except ValueError:
-        return True     # let core.routing decide (it will not match either)
+        return True  # let core.routing decide (it will not match either)
 
 
 def records(store):
@@ -311,5 +344,6 @@ def ensure(store):
         return False
     # Imported here: the API module imports this one.
     from panel.api import redirectrules
+
     rebuild(store, redirectrules.iter_rules(store))
     return True

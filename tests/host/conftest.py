@@ -23,5 +23,6 @@ def pytest_sessionstart(session):
     # CI a missing sipp means `make test` failed to install it: fail loudly.
     import os
     import shutil
+
     if os.environ.get("CI") and shutil.which("sipp") is None:
         pytest.exit("CI: sipp is missing (make sipp installs sip-tester)", returncode=3)

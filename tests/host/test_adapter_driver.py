@@ -14,8 +14,7 @@ from support.emulator_process import EmulatorProcess, EventLog, wait_until
 
 @pytest.fixture
 def emulator(tmp_path):
-    process = EmulatorProcess(str(tmp_path), laskomex="1-80", vizit="1-40",
-                              firmware="2.4.1")
+    process = EmulatorProcess(str(tmp_path), laskomex="1-80", vizit="1-40", firmware="2.4.1")
     process.start()
     yield process
     process.stop()
@@ -45,7 +44,8 @@ async def test_handshake_gives_version_and_capabilities(emulator):
         assert driver.capabilities["systems"] == ["laskomex", "vizit"]
         assert driver.capabilities["ranges"] == [
             {"system": "laskomex", "first": 1, "last": 80},
-            {"system": "vizit", "first": 1, "last": 40}]
+            {"system": "vizit", "first": 1, "last": 40},
+        ]
         assert driver.covers(("vizit", 40)) and not driver.covers("vizit:41")
         assert log.kinds() == ["presence"] and log.events[0].detail is True
         described = json.loads(json.dumps(driver.describe()))  # JSON-ready
@@ -105,8 +105,15 @@ async def test_lines_outside_the_adapter_are_refused_without_a_frame(emulator):
 
 
 async def test_door_button_after_automatic_answer(emulator):
-    emulator.post("/lines/laskomex:5", {"action": "behaviour", "answer_after_s": 0.1,
-                                        "door_button_after_s": 0.1, "hang_up_after_s": 0.3})
+    emulator.post(
+        "/lines/laskomex:5",
+        {
+            "action": "behaviour",
+            "answer_after_s": 0.1,
+            "door_button_after_s": 0.1,
+            "hang_up_after_s": 0.3,
+        },
+    )
     driver, log = await _started(emulator)
     try:
         assert await driver.ring(("laskomex", 5))
@@ -254,10 +261,20 @@ async def test_soak_through_the_pty_with_noise(emulator):
     finally:
         await _stopped(driver)
     stats = state["stats"]
-    print("pty soak: %d commands, %d acked, %d failed, slowest %.3f s (budget %.3f s), "
-          "%d bytes corrupted, %d lost, driver link %s"
-          % (commands, results[True], results[False], slowest, budget_s,
-             stats["bytes_corrupted"], stats["bytes_lost"], driver.link.stats))
+    print(
+        "pty soak: %d commands, %d acked, %d failed, slowest %.3f s (budget %.3f s), "
+        "%d bytes corrupted, %d lost, driver link %s"
+        % (
+            commands,
+            results[True],
+            results[False],
+            slowest,
+            budget_s,
+            stats["bytes_corrupted"],
+            stats["bytes_lost"],
+            driver.link.stats,
+        )
+    )
     assert results[True] + results[False] == commands
     assert stats["bytes_corrupted"] > 0 and stats["bytes_lost"] > 0
     # No wrong ring (only commanded lines rang) and no duplicate (never more
@@ -274,7 +291,9 @@ async def test_silent_adapter_is_declared_absent_then_found_again(emulator):
     try:
         # Every byte lost both ways: heartbeats go unanswered.
         emulator.post("/noise", {"loss_rate": 1.0})
-        lost = await log.wait_for("presence", detail=False, timeout=hybrid.PANEL_LIVENESS_MS / 1000 + 3)
+        lost = await log.wait_for(
+            "presence", detail=False, timeout=hybrid.PANEL_LIVENESS_MS / 1000 + 3
+        )
         assert lost.reason == "liveness"
         assert await driver.ring(("vizit", 2)) is False
         emulator.post("/noise", {"loss_rate": 0.0})

@@ -10,8 +10,9 @@ from support.emulator_process import EmulatorProcess
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    process = EmulatorProcess(str(tmp_path_factory.mktemp("emulator")), laskomex="1-80",
-                              vizit="5-9")
+    process = EmulatorProcess(
+        str(tmp_path_factory.mktemp("emulator")), laskomex="1-80", vizit="5-9"
+    )
     process.start()
     yield process
     process.stop()
@@ -21,13 +22,19 @@ def test_state_lists_every_line_and_the_pty(emulator):
     state = emulator.get("/state")
     assert state["plugged"] is True and state["session"] is False
     assert os.path.realpath(emulator.link) == state["pty"]
-    assert state["ranges"] == [{"system": "laskomex", "first": 1, "last": 80},
-                               {"system": "vizit", "first": 5, "last": 9}]
+    assert state["ranges"] == [
+        {"system": "laskomex", "first": 1, "last": 80},
+        {"system": "vizit", "first": 5, "last": 9},
+    ]
     assert len(state["lines"]) == 85
     line = state["lines"]["vizit:5"]
     assert line["state"] == "idle" and line["ring_count"] == 0
-    assert line["behaviour"] == {"answer_after_s": None, "busy": False,
-                                 "door_button_after_s": None, "hang_up_after_s": None}
+    assert line["behaviour"] == {
+        "answer_after_s": None,
+        "busy": False,
+        "door_button_after_s": None,
+        "hang_up_after_s": None,
+    }
 
 
 def test_control_errors(emulator):
@@ -39,12 +46,16 @@ def test_control_errors(emulator):
     assert emulator.request("POST", "/lines/vizit:5", {"action": "hang_up"})[0] == 409
     assert emulator.request("POST", "/lines/vizit:5", {"action": "door_button"})[0] == 409
     assert emulator.request("POST", "/lines/vizit:5", {"action": "dance"})[0] == 400
-    assert emulator.request("POST", "/lines/vizit:5",
-                            {"action": "fault", "kind": "melted"})[0] == 400
-    assert emulator.request("POST", "/lines/vizit:5",
-                            {"action": "behaviour", "answer_after_s": -1})[0] == 400
-    assert emulator.request("POST", "/lines/vizit:5",
-                            {"action": "behaviour", "colour": 1})[0] == 400
+    assert (
+        emulator.request("POST", "/lines/vizit:5", {"action": "fault", "kind": "melted"})[0] == 400
+    )
+    assert (
+        emulator.request("POST", "/lines/vizit:5", {"action": "behaviour", "answer_after_s": -1})[0]
+        == 400
+    )
+    assert (
+        emulator.request("POST", "/lines/vizit:5", {"action": "behaviour", "colour": 1})[0] == 400
+    )
     assert emulator.request("POST", "/noise", {"loss_rate": 2})[0] == 400
     assert emulator.request("POST", "/noise", [1])[0] == 400
     assert emulator.request("POST", "/reset", {"reason": "tired"})[0] == 400

@@ -1,6 +1,7 @@
 """Issue 5's user flow through `make run`'s launcher: the panel and the adapter
 emulator on a real pseudo-terminal; ring two handsets, answer one from the
 emulator's control port, and the panel sees the answer."""
+
 import json
 import os
 import time
@@ -21,8 +22,9 @@ def emulator_port(data_dir):
 
 def emulator(port, path, body=None):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
-                                     method="GET" if body is None else "POST")
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d%s" % (port, path), data=data, method="GET" if body is None else "POST"
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
@@ -39,16 +41,22 @@ def wait_for(predicate, timeout=5.0):
 
 @pytest.fixture
 def panel_with_adapter(tmp_path):
-    process = PanelProcess(tmp_path, extra_args=["--sip-port", "0",
-                                                 "--adapter-http-port", "0"]).start()
+    process = PanelProcess(
+        tmp_path, extra_args=["--sip-port", "0", "--adapter-http-port", "0"]
+    ).start()
     yield process, emulator_port(str(tmp_path))
     process.stop()
 
 
 def test_ring_answer_seen_by_the_panel(panel_with_adapter):
     panel, control = panel_with_adapter
-    info = wait_for(lambda: panel.request("GET", "/api/info", auth=None).json
-                    if panel.request("GET", "/api/info", auth=None).json["hybrid_enable"] else None)
+    info = wait_for(
+        lambda: (
+            panel.request("GET", "/api/info", auth=None).json
+            if panel.request("GET", "/api/info", auth=None).json["hybrid_enable"]
+            else None
+        )
+    )
     assert info["hybrid_enable"] is True
     assert info["hybrid_version"] == "1.0"
     for line in ("laskomex:10", "vizit:7"):
@@ -61,6 +69,7 @@ def test_ring_answer_seen_by_the_panel(panel_with_adapter):
     def answered():
         lines = panel.request("GET", "/api/v1/hybrid/state").json["lines"]
         return [line for line in lines if line["line"] == "vizit:7" and line["event"] == "answered"]
+
     assert answered() or wait_for(answered)
     state = panel.request("GET", "/api/v1/hybrid/state").json
     assert state["present"] is True

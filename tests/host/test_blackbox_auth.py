@@ -1,4 +1,5 @@
 """Contract section 2 over a real socket: login, Basic, Bearer, logout, tokens."""
+
 import base64
 import hashlib
 
@@ -28,8 +29,7 @@ def test_public_routes(panel):
 
 def test_login_with_md5_in_either_case_gives_a_working_token(panel):
     for password in (MD5_123456, MD5_123456.upper()):
-        reply = panel.request("GET", "/api/v1/login?username=admin&password=" + password,
-                              auth=None)
+        reply = panel.request("GET", "/api/v1/login?username=admin&password=" + password, auth=None)
         assert reply.status == 200
         token = reply.json["token"]
         assert reply.json["account_type"] == "admin"
@@ -50,8 +50,9 @@ def test_login_errors(panel):
 
 
 def test_login_by_post_and_logout_revokes_the_token(panel):
-    reply = panel.request("POST", "/api/v1/login", body={"username": "admin",
-                                                         "password": MD5_123456}, auth=None)
+    reply = panel.request(
+        "POST", "/api/v1/login", body={"username": "admin", "password": MD5_123456}, auth=None
+    )
     assert reply.status == 200
     bearer = "Bearer " + reply.json["token"]
     assert panel.request("GET", "/api/v1/logout", auth=bearer).json == {}
@@ -63,8 +64,9 @@ def test_login_by_post_and_logout_revokes_the_token(panel):
 def test_token_cap_evicts_the_oldest(panel):
     tokens = []
     for _ in range(9):
-        reply = panel.request("GET", "/api/v1/login?username=admin&password=" + MD5_123456,
-                              auth=None)
+        reply = panel.request(
+            "GET", "/api/v1/login?username=admin&password=" + MD5_123456, auth=None
+        )
         tokens.append("Bearer " + reply.json["token"])
     assert panel.request("GET", "/api/v1/forward/items", auth=tokens[0]).status == 401
     for token in tokens[1:]:
@@ -74,23 +76,31 @@ def test_token_cap_evicts_the_oldest(panel):
 def test_logins_are_logged(panel):
     panel.request("GET", "/api/v1/login?username=admin&password=bad", auth=None)
     panel.request("GET", "/api/v1/login?username=admin&password=" + MD5_123456, auth=None)
-    keys = [item["name"]["key"] for item in
-            panel.request("GET", "/api/v1/log/items?limit=100").json["list_items"]]
+    keys = [
+        item["name"]["key"]
+        for item in panel.request("GET", "/api/v1/log/items?limit=100").json["list_items"]
+    ]
     assert "incorrect_login_api_call" in keys
     assert "successful_login_api_call" in keys
 
 
 def test_password_change_then_factory_reset_restores_123456(fresh_panel):
     panel = fresh_panel
-    reply = panel.request("POST", "/api/v1/security/password/admin?oldPassword=wrong&newPassword=x1")
+    reply = panel.request(
+        "POST", "/api/v1/security/password/admin?oldPassword=wrong&newPassword=x1"
+    )
     assert (reply.status, reply.json) == (400, {"error": "Wrong login or password"})
-    reply = panel.request("POST", "/api/v1/security/password/admin?oldPassword=123456&newPassword=n3w")
+    reply = panel.request(
+        "POST", "/api/v1/security/password/admin?oldPassword=123456&newPassword=n3w"
+    )
     assert reply.json == {}
     assert panel.request("GET", "/api/v1/forward/items").status == 401
     new_basic = "Basic " + base64.b64encode(b"admin:n3w").decode()
     assert panel.request("GET", "/api/v1/forward/items", auth=new_basic).status == 200
     md5_new = hashlib.md5(b"n3w").hexdigest()
-    assert panel.request("GET", "/api/v1/login?username=admin&password=" + md5_new,
-                         auth=None).status == 200
+    assert (
+        panel.request("GET", "/api/v1/login?username=admin&password=" + md5_new, auth=None).status
+        == 200
+    )
     assert panel.request("POST", "/api/v1/system/settings/default", auth=new_basic).json == {}
     assert panel.request("GET", "/api/v1/forward/items").status == 200

@@ -1,25 +1,45 @@
 """Contract sections 4 to 8 over a real socket."""
-import json
+
 import time
 
 import pytest
 
-SIP_EXAMPLE = {"outbound": "", "password": "s3cret", "proxy": "sip:10.0.0.1:5060",
-               "realm": "10.0.0.1:5060", "registration_interval": 900, "transport": "udp",
-               "user": "100001", "user_id": "100001", "stun": {"ip": "127.0.0.1", "port": 3478}}
+SIP_EXAMPLE = {
+    "outbound": "",
+    "password": "s3cret",
+    "proxy": "sip:10.0.0.1:5060",
+    "realm": "10.0.0.1:5060",
+    "registration_interval": 900,
+    "transport": "udp",
+    "user": "100001",
+    "user_id": "100001",
+    "stun": {"ip": "127.0.0.1", "port": 3478},
+}
 
 
 def test_fresh_panel_defaults(fresh_panel):
     panel = fresh_panel
     expected = {
-        "/api/v1/device/sip/settings": {"proxy": "", "realm": "", "user": "", "password": "WebPass",
-                                        "user_id": "", "transport": "udp",
-                                        "registration_interval": 30, "outbound": "",
-                                        "stun": {"ip": "", "port": 3478}},
-        "/api/v1/syslog/settings": {"enabled": False, "server": {"server": "", "port": 514,
-                                                                 "severity": 6}, "tag": ""},
-        "/api/v1/network/timezone": {"timezone": "UTC\u00b100:00",
-                                     "current_timezone": "UTC\u00b100:00"},
+        "/api/v1/device/sip/settings": {
+            "proxy": "",
+            "realm": "",
+            "user": "",
+            "password": "WebPass",
+            "user_id": "",
+            "transport": "udp",
+            "registration_interval": 30,
+            "outbound": "",
+            "stun": {"ip": "", "port": 3478},
+        },
+        "/api/v1/syslog/settings": {
+            "enabled": False,
+            "server": {"server": "", "port": 514, "severity": 6},
+            "tag": "",
+        },
+        "/api/v1/network/timezone": {
+            "timezone": "UTC\u00b100:00",
+            "current_timezone": "UTC\u00b100:00",
+        },
         "/api/v1/network/ntp": {"custom_server": "", "enabled": False, "use_default": True},
         "/api/v1/access/freeaccess": {"enable": False, "days": []},
         "/api/v1/access/general/lock/dtmf/1": {"dtmf_code": "1"},
@@ -44,29 +64,39 @@ def test_info(panel):
     assert info["device_type"] == "panel"
     assert info["api_version"] == "2.15.0"
     assert isinstance(info["hybrid_enable"], bool)
-    for field in ("framework_version", "frontend_version", "device_name", "hybrid_version",
-                  "commit"):
+    for field in (
+        "framework_version",
+        "frontend_version",
+        "device_name",
+        "hybrid_version",
+        "commit",
+    ):
         assert isinstance(info[field], str)
 
 
 def test_call_timing(fresh_panel):
     panel = fresh_panel
     path = "/api/v1/device/call/dial/timeout"
-    assert panel.request("POST", path, body={"dial_timeout": 60, "forwarding_timeout": 25}).json == {}
+    assert (
+        panel.request("POST", path, body={"dial_timeout": 60, "forwarding_timeout": 25}).json == {}
+    )
     assert panel.request("GET", path).json == {"dial_timeout": 60, "forwarding_timeout": 25}
     assert panel.request("POST", path, body={"forwarding_timeout": 30}).json == {}
     assert panel.request("GET", path).json == {"dial_timeout": 60, "forwarding_timeout": 30}
     assert panel.request("POST", path, body={}).json == {"error": "Wrong JSON body"}
-    assert panel.request("POST", path, body={"dial_timeout": 4}).json == \
-        {"error": "Wrong JSON body: value dial_timeout was wrong. (5..120)"}
-    assert panel.request("POST", path, body={"forwarding_timeout": "20"}).json == \
-        {"error": "Wrong JSON body: value `forwarding_timeout` was of the wrong type"}
+    assert panel.request("POST", path, body={"dial_timeout": 4}).json == {
+        "error": "Wrong JSON body: value dial_timeout was wrong. (5..120)"
+    }
+    assert panel.request("POST", path, body={"forwarding_timeout": "20"}).json == {
+        "error": "Wrong JSON body: value `forwarding_timeout` was of the wrong type"
+    }
     talk = "/api/v1/device/call/talk/timeout"
     assert panel.request("POST", talk, body={"talk_timeout": 600}).json == {}
     assert panel.request("GET", talk).json == {"talk_timeout": 600}
     assert panel.request("POST", talk, body={"talk_timeout": 601}).status == 400
-    assert panel.request("POST", talk, body={"talk_timeout": True}).json == \
-        {"error": "Wrong JSON body: value `talk_timeout` was of the wrong type"}
+    assert panel.request("POST", talk, body={"talk_timeout": True}).json == {
+        "error": "Wrong JSON body: value `talk_timeout` was of the wrong type"
+    }
 
 
 def test_sip_settings(fresh_panel):
@@ -81,10 +111,16 @@ def test_sip_settings(fresh_panel):
     assert panel.request("POST", path, body=again).json == {}
     assert panel.request("GET", path).json["user"] == "100002"
     for change, text in [
-        ({"proxy": "10.0.0.1"}, "Wrong JSON body: value proxy was wrong. (sip:host or sip:host:port)"),
+        (
+            {"proxy": "10.0.0.1"},
+            "Wrong JSON body: value proxy was wrong. (sip:host or sip:host:port)",
+        ),
         ({"realm": ""}, "Wrong JSON body: value realm was wrong. (1..63 characters)"),
         ({"user": "x" * 32}, "Wrong JSON body: value user was wrong. (1..31 characters)"),
-        ({"registration_interval": 29}, "Wrong JSON body: value registration_interval was wrong. (30..900)"),
+        (
+            {"registration_interval": 29},
+            "Wrong JSON body: value registration_interval was wrong. (30..900)",
+        ),
         ({"transport": "sctp"}, "Wrong JSON body: value transport was wrong. (udp, tcp or tls)"),
         ({"stun": "x"}, "Wrong JSON body: value `stun` was of the wrong type"),
         ({"user": 5}, "Wrong JSON body: value `user` was of the wrong type"),
@@ -93,21 +129,27 @@ def test_sip_settings(fresh_panel):
         assert (change, reply.status, reply.json) == (change, 400, {"error": text})
     missing = dict(SIP_EXAMPLE)
     del missing["stun"]
-    assert panel.request("POST", path, body=missing).json == \
-        {"error": "Wrong JSON body: no value for `stun`"}
+    assert panel.request("POST", path, body=missing).json == {
+        "error": "Wrong JSON body: no value for `stun`"
+    }
     assert panel.request("GET", path).json["user"] == "100002"
 
 
 def test_sip_enable_and_status(fresh_panel):
     panel = fresh_panel
     path = "/api/v1/device/sip/enable"
-    assert panel.request("POST", path, body={"sip_enable": True, "is_reregister": True,
-                                             "reregister_time": 60}).json == {}
+    assert (
+        panel.request(
+            "POST", path, body={"sip_enable": True, "is_reregister": True, "reregister_time": 60}
+        ).json
+        == {}
+    )
     assert panel.request("GET", path).json == {"sip_enable": True}
     status = panel.request("GET", "/api/v1/sip/status", auth=None).json
     assert status["sip_status"] in ("OK", "ERROR")
-    assert panel.request("POST", path, body={"sip_enable": "yes"}).json == \
-        {"error": "Wrong JSON body: value `sip_enable` was of the wrong type"}
+    assert panel.request("POST", path, body={"sip_enable": "yes"}).json == {
+        "error": "Wrong JSON body: value `sip_enable` was of the wrong type"
+    }
     assert panel.request("POST", path, body={"sip_enable": False}).json == {}
     assert panel.request("GET", "/api/v1/sip/status", auth=None).json["sip_status"] == "OFFLINE"
 
@@ -115,16 +157,19 @@ def test_sip_enable_and_status(fresh_panel):
 def test_locks(fresh_panel):
     panel = fresh_panel
     base = "/api/v1/access/general/lock/dtmf/"
-    assert panel.request("POST", base + "1", body={"dtmf_code": "2"}).json == \
-        {"error": "DTMF code is already in use"}
+    assert panel.request("POST", base + "1", body={"dtmf_code": "2"}).json == {
+        "error": "DTMF code is already in use"
+    }
     assert panel.request("POST", base + "1", body={"dtmf_code": "12#"}).json == {}
     assert panel.request("GET", base + "0").json == {"dtmf_code": "12#"}
     assert panel.request("POST", base + "2", body={"dtmf_code": "2"}).json == {}
     for bad in ("", "12345", "E", "1 2"):
-        assert panel.request("POST", base + "2", body={"dtmf_code": bad}).json == \
-            {"error": "Wrong DTMF value"}
-    assert panel.request("POST", base + "2", body={"dtmf_code": 2}).json == \
-        {"error": "Wrong JSON body: value `dtmf_code` was of the wrong type"}
+        assert panel.request("POST", base + "2", body={"dtmf_code": bad}).json == {
+            "error": "Wrong DTMF value"
+        }
+    assert panel.request("POST", base + "2", body={"dtmf_code": 2}).json == {
+        "error": "Wrong JSON body: value `dtmf_code` was of the wrong type"
+    }
     assert panel.request("GET", base + "3").json == {"error": "Wrong lock-number"}
     timeout = "/api/v1/access/general/lock/timeout/"
     assert panel.request("POST", timeout + "2", body={"lock_timeout": 40}).json == {}
@@ -151,8 +196,10 @@ def test_remote_open_drives_the_relay_and_logs(fresh_panel):
     assert [lock["openings"] for lock in locks] == [2, 1]
     assert panel.request("GET", path + "3").json == {"error": "Wrong lock-number"}
     assert panel.request("GET", path + "1?unlockTime=604801").status == 400
-    log = panel.request("GET", "/api/v1/log/items?limit=100&filter=" +
-                        "name%20eq%20%27access_granted_by_api_call%27").json
+    log = panel.request(
+        "GET",
+        "/api/v1/log/items?limit=100&filter=" + "name%20eq%20%27access_granted_by_api_call%27",
+    ).json
     assert len(log["list_items"]) == 3
     assert log["list_items"][0]["category"] == "access"
 
@@ -179,28 +226,40 @@ def test_stored_settings_echo(fresh_panel):
         ("/api/v1/device/settings/volume", {"volume_level": 7}),
         ("/api/v1/device/settings/mic", {"mic_gain_level": 3}),
         ("/api/v1/access/freeaccess", {"enable": True, "days": ["mon"]}),
-        ("/api/v1/network/ntp", {"custom_server": "pool.ntp.org", "enabled": True,
-                                 "use_default": False}),
-        ("/api/v1/syslog/settings", {"enabled": True, "server": {"server": "10.0.0.9"},
-                                     "tag": "panel"}),
+        (
+            "/api/v1/network/ntp",
+            {"custom_server": "pool.ntp.org", "enabled": True, "use_default": False},
+        ),
+        (
+            "/api/v1/syslog/settings",
+            {"enabled": True, "server": {"server": "10.0.0.9"}, "tag": "panel"},
+        ),
     ]
     for path, document in writes:
         assert panel.request("POST", path, body=document).json == {}
     assert panel.request("GET", "/api/v1/device/settings/volume").json == {"volume_level": 7}
     assert panel.request("GET", "/api/v1/syslog/settings").json == {
-        "enabled": True, "server": {"server": "10.0.0.9", "port": 514, "severity": 6},
-        "tag": "panel"}
-    for path in ("/api/v1/device/call/concierge", "/api/v1/device/settings/video",
-                 "/api/v1/access/door/sensor", "/api/v1/access/general/wiegand/type",
-                 "/api/v1/web/ssl", "/api/v1/access/general/unlock/input/code"):
+        "enabled": True,
+        "server": {"server": "10.0.0.9", "port": 514, "severity": 6},
+        "tag": "panel",
+    }
+    for path in (
+        "/api/v1/device/call/concierge",
+        "/api/v1/device/settings/video",
+        "/api/v1/access/door/sensor",
+        "/api/v1/access/general/wiegand/type",
+        "/api/v1/web/ssl",
+        "/api/v1/access/general/unlock/input/code",
+    ):
         assert panel.request("POST", path, body={}).json == {}
     assert panel.request("POST", "/api/v1/device/language?language=English").json == {}
     assert panel.request("POST", "/api/v1/device/mode/wall").json == {}
-    assert panel.request("GET", "/api/v1/device/mode/current").json == \
-        {"current_panel_mode": "Wall"}
-    assert panel.request("POST", "/api/v1/device/settings/volume",
-                         body={"volume_level": "loud"}).json == \
-        {"error": "Wrong JSON body: value `volume_level` was of the wrong type"}
+    assert panel.request("GET", "/api/v1/device/mode/current").json == {
+        "current_panel_mode": "Wall"
+    }
+    assert panel.request(
+        "POST", "/api/v1/device/settings/volume", body={"volume_level": "loud"}
+    ).json == {"error": "Wrong JSON body: value `volume_level` was of the wrong type"}
     reply = panel.request("GET", "/api/v1/photo/file")
     assert (reply.status, reply.json) == (404, {"error": "No camera"})
 
@@ -210,8 +269,10 @@ def test_timezone(fresh_panel, key):
     panel = fresh_panel
     path = "/api/v1/network/timezone"
     assert panel.request("POST", path, body={key: "UTC+03:00"}).json == {}
-    assert panel.request("GET", path).json == {"timezone": "UTC+03:00",
-                                               "current_timezone": "UTC+03:00"}
+    assert panel.request("GET", path).json == {
+        "timezone": "UTC+03:00",
+        "current_timezone": "UTC+03:00",
+    }
     assert panel.request("POST", path, body={key: "UTC+00:00"}).json == {}
     assert panel.request("GET", path).json["timezone"] == "UTC\u00b100:00"
     assert panel.request("POST", path, body={key: "Europe/Moscow"}).status == 400
@@ -219,36 +280,50 @@ def test_timezone(fresh_panel, key):
 
 def test_identifiers(fresh_panel):
     panel = fresh_panel
-    code = {"identifier_number": "1234", "identifier_type": "personal_code",
-            "identifier_owner": {"name": "Flat 12", "type": "owner"}, "lock": "first",
-            "valid": {"is_permanent": True}}
+    code = {
+        "identifier_number": "1234",
+        "identifier_type": "personal_code",
+        "identifier_owner": {"name": "Flat 12", "type": "owner"},
+        "lock": "first",
+        "valid": {"is_permanent": True},
+    }
     first = panel.request("POST", "/api/v1/access/identifier", body=code).json["uid"]
     assert first >= 1
-    assert panel.request("POST", "/api/v1/access/identifier", body=code).json == \
-        {"error": "Identifier already exists"}
+    assert panel.request("POST", "/api/v1/access/identifier", body=code).json == {
+        "error": "Identifier already exists"
+    }
     card = dict(code, identifier_number="00A1B2C3", identifier_type="card")
     second = panel.request("POST", "/api/v1/access/identifier", body=card).json["uid"]
     assert second > first
     items = panel.request("GET", "/api/v1/access/identifier/items").json
     assert items["list_option"]["pagination"]["total_items"] == 2
     assert items["list_items"][0] == dict(code, identifier_uid=first)
-    filtered = panel.request("GET", "/api/v1/access/identifier/items?filter=" +
-                             "identifier_type%20eq%20%27card%27").json["list_items"]
+    filtered = panel.request(
+        "GET", "/api/v1/access/identifier/items?filter=" + "identifier_type%20eq%20%27card%27"
+    ).json["list_items"]
     assert [item["identifier_uid"] for item in filtered] == [second]
-    assert panel.request("DELETE", "/api/v1/access/identifier/items",
-                         body={"uid_items": [first, 999]}).json == {}
+    assert (
+        panel.request(
+            "DELETE", "/api/v1/access/identifier/items", body={"uid_items": [first, 999]}
+        ).json
+        == {}
+    )
     items = panel.request("GET", "/api/v1/access/identifier/items").json["list_items"]
     assert [item["identifier_uid"] for item in items] == [second]
-    assert panel.request("POST", "/api/v1/access/identifier",
-                         body={"identifier_type": "card"}).json == \
-        {"error": "Wrong JSON body: no value for `identifier_number`"}
+    assert panel.request(
+        "POST", "/api/v1/access/identifier", body={"identifier_type": "card"}
+    ).json == {"error": "Wrong JSON body: no value for `identifier_number`"}
 
 
 def test_malformed_http_never_gives_500(panel):
     import socket
-    for raw in (b"GARBAGE\r\n\r\n", b"GET /api/info?%zz HTTP/1.1\r\n\r\n",
-                b"GET /api/v1/forward/items HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                b"\x00\xff\xfe\r\n\r\n"):
+
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET /api/info?%zz HTTP/1.1\r\n\r\n",
+        b"GET /api/v1/forward/items HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"\x00\xff\xfe\r\n\r\n",
+    ):
         with socket.create_connection(("127.0.0.1", panel.port), timeout=5) as connection:
             connection.sendall(raw)
             answer = connection.recv(65536)

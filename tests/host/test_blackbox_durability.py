@@ -1,4 +1,5 @@
 """Acknowledged changes survive a clean restart, the reboot route and kill -9."""
+
 import threading
 import time
 
@@ -9,21 +10,35 @@ def test_rules_survive_restart_and_reboot_route(tmp_path):
     panel = PanelProcess(tmp_path).start()
     try:
         for number in range(1, 21):
-            assert panel.request("POST", "/api/v1/forward/item/%d" % number,
-                                 body={"forward_entity_list": ["sip:%d@10.0.0.5" % number]}).json == {}
-        assert panel.request("POST", "/api/v1/forward/mode",
-                             body={"forward_mode": "one_by_one"}).json == {}
+            assert (
+                panel.request(
+                    "POST",
+                    "/api/v1/forward/item/%d" % number,
+                    body={"forward_entity_list": ["sip:%d@10.0.0.5" % number]},
+                ).json
+                == {}
+            )
+        assert (
+            panel.request("POST", "/api/v1/forward/mode", body={"forward_mode": "one_by_one"}).json
+            == {}
+        )
         assert panel.request("GET", "/api/v1/system/reboot/run").json == {}
         time.sleep(1.0)
         panel.wait_ready()
-        assert panel.request("GET", "/api/v1/forward/items").json["list_option"][
-            "pagination"]["total_items"] == 20
+        assert (
+            panel.request("GET", "/api/v1/forward/items").json["list_option"]["pagination"][
+                "total_items"
+            ]
+            == 20
+        )
     finally:
         panel.stop()
     panel = PanelProcess(tmp_path, port=panel.port).start()
     try:
-        assert panel.request("GET", "/api/v1/forward/item/17").json == \
-            {"forward_number": 17, "forward_entity_list": ["sip:17@10.0.0.5"]}
+        assert panel.request("GET", "/api/v1/forward/item/17").json == {
+            "forward_number": 17,
+            "forward_entity_list": ["sip:17@10.0.0.5"],
+        }
         assert panel.request("GET", "/api/v1/forward/mode").json == {"forward_mode": "one_by_one"}
     finally:
         panel.stop()
@@ -39,8 +54,12 @@ def test_kill_9_in_a_burst_of_writes_loses_no_acknowledged_change(tmp_path):
         while not stop.is_set():
             queue = ["sip:%d@10.0.0.%d" % (number, number % 250 + 1)]
             try:
-                reply = panel.request("POST", "/api/v1/forward/item/%d" % number,
-                                      body={"forward_entity_list": queue}, timeout=5)
+                reply = panel.request(
+                    "POST",
+                    "/api/v1/forward/item/%d" % number,
+                    body={"forward_entity_list": queue},
+                    timeout=5,
+                )
             except OSError:
                 return
             if reply.status == 200:

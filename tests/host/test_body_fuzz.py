@@ -11,10 +11,12 @@
 - filter expressions generated from the grammar evaluate like the tree they
   were rendered from (precedence, case, whitespace, quoting).
 """
+
 import json
 import math
 
-from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from panel.core import body, query
 from panel.core.body import BodyError, JsonError, parse_json
@@ -24,6 +26,7 @@ SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[Heal
 
 
 # --- helpers ---------------------------------------------------------------
+
 
 def same(left, right):
     """Equal values of the same JSON types (1 is not 1.0 nor True; -0.0 is
@@ -65,10 +68,17 @@ def documented_difference(text, value):
     for part in walk(value):
         if isinstance(part, str) and any(0xD800 <= ord(character) <= 0xDFFF for character in part):
             return "lone surrogate"
-        if isinstance(part, int) and not isinstance(part, bool) and abs(part) >= 10 ** body.MAX_INTEGER_DIGITS:
+        if (
+            isinstance(part, int)
+            and not isinstance(part, bool)
+            and abs(part) >= 10**body.MAX_INTEGER_DIGITS
+        ):
             return "digit limit"
-        if isinstance(part, float) and (math.isnan(part) or math.isinf(part)) and (
-                "NaN" in text or "Infinity" in text):
+        if (
+            isinstance(part, float)
+            and (math.isnan(part) or math.isinf(part))
+            and ("NaN" in text or "Infinity" in text)
+        ):
             return "NaN/Infinity"
     return None
 
@@ -114,14 +124,20 @@ def check_against_reference(text):
 
 # Text without lone surrogates (those are a documented difference).
 plain_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
-scalars = (st.none() | st.booleans()
-           | st.integers(min_value=-(10 ** 20) + 1, max_value=10 ** 20 - 1)
-           | st.floats(allow_nan=False, allow_infinity=False)
-           | plain_text)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20) + 1, max_value=10**20 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | plain_text
+)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(plain_text, children, max_size=5),
-    max_leaves=25)
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(plain_text, children, max_size=5)
+    ),
+    max_leaves=25,
+)
 
 
 @st.composite
@@ -136,7 +152,17 @@ def json_texts(draw, values=json_values):
 
 # Characters that make mutations interesting for a JSON parser.
 MUTATION_ALPHABET = list('{}[]",:.-+eE0123456789 \t\n\r\\/ubfnrtlsaxNIy') + [
-    "\x00", "\x01", "\x1f", "\x7f", "\u00e9", "\u20ac", "\U0001F600", "\ud800", "\udc00", "\ufeff"]
+    "\x00",
+    "\x01",
+    "\x1f",
+    "\x7f",
+    "\u00e9",
+    "\u20ac",
+    "\U0001f600",
+    "\ud800",
+    "\udc00",
+    "\ufeff",
+]
 
 
 @st.composite
@@ -149,27 +175,32 @@ def mutated_json(draw):
         if action == "insert":
             text = text[:position] + character + text[position:]
         elif action == "delete":
-            text = text[:position] + text[position + 1:]
+            text = text[:position] + text[position + 1 :]
         elif action == "replace":
-            text = text[:position] + character + text[position + 1:]
+            text = text[:position] + character + text[position + 1 :]
         elif action == "truncate":
             text = text[:position]
         else:
-            text = text[:position] + text[position:position + 3] + text[position:]
+            text = text[:position] + text[position : position + 3] + text[position:]
     return text
 
 
-json_like_text = st.lists(st.sampled_from(MUTATION_ALPHABET + ["true", "false", "null", "\\u00e9", "\\ud83d",
-                                                               "\\ude00", "01", "1e5", "NaN", "Infinity"]),
-                          max_size=40).map("".join)
+json_like_text = st.lists(
+    st.sampled_from(
+        MUTATION_ALPHABET
+        + ["true", "false", "null", "\\u00e9", "\\ud83d", "\\ude00", "01", "1e5", "NaN", "Infinity"]
+    ),
+    max_size=40,
+).map("".join)
 
 
 # --- parse_json ------------------------------------------------------------
 
+
 @SETTINGS
 @given(json_texts())
 @example('{"a": 1, "a": 2}')
-@example('[-0, -0.0, 0.0, 1E400, 1e-400, 123.456e-7]')
+@example("[-0, -0.0, 0.0, 1E400, 1e-400, 123.456e-7]")
 @example('"\\ud83d\\ude00 \\u00e9 \\/ \\b\\f\\n\\r\\t"')
 def test_valid_json_gives_json_loads_value(text):
     expected = json.loads(text)
@@ -207,7 +238,7 @@ def test_any_text_agrees_with_json_loads(text):
 @given(st.binary(max_size=60))
 @example(b'"\xed\xa0\x80"')
 @example(b'"\xc0\x80"')
-@example(b'\xef\xbb\xbf[]')
+@example(b"\xef\xbb\xbf[]")
 def test_any_bytes_only_json_error(raw):
     parsed, actual = ours(raw)
     try:
@@ -244,15 +275,16 @@ def test_depth_limit_is_exact(levels, opener):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(min_value=-(10 ** 30), max_value=10 ** 30))
+@given(st.integers(min_value=-(10**30), max_value=10**30))
 def test_integer_digit_limit_is_exact(number):
     parsed, value = ours(str(number))
-    assert parsed == (abs(number) < 10 ** body.MAX_INTEGER_DIGITS)
+    assert parsed == (abs(number) < 10**body.MAX_INTEGER_DIGITS)
     if parsed:
         assert value == number
 
 
 # --- UTF-8 validator (the MicroPython path) ---------------------------------
+
 
 def strict_utf8(raw):
     try:
@@ -262,30 +294,82 @@ def strict_utf8(raw):
         return False
 
 
-utf8_ish = st.lists(st.sampled_from([b"a", b"\x7f", b"\x80", b"\xbf", b"\xc0", b"\xc1", b"\xc2", b"\xdf",
-                                     b"\xe0", b"\xe1", b"\xec", b"\xed", b"\xee", b"\xef", b"\xf0",
-                                     b"\xf1", b"\xf3", b"\xf4", b"\xf5", b"\xff", b"\x8f", b"\x90",
-                                     b"\x9f", b"\xa0"]), max_size=12).map(b"".join)
+utf8_ish = st.lists(
+    st.sampled_from(
+        [
+            b"a",
+            b"\x7f",
+            b"\x80",
+            b"\xbf",
+            b"\xc0",
+            b"\xc1",
+            b"\xc2",
+            b"\xdf",
+            b"\xe0",
+            b"\xe1",
+            b"\xec",
+            b"\xed",
+            b"\xee",
+            b"\xef",
+            b"\xf0",
+            b"\xf1",
+            b"\xf3",
+            b"\xf4",
+            b"\xf5",
+            b"\xff",
+            b"\x8f",
+            b"\x90",
+            b"\x9f",
+            b"\xa0",
+        ]
+    ),
+    max_size=12,
+).map(b"".join)
 
 
 @SETTINGS
-@given(st.binary(max_size=30) | utf8_ish | st.text(max_size=10).map(
-    lambda text: text.encode("utf-8", "surrogatepass")))
+@given(
+    st.binary(max_size=30)
+    | utf8_ish
+    | st.text(max_size=10).map(lambda text: text.encode("utf-8", "surrogatepass"))
+)
 def test_utf8_validator_matches_cpython(raw):
     assert body.utf8_is_valid(raw) == strict_utf8(raw)
 
 
 # --- filters ---------------------------------------------------------------
 
-PEOPLE = (("name", "string", query.ALL_OPERATORS), ("floor", "integer", query.ALL_OPERATORS),
-          ("owner.city", "string", query.EQUALITY_OPERATORS))
-ITEMS = [{"name": "Sherlock Holmes", "floor": 2, "owner": {"city": "London"}},
-         {"name": "O'Brien", "floor": -3},
-         {"name": "", "floor": 12, "owner": {"city": "Paris"}},
-         {"floor": 0}, {"name": "12"}, {}]
+PEOPLE = (
+    ("name", "string", query.ALL_OPERATORS),
+    ("floor", "integer", query.ALL_OPERATORS),
+    ("owner.city", "string", query.EQUALITY_OPERATORS),
+)
+ITEMS = [
+    {"name": "Sherlock Holmes", "floor": 2, "owner": {"city": "London"}},
+    {"name": "O'Brien", "floor": -3},
+    {"name": "", "floor": 12, "owner": {"city": "Paris"}},
+    {"floor": 0},
+    {"name": "12"},
+    {},
+]
 
 FILTER_ALPHABET = list("()' \t\n-_.0123456789aeqnogtlrdAEQNOGTLRD") + [
-    "eq", "nq", "gt", "lt", "ge", "le", "and", "or", "not", "NOT", "name", "floor", "owner.city", "''", "\u00e9"]
+    "eq",
+    "nq",
+    "gt",
+    "lt",
+    "ge",
+    "le",
+    "and",
+    "or",
+    "not",
+    "NOT",
+    "name",
+    "floor",
+    "owner.city",
+    "''",
+    "\u00e9",
+]
 
 
 @SETTINGS
@@ -297,7 +381,10 @@ def test_filter_parser_on_any_text_raises_only_filter_error(text):
         assert error.text == "Wrong filter expression"
         return
     for item in ITEMS:
-        assert query.evaluate(expression, lambda name: query.lookup(item, name)) in (True, False)
+        assert query.evaluate(expression, lambda name, item=item: query.lookup(item, name)) in (
+            True,
+            False,
+        )
 
 
 @SETTINGS
@@ -308,13 +395,32 @@ def test_filter_parser_on_token_soup_raises_only_filter_error(text):
     except FilterError:
         return
     for item in ITEMS:
-        assert query.evaluate(expression, lambda name: query.lookup(item, name)) in (True, False)
+        assert query.evaluate(expression, lambda name, item=item: query.lookup(item, name)) in (
+            True,
+            False,
+        )
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["filter", "filter_field", "filter_type", "filter_format", "filter_value",
-                                        "limit", "page_number", "order_by", "sort_field", "sort_type"]),
-                       st.text(max_size=20)))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "filter",
+                "filter_field",
+                "filter_type",
+                "filter_format",
+                "filter_value",
+                "limit",
+                "page_number",
+                "order_by",
+                "sort_field",
+                "sort_type",
+            ]
+        ),
+        st.text(max_size=20),
+    )
+)
 def test_query_helpers_on_any_strings(strings):
     try:
         query.filter_from_query(strings, PEOPLE)
@@ -334,13 +440,20 @@ comparison_values = st.one_of(
     st.text(st.sampled_from("ab' 12-"), max_size=4).map(lambda text: ("quoted", text)),
     st.sampled_from(["12", "2", "-3", "007", "x"]).map(lambda text: ("quoted", text)),
 )
-comparisons = st.tuples(st.just("cmp"), st.sampled_from(["name", "floor"]),
-                        st.sampled_from(query.ALL_OPERATORS), comparison_values)
+comparisons = st.tuples(
+    st.just("cmp"),
+    st.sampled_from(["name", "floor"]),
+    st.sampled_from(query.ALL_OPERATORS),
+    comparison_values,
+)
 trees = st.recursive(
     comparisons,
-    lambda children: (st.tuples(st.just("not"), children)
-                      | st.tuples(st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3))),
-    max_leaves=8)
+    lambda children: (
+        st.tuples(st.just("not"), children)
+        | st.tuples(st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3))
+    ),
+    max_leaves=8,
+)
 PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4}
 
 
@@ -372,8 +485,14 @@ def oracle(node, item):
             actual = str(actual)
         if not isinstance(actual, str):
             return False
-    return {"eq": actual == value, "nq": actual != value, "gt": actual > value, "lt": actual < value,
-            "ge": actual >= value, "le": actual <= value}[operator]
+    return {
+        "eq": actual == value,
+        "nq": actual != value,
+        "gt": actual > value,
+        "lt": actual < value,
+        "ge": actual >= value,
+        "le": actual <= value,
+    }[operator]
 
 
 def render(node, draw, state, nesting=0):
@@ -384,8 +503,12 @@ def render(node, draw, state, nesting=0):
         nesting += 1
         state["nesting"] = max(state["nesting"], nesting)
         state["tokens"] += 2
-    space = lambda: draw(st.sampled_from([" ", "  ", "\t", "\n "]))
-    case = lambda word: draw(st.sampled_from([word, word.upper(), word.capitalize()]))
+
+    def space():
+        return draw(st.sampled_from([" ", "  ", "\t", "\n "]))
+
+    def case(word):
+        return draw(st.sampled_from([word, word.upper(), word.capitalize()]))
 
     def child_text(child, minimum):
         if PRECEDENCE[child[0]] < minimum:
@@ -406,8 +529,7 @@ def render(node, draw, state, nesting=0):
         state["tokens"] += 1
         text = case("not") + space() + child_text(node[1], PRECEDENCE["not"])
     else:
-        parts = [child_text(child, PRECEDENCE[kind])
-                 for child in node[1]]
+        parts = [child_text(child, PRECEDENCE[kind]) for child in node[1]]
         state["tokens"] += len(parts) - 1
         text = (space() + case(kind) + space()).join(parts)
     return "(" + text + ")" if extra else text
@@ -432,10 +554,12 @@ def test_generated_filters_evaluate_like_their_tree(tree, data):
 @SETTINGS
 @given(st.lists(st.integers(0, 50), max_size=60), st.integers(1, 12), st.integers(1, 12))
 def test_page_window_matches_slicing(numbers, limit, page_number):
-    predicate = lambda number: number % 3 != 0
+    def predicate(number):
+        return number % 3 != 0
+
     matches = [number for number in numbers if predicate(number)]
     page, total = query.page_window(iter(numbers), predicate, limit, page_number)
     assert total == len(matches)
-    assert page == matches[(page_number - 1) * limit:page_number * limit]
+    assert page == matches[(page_number - 1) * limit : page_number * limit]
     option = query.list_option(total, limit, page_number)
     assert option["pagination"]["total_pages"] == max(1, math.ceil(total / limit))

@@ -1,22 +1,32 @@
 """Property tests of the call machine (panel.calls): any sequence of events, in
 any state, with any leg ids, values and clock jumps, never raises, keeps the
 machine's invariants, and always comes back to idle once time runs on."""
-from hypothesis import given, settings, strategies as st
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from call_environment import Environment
-
-from panel.calls import CallMachine, EVENTS, STATES
+from panel.calls import EVENTS, STATES, CallMachine
 from panel.core import redirects
 
-QUEUES = {"101": ["sip:1@10.0.0.1", "vizit:7", "5588"], "901": ["laskomex:9", "sip:9@10.0.0.9"],
-          "902": ["vizit:2"]}
+QUEUES = {
+    "101": ["sip:1@10.0.0.1", "vizit:7", "5588"],
+    "901": ["laskomex:9", "sip:9@10.0.0.9"],
+    "902": ["vizit:2"],
+}
 
 
 def _rules():
     rules = []
-    for index, (kind, pattern, target) in enumerate([
-            ("busy", "101", "901"), ("noanswer", "1XX", "902"), ("unavailable", "9XX", "101"),
-            ("reject", "101", "sip:5@10.0.0.5"), ("unregistered", "102", "vizit:3")]):
+    for index, (kind, pattern, target) in enumerate(
+        [
+            ("busy", "101", "901"),
+            ("noanswer", "1XX", "902"),
+            ("unavailable", "9XX", "101"),
+            ("reject", "101", "sip:5@10.0.0.5"),
+            ("unregistered", "102", "vizit:3"),
+        ]
+    ):
         body = {"type": kind, "filter_number": pattern, "tran_number": target}
         rules.append(redirects.create_rule(body, bytes([index + 1] * 16), 1741072325 + index))
     return rules
@@ -32,9 +42,28 @@ LEG_EVENTS = ("leg_ringing", "leg_answered", "leg_failed", "leg_ended", "digit",
 step = st.tuples(
     st.sampled_from(EVENTS + LEG_EVENTS * 3),
     st.one_of(st.none(), st.integers(min_value=0, max_value=5)),
-    st.sampled_from([None, 486, 603, 404, 487, 408, 503, 200, "1", "2", "#", "plan",
-                     "101", "102", "777", "0901"]),
-    st.sampled_from([0, 0, 0, 0, 1, 50, 2000, 3000, 5000, 10000, 700000]))
+    st.sampled_from(
+        [
+            None,
+            486,
+            603,
+            404,
+            487,
+            408,
+            503,
+            200,
+            "1",
+            "2",
+            "#",
+            "plan",
+            "101",
+            "102",
+            "777",
+            "0901",
+        ]
+    ),
+    st.sampled_from([0, 0, 0, 0, 1, 50, 2000, 3000, 5000, 10000, 700000]),
+)
 
 
 def pick_leg(machine, index):
@@ -60,22 +89,37 @@ def check(machine, actions, rung):
         assert "ending_timeout" in machine._timers
     for action in actions:
         if action[0] in ("invite", "ring"):
-            assert action[1] not in rung          # each leg is rung once
+            assert action[1] not in rung  # each leg is rung once
             rung.add(action[1])
-        elif action[0] in ("cancel", "bye", "stop_ring", "connect_audio", "disconnect_audio",
-                           "start_media", "stop_media"):
-            assert action[1] in rung              # only legs that were rung
+        elif action[0] in (
+            "cancel",
+            "bye",
+            "stop_ring",
+            "connect_audio",
+            "disconnect_audio",
+            "start_media",
+            "stop_media",
+        ):
+            assert action[1] in rung  # only legs that were rung
     logged = [action for action in actions if action[0] == "log" and action[1] == "outgoing_call"]
     assert len(logged) <= len(rung)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(["all_at_once", "one_by_one"]), st.booleans(),
-       st.lists(step, max_size=60))
+@given(st.sampled_from(["all_at_once", "one_by_one"]), st.booleans(), st.lists(step, max_size=60))
 def test_any_event_sequence_keeps_invariants_and_ends_idle(mode, registered, steps):
-    machine = CallMachine(Environment(QUEUES, mode, RULES, registered, times=(5, 5, 10),
-                                      minute=600, lock_seconds=3,
-                                      lock_codes={1: "1", 2: "2#"}))
+    machine = CallMachine(
+        Environment(
+            QUEUES,
+            mode,
+            RULES,
+            registered,
+            times=(5, 5, 10),
+            minute=600,
+            lock_seconds=3,
+            lock_codes={1: "1", 2: "2#"},
+        )
+    )
     now = 0
     rung = set()
     check(machine, machine.handle("dial", now, None, "101"), rung)

@@ -5,6 +5,7 @@ and the visitor dialling on the host keypad (/sim/keypad).
 Timing is never asserted: every wait polls with a deadline. Timeouts are the
 contract minimums (dial and forwarding 5 s, talk 10 s) to keep the file short.
 """
+
 import json
 import os
 import time
@@ -15,8 +16,9 @@ import pytest
 from support.panel_process import PanelProcess
 from support.sipp import Sipp, sipp_path
 
-pytestmark = pytest.mark.skipif(sipp_path() is None,
-                                reason="sipp missing: `make sipp` installs sip-tester")
+pytestmark = pytest.mark.skipif(
+    sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
+)
 
 # A SIP proxy address nobody answers on: SIP is enabled, registration fails,
 # so `sip:user@ip:port` targets are dialled and digits-only ones are not.
@@ -28,18 +30,21 @@ class Panel:
 
     def __init__(self, directory):
         self.directory = str(directory)
-        self.process = PanelProcess(directory, extra_args=["--sip-port", "0",
-                                                           "--adapter-http-port", "0"]).start()
+        self.process = PanelProcess(
+            directory, extra_args=["--sip-port", "0", "--adapter-http-port", "0"]
+        ).start()
         self.control = None
         with open(os.path.join(self.directory, "adapter-emulator.log")) as handle:
             for line in handle:
                 if line.startswith("{"):
                     self.control = json.loads(line)["http_port"]
         assert self.control, "no emulator announcement"
-        self.wait_for(lambda: self.api("GET", "/api/info")["hybrid_enable"], 15,
-                      "adapter handshake")
-        self.api("POST", "/api/v1/device/call/dial/timeout",
-                 {"dial_timeout": 5, "forwarding_timeout": 5})
+        self.wait_for(
+            lambda: self.api("GET", "/api/info")["hybrid_enable"], 15, "adapter handshake"
+        )
+        self.api(
+            "POST", "/api/v1/device/call/dial/timeout", {"dial_timeout": 5, "forwarding_timeout": 5}
+        )
         self.api("POST", "/api/v1/device/call/talk/timeout", {"talk_timeout": 10})
 
     def stop(self):
@@ -53,8 +58,11 @@ class Panel:
 
     def emulator(self, path, body=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.control, path),
-                                         data=data, method="GET" if body is None else "POST")
+        request = urllib.request.Request(
+            "http://127.0.0.1:%d%s" % (self.control, path),
+            data=data,
+            method="GET" if body is None else "POST",
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
 
@@ -65,8 +73,9 @@ class Panel:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s; call: %s" % (
-                    what, json.dumps(self.call())))
+                raise AssertionError(
+                    "timed out waiting for %s; call: %s" % (what, json.dumps(self.call()))
+                )
             time.sleep(0.05)
 
     # -- configuration -----------------------------------------------------------
@@ -74,15 +83,29 @@ class Panel:
         self.api("POST", "/api/v1/forward/item/%d" % number, {"forward_entity_list": queue})
 
     def enable_sip(self, proxy=DEAD_PROXY):
-        self.api("POST", "/api/v1/device/sip/settings", {
-            "proxy": proxy, "realm": "127.0.0.1", "user": "100001", "password": "s3cret",
-            "user_id": "100001", "registration_interval": 30, "transport": "udp",
-            "outbound": "", "stun": {"ip": "", "port": 3478}})
+        self.api(
+            "POST",
+            "/api/v1/device/sip/settings",
+            {
+                "proxy": proxy,
+                "realm": "127.0.0.1",
+                "user": "100001",
+                "password": "s3cret",
+                "user_id": "100001",
+                "registration_interval": 30,
+                "transport": "udp",
+                "outbound": "",
+                "stun": {"ip": "", "port": 3478},
+            },
+        )
         self.api("POST", "/api/v1/device/sip/enable", {"sip_enable": True})
 
     def redirect(self, rule_type, filter_number, tran_number):
-        return self.api("POST", "/rest/v1/uc/redirectrules", {
-            "type": rule_type, "filter_number": filter_number, "tran_number": tran_number})
+        return self.api(
+            "POST",
+            "/rest/v1/uc/redirectrules",
+            {"type": rule_type, "filter_number": filter_number, "tran_number": tran_number},
+        )
 
     # -- the visitor and what the panel shows ---------------------------------------
     def keys(self, keys):
@@ -99,12 +122,14 @@ class Panel:
 
     def log(self, event=None):
         items = self.api("GET", "/api/v1/log/items?limit=100")["list_items"]
-        items.reverse()      # oldest first
+        items.reverse()  # oldest first
         return [item for item in items if event is None or item["name"]["key"] == event]
 
     def outgoing(self):
-        return [(item["info"]["destination"], item["info"]["result"])
-                for item in self.log("outgoing_call")]
+        return [
+            (item["info"]["destination"], item["info"]["result"])
+            for item in self.log("outgoing_call")
+        ]
 
 
 @pytest.fixture
@@ -153,8 +178,7 @@ def test_all_at_once_analog_answers_and_sip_gets_cancel(panel, tmp_path):
     panel.wait_for(lambda: panel.state() == "idle", 10, "idle")
     assert panel.wait_for(lambda: not panel.line("laskomex:10")["audio"], 5, "audio off")
     assert panel.log("incoming_call")[-1]["info"] == {"forward_number": 223}
-    assert panel.outgoing() == [("laskomex:10", "answered"),
-                                (sipp_target(ringing), "cancelled")]
+    assert panel.outgoing() == [("laskomex:10", "answered"), (sipp_target(ringing), "cancelled")]
     assert panel.call()["last_call"]["ended_by"] == "hangup"
     assert panel.process.request("POST", "/sim/call/hangup", auth=None).status == 409
 
@@ -174,15 +198,18 @@ def test_one_by_one_first_never_answers_second_answers_door_button(panel, tmp_pa
     if targets[0]["state"] == "ringing":
         assert targets[1]["state"] == "queued"
     panel.wait_for(lambda: panel.state() == "talking", 20, "second target answered")
-    finish(ringing)          # the first target got its CANCEL after 5 s
+    finish(ringing)  # the first target got its CANCEL after 5 s
     assert panel.call()["answered_by"] == "vizit:7"
     assert panel.outgoing() == [(sipp_target(ringing), "no_answer"), ("vizit:7", "answered")]
     # The handset's door button opens lock 1.
     panel.emulator("/lines/vizit:7", {"action": "door_button"})
     panel.wait_for(lambda: panel.log("access_granted_by_call_host"), 10, "door opened")
     granted = panel.log("access_granted_by_call_host")[-1]["info"]
-    assert (granted["lock"], granted["via"], granted["destination"]) == \
-        (1, "door_button", "vizit:7")
+    assert (granted["lock"], granted["via"], granted["destination"]) == (
+        1,
+        "door_button",
+        "vizit:7",
+    )
     locks = panel.process.request("GET", "/sim/locks", auth=None).json["locks"]
     assert locks[0]["openings"] >= 1
     panel.emulator("/lines/vizit:7", {"action": "hang_up"})
@@ -202,8 +229,9 @@ def test_busy_then_redirect_rule_then_second_target_answers(panel, tmp_path):
     finish(busy)
     call = panel.call()
     assert call["called"] == 901 and call["answered_by"] == "vizit:9"
-    assert call["redirects"] == [{"outcome": "busy", "rule": rule["id"], "destination": "901",
-                                  "kind": "number"}]
+    assert call["redirects"] == [
+        {"outcome": "busy", "rule": rule["id"], "destination": "901", "kind": "number"}
+    ]
     assert panel.outgoing() == [(sipp_target(busy), "busy"), ("vizit:9", "answered")]
     panel.process.request("POST", "/sim/call/hangup", auth=None)
     panel.wait_for(lambda: panel.state() == "idle", 10, "idle")
@@ -225,7 +253,7 @@ def test_no_answer_then_redirect(panel):
 
 
 def test_unregistered_then_redirect_and_missed_without_rule(panel):
-    panel.enable_sip()          # registration never succeeds (nobody at the proxy)
+    panel.enable_sip()  # registration never succeeds (nobody at the proxy)
     panel.forward(103, ["5588"])
     panel.forward(903, ["vizit:3"])
     panel.forward(104, ["5589"])
@@ -234,7 +262,7 @@ def test_unregistered_then_redirect_and_missed_without_rule(panel):
     panel.keys("103#")
     panel.wait_for(lambda: panel.state() == "talking", 15, "redirected target answered")
     assert panel.call()["redirects"][0]["outcome"] == "unregistered"
-    assert panel.outgoing() == [("vizit:3", "answered")]     # 5588 was never dialled
+    assert panel.outgoing() == [("vizit:3", "answered")]  # 5588 was never dialled
     panel.process.request("POST", "/sim/call/hangup", auth=None)
     panel.wait_for(lambda: panel.state() == "idle", 10, "idle")
     # Without a rule, and for a number without a forward rule: missed.
@@ -242,13 +270,15 @@ def test_unregistered_then_redirect_and_missed_without_rule(panel):
     panel.keys("777#")
     panel.wait_for(lambda: len(panel.log("outgoing_call_missed")) == 2, 5, "missed calls logged")
     missed = [item["info"] for item in panel.log("outgoing_call_missed")]
-    assert missed == [{"forward_number": 104, "reason": "unregistered"},
-                      {"forward_number": 777, "reason": "number_not_found"}]
+    assert missed == [
+        {"forward_number": 104, "reason": "unregistered"},
+        {"forward_number": 777, "reason": "number_not_found"},
+    ]
 
 
 def test_line_in_fault_is_unreachable_then_redirect(panel):
     panel.emulator("/lines/laskomex:21", {"action": "fault", "kind": "short"})
-    panel.forward(105, ["laskomex:21", "vizit:99"])     # vizit:99: outside 1-40
+    panel.forward(105, ["laskomex:21", "vizit:99"])  # vizit:99: outside 1-40
     panel.forward(905, ["vizit:5"])
     panel.redirect("unregistered", "105", "905")
     panel.emulator("/lines/vizit:5", {"action": "behaviour", "answer_after_s": 0.2})
@@ -257,8 +287,10 @@ def test_line_in_fault_is_unreachable_then_redirect(panel):
     assert panel.call()["redirects"][0]["outcome"] == "unregistered"
     assert panel.outgoing() == [("laskomex:21", "unreachable"), ("vizit:5", "answered")]
     # vizit:99 is not a line of this adapter: never rung, never logged.
-    assert [target["destination"] for target in panel.call()["targets"]] == \
-        ["laskomex:21", "vizit:5"]
+    assert [target["destination"] for target in panel.call()["targets"]] == [
+        "laskomex:21",
+        "vizit:5",
+    ]
 
 
 def test_dtmf_rfc4733_and_info_open_locks_then_talk_timeout(panel, tmp_path):
@@ -270,10 +302,11 @@ def test_dtmf_rfc4733_and_info_open_locks_then_talk_timeout(panel, tmp_path):
     panel.forward(55, [sipp_target(talker)])
     panel.keys("55#")
     panel.wait_for(lambda: panel.state() in ("talking", "door_open"), 10, "answered")
-    panel.wait_for(lambda: len(panel.log("access_granted_by_call_host")) >= 2, 15,
-                   "both doors opened")
+    panel.wait_for(
+        lambda: len(panel.log("access_granted_by_call_host")) >= 2, 15, "both doors opened"
+    )
     opened = [item["info"]["lock"] for item in panel.log("access_granted_by_call_host")]
-    assert opened == [1, 2]      # "1#" only by RTP events, "5*" only by INFO
+    assert opened == [1, 2]  # "1#" only by RTP events, "5*" only by INFO
     assert panel.call()["media"]["sent"] > 0
     # talk_timeout (10 s) ends the call with our BYE; sipp's scenario then ends.
     panel.wait_for(lambda: panel.state() == "idle", 20, "talk timeout")
@@ -283,9 +316,16 @@ def test_dtmf_rfc4733_and_info_open_locks_then_talk_timeout(panel, tmp_path):
 
 
 def test_personal_code_keypad(panel):
-    panel.api("POST", "/api/v1/access/identifier", {
-        "identifier_number": "4321", "identifier_type": "personal_code",
-        "identifier_owner": {"name": "Flat 23", "type": "resident"}, "lock": "second"})
+    panel.api(
+        "POST",
+        "/api/v1/access/identifier",
+        {
+            "identifier_number": "4321",
+            "identifier_type": "personal_code",
+            "identifier_owner": {"name": "Flat 23", "type": "resident"},
+            "lock": "second",
+        },
+    )
     granted = panel.keys("*4321#")["results"]
     assert granted[-1] == {"key": "#", "action": "personal_code", "granted": True}
     assert panel.log("access_granted_by_personal_code")[-1]["info"]["lock"] == 2
@@ -303,7 +343,10 @@ def test_personal_code_keypad(panel):
 def test_registration_lost_and_regained(panel, tmp_path):
     first = uas(tmp_path, "registrar_once.xml", "registrar1")
     panel.enable_sip("sip:127.0.0.1:%d" % first.port)
-    status = lambda: panel.process.request("GET", "/api/v1/sip/status", auth=None).json
+
+    def status():
+        return panel.process.request("GET", "/api/v1/sip/status", auth=None).json
+
     panel.wait_for(lambda: status()["sip_status"] == "OK", 10, "registered")
     # The registrar granted 2 s and is gone: the refresh is never answered, its
     # transaction times out (64*T1 = 32 s): status ERROR, the loss is logged.

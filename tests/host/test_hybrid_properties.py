@@ -8,8 +8,9 @@ from panel.proto import hybrid
 
 # Deterministic runs: a CRC-16 lets one random damage in 65536 through by
 # design; a test suite must not flicker on that.
-SETTINGS = settings(max_examples=300, derandomize=True, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 _INFO = hybrid.AdapterInfo("1.0", [("laskomex", 1, 80), ("vizit", 1, 40)], boot_id=3)
 
@@ -32,30 +33,45 @@ def _ready_adapter():
     return adapter
 
 
-MACHINES = {"panel_idle": lambda: hybrid.HybridLink(hybrid.PANEL),
-            "panel_ready": _ready_panel,
-            "adapter_booted": lambda: hybrid.HybridLink(hybrid.ADAPTER, _INFO),
-            "adapter_ready": _ready_adapter}
+MACHINES = {
+    "panel_idle": lambda: hybrid.HybridLink(hybrid.PANEL),
+    "panel_ready": _ready_panel,
+    "adapter_booted": lambda: hybrid.HybridLink(hybrid.ADAPTER, _INFO),
+    "adapter_ready": _ready_adapter,
+}
 
-line_bodies = st.builds(lambda system, line: bytes((system, line >> 8, line & 0xFF)),
-                        st.integers(0, 3), st.integers(0, 0xFFFF))
+line_bodies = st.builds(
+    lambda system, line: bytes((system, line >> 8, line & 0xFF)),
+    st.integers(0, 3),
+    st.integers(0, 0xFFFF),
+)
 valid_frames = st.one_of(
     # Line events and commands, ACKs, BOOT, HELLO: right and wrong directions,
     # right and wrong bodies.
-    st.builds(hybrid.encode_frame, st.sampled_from([0x90, 0x91, 0x92, 0x93, 0x10, 0x11,
-                                                    0x12, 0x13, 0x02]),
-              st.integers(0, 255), line_bodies),
-    st.builds(hybrid.encode_frame, st.just(0x94), st.integers(0, 255),
-              st.builds(lambda body, kind: body + bytes((kind,)), line_bodies,
-                        st.integers(0, 4))),
-    st.builds(hybrid.encode_frame, st.just(0x06), st.integers(0, 255),
-              st.binary(min_size=0, max_size=2)),
-    st.builds(hybrid.encode_frame, st.just(0x80), st.integers(0, 255),
-              st.binary(min_size=3, max_size=3)),
-    st.builds(hybrid.encode_frame, st.just(0x01), st.integers(0, 255),
-              st.binary(min_size=4, max_size=4)),
-    st.builds(hybrid.encode_frame, st.integers(0, 255), st.integers(0, 255),
-              st.binary(max_size=80)),
+    st.builds(
+        hybrid.encode_frame,
+        st.sampled_from([0x90, 0x91, 0x92, 0x93, 0x10, 0x11, 0x12, 0x13, 0x02]),
+        st.integers(0, 255),
+        line_bodies,
+    ),
+    st.builds(
+        hybrid.encode_frame,
+        st.just(0x94),
+        st.integers(0, 255),
+        st.builds(lambda body, kind: body + bytes((kind,)), line_bodies, st.integers(0, 4)),
+    ),
+    st.builds(
+        hybrid.encode_frame, st.just(0x06), st.integers(0, 255), st.binary(min_size=0, max_size=2)
+    ),
+    st.builds(
+        hybrid.encode_frame, st.just(0x80), st.integers(0, 255), st.binary(min_size=3, max_size=3)
+    ),
+    st.builds(
+        hybrid.encode_frame, st.just(0x01), st.integers(0, 255), st.binary(min_size=4, max_size=4)
+    ),
+    st.builds(
+        hybrid.encode_frame, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=80)
+    ),
 )
 streams = st.lists(st.one_of(st.binary(max_size=120), valid_frames), max_size=12).map(b"".join)
 
@@ -84,11 +100,11 @@ def _chunks(data, cuts):
 
 
 @SETTINGS
-@given(st.sampled_from(sorted(MACHINES)), streams, st.lists(st.integers(0, 10 ** 6), max_size=20))
+@given(st.sampled_from(sorted(MACHINES)), streams, st.lists(st.integers(0, 10**6), max_size=20))
 def test_whole_or_chunked_gives_the_same_events_and_counts(name, data, cuts):
     whole = _run(MACHINES[name](), [data])
     chunked = _run(MACHINES[name](), _chunks(data, cuts))
-    single = _run(MACHINES[name](), [data[index:index + 1] for index in range(len(data))])
+    single = _run(MACHINES[name](), [data[index : index + 1] for index in range(len(data))])
     assert whole[0] == chunked[0] == single[0]
     assert whole[1] == chunked[1] == single[1]
 
@@ -116,13 +132,17 @@ def _decoded(data):
             continue
         if raw[2] != size - 5:
             continue
-        frames.append((raw[0], raw[1], bytes(raw[3:size - 2])))
+        frames.append((raw[0], raw[1], bytes(raw[3 : size - 2])))
     return frames
 
 
-mutations = st.lists(st.tuples(st.sampled_from(["flip", "drop", "insert"]),
-                               st.integers(0, 10 ** 6), st.integers(1, 255)),
-                     min_size=1, max_size=3)
+mutations = st.lists(
+    st.tuples(
+        st.sampled_from(["flip", "drop", "insert"]), st.integers(0, 10**6), st.integers(1, 255)
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 @SETTINGS
@@ -151,10 +171,18 @@ def test_a_damaged_frame_is_never_taken_for_another(frame_type, seq, body, chang
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(["answered", "hung_up", "door_button", "busy"]),
-                          st.sampled_from(["laskomex", "vizit"]), st.integers(1, 40)),
-                min_size=1, max_size=10),
-       st.lists(st.integers(0, 10 ** 6), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["answered", "hung_up", "door_button", "busy"]),
+            st.sampled_from(["laskomex", "vizit"]),
+            st.integers(1, 40),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(st.integers(0, 10**6), max_size=30),
+)
 def test_events_cross_in_any_chunking_exactly_once(messages, cuts):
     # The adapter sends events; the panel receives the byte stream (with every
     # retransmission duplicated on the wire) cut anywhere: each event once.

@@ -46,7 +46,7 @@ class NoisyChannel:
             start = 0
             while start < len(data):
                 size = self.rng.randrange(1, 64)
-                machine.feed(data[start:start + size])
+                machine.feed(data[start : start + size])
                 start += size
             return True
         return False
@@ -62,11 +62,11 @@ class Soak:
         self.adapter = hybrid.HybridLink(hybrid.ADAPTER, info)
         self.to_adapter = NoisyChannel(rng, CORRUPTION_RATE, LOSS_RATE)
         self.to_panel = NoisyChannel(rng, CORRUPTION_RATE, LOSS_RATE)
-        self.delivered = []          # commands the adapter acted on
-        self.panel_events = []       # line events the panel received
-        self.outcomes = {}           # tag -> (acked?, elapsed ms)
+        self.delivered = []  # commands the adapter acted on
+        self.panel_events = []  # line events the panel received
+        self.outcomes = {}  # tag -> (acked?, elapsed ms)
         self.sent_at = {}
-        self.events_sent = {}        # adapter tag -> line
+        self.events_sent = {}  # adapter tag -> line
         self.event_outcomes = {}
         self.sessions = 0
         self.sessions_lost = 0
@@ -94,8 +94,11 @@ class Soak:
                 if event.kind == "ring" and event.line % 10 == 1 and self.adapter.can_send:
                     tag = event.line
                     self.events_sent[tag] = event.line
-                    self.to_panel.write(self.adapter.send(
-                        hybrid.Message("answered", "laskomex", event.line), self.now, tag))
+                    self.to_panel.write(
+                        self.adapter.send(
+                            hybrid.Message("answered", "laskomex", event.line), self.now, tag
+                        )
+                    )
             elif event.kind in ("acked", "failed"):
                 self.event_outcomes[event.tag] = event.kind
             event = self.adapter.next_event()
@@ -103,8 +106,10 @@ class Soak:
         while event is not None:
             if event.kind in ("acked", "failed"):
                 assert event.tag not in self.outcomes, "settled twice: %r" % event
-                self.outcomes[event.tag] = (event.kind == "acked" and event.detail == "ok",
-                                            ticks_diff(self.now, self.sent_at[event.tag]))
+                self.outcomes[event.tag] = (
+                    event.kind == "acked" and event.detail == "ok",
+                    ticks_diff(self.now, self.sent_at[event.tag]),
+                )
             elif event.kind == "ready":
                 self.sessions += 1
             elif event.kind == "session_lost":
@@ -127,8 +132,9 @@ class Soak:
             if not self.panel.ready:
                 self.connect()
             self.sent_at[line] = self.now
-            self.to_adapter.write(self.panel.send(hybrid.Message(kind, "laskomex", line),
-                                                  self.now, line))
+            self.to_adapter.write(
+                self.panel.send(hybrid.Message(kind, "laskomex", line), self.now, line)
+            )
             while line not in self.outcomes:
                 self.step()
         # Let the adapter's last events settle.
@@ -143,24 +149,47 @@ def test_soak_ten_thousand_commands_through_noise():
     failed = sorted(tag for tag, outcome in soak.outcomes.items() if not outcome[0])
     slowest = max(outcome[1] for outcome in soak.outcomes.values())
     lines = [line for _, line in soak.delivered]
-    wrong = [(kind, line) for kind, line in soak.delivered
-             if not (1 <= line <= COMMANDS) or kind != ("ring" if line % 2 else "stop_ring")]
+    wrong = [
+        (kind, line)
+        for kind, line in soak.delivered
+        if not (1 <= line <= COMMANDS) or kind != ("ring" if line % 2 else "stop_ring")
+    ]
     duplicates = len(lines) - len(set(lines))
     event_duplicates = len(soak.panel_events) - len(set(soak.panel_events))
-    wrong_events = [event for event in soak.panel_events
-                    if event[0] != "answered" or event[2] not in soak.events_sent]
+    wrong_events = [
+        event
+        for event in soak.panel_events
+        if event[0] != "answered" or event[2] not in soak.events_sent
+    ]
     acked_events = [tag for tag, kind in soak.event_outcomes.items() if kind == "acked"]
-    print("\nsoak: %d commands, %d acked, %d failed, slowest %d ms (budget %d ms); "
-          "delivered %d, wrong %d, duplicate %d; adapter events %d sent, %d acked, %d "
-          "received, wrong %d, duplicate %d; sessions %d, lost %d; bytes corrupted %d, "
-          "lost %d of %d\npanel stats %s\nadapter stats %s"
-          % (COMMANDS, len(acked), len(failed), slowest, BUDGET_MS, len(lines), len(wrong),
-             duplicates, len(soak.events_sent), len(acked_events), len(soak.panel_events),
-             len(wrong_events), event_duplicates, soak.sessions, soak.sessions_lost,
-             soak.to_adapter.corrupted + soak.to_panel.corrupted,
-             soak.to_adapter.lost + soak.to_panel.lost,
-             soak.to_adapter.carried + soak.to_panel.carried,
-             soak.panel.stats, soak.adapter.stats))
+    print(
+        "\nsoak: %d commands, %d acked, %d failed, slowest %d ms (budget %d ms); "
+        "delivered %d, wrong %d, duplicate %d; adapter events %d sent, %d acked, %d "
+        "received, wrong %d, duplicate %d; sessions %d, lost %d; bytes corrupted %d, "
+        "lost %d of %d\npanel stats %s\nadapter stats %s"
+        % (
+            COMMANDS,
+            len(acked),
+            len(failed),
+            slowest,
+            BUDGET_MS,
+            len(lines),
+            len(wrong),
+            duplicates,
+            len(soak.events_sent),
+            len(acked_events),
+            len(soak.panel_events),
+            len(wrong_events),
+            event_duplicates,
+            soak.sessions,
+            soak.sessions_lost,
+            soak.to_adapter.corrupted + soak.to_panel.corrupted,
+            soak.to_adapter.lost + soak.to_panel.lost,
+            soak.to_adapter.carried + soak.to_panel.carried,
+            soak.panel.stats,
+            soak.adapter.stats,
+        )
+    )
     # Every command settled, within the budget (plus one 5 ms simulation step).
     assert len(soak.outcomes) == COMMANDS
     assert slowest <= BUDGET_MS + 5

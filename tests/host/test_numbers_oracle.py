@@ -28,17 +28,30 @@ VENDOR_PATTERNS = [
     r"^laskomex:\d+$",
     r"^vizit:\d+$",
 ]
-VENDOR_KINDS = [numbers.KIND_DIGITS, numbers.KIND_SIP_URI, numbers.KIND_SIP_IP,
-                numbers.KIND_LASKOMEX, numbers.KIND_VIZIT]
+VENDOR_KINDS = [
+    numbers.KIND_DIGITS,
+    numbers.KIND_SIP_URI,
+    numbers.KIND_SIP_IP,
+    numbers.KIND_LASKOMEX,
+    numbers.KIND_VIZIT,
+]
 _COMPILED_VENDOR = [re.compile(pattern, re.ASCII) for pattern in VENDOR_PATTERNS]
 
 DESTINATION_CASES_WANTED = 200_000
 DIAL_PAIRS_WANTED = 100_000
 GRAMMAR_CASES_WANTED = 40_000
 
-FAST = dict(database=None, deadline=None, derandomize=False,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                   HealthCheck.filter_too_much, HealthCheck.large_base_example])
+FAST = dict(
+    database=None,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 def vendor_kind(text):
@@ -50,13 +63,34 @@ def vendor_kind(text):
 
 # --- strategies for destinations --------------------------------------------
 
-NON_ASCII_DIGITS = "\u0661\u0663\u06f5\u0966\uff11\U0001d7d8"   # Arabic-Indic, Persian, Devanagari, full-width, math
-NOISE = [" ", "\t", "\n", "\r", "\r\n", "\x00", "\u00a0", ".", ":", "@", "..", "%",
-         "/", ";", ",", "-", "+", "_", "a", "Z", "0", "9"] + list(NON_ASCII_DIGITS)
+NON_ASCII_DIGITS = "\u0661\u0663\u06f5\u0966\uff11\U0001d7d8"  # Arabic-Indic, Persian, Devanagari, full-width, math
+NOISE = [
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\u00a0",
+    ".",
+    ":",
+    "@",
+    "..",
+    "%",
+    "/",
+    ";",
+    ",",
+    "-",
+    "+",
+    "_",
+    "a",
+    "Z",
+    "0",
+    "9",
+] + list(NON_ASCII_DIGITS)
 # Characters the mutations insert or substitute: every class boundary of the
 # vendor patterns plus characters outside all of them.
-MUTATION_ALPHABET = ("0123456789" "019" "255" ".:@" "aZz" "+-_" "sipSIP" " \n\t" "#*!~/"
-                     + NON_ASCII_DIGITS + "\u00e9")
+MUTATION_ALPHABET = "0123456789019255.:@aZz+-_sipSIP \n\t#*!~/" + NON_ASCII_DIGITS + "\u00e9"
 
 
 def _digit_run(rng, low, high):
@@ -92,9 +126,11 @@ def labels(draw):
     digits = st.text("0123456789", max_size=3)
     letters = st.text("abcXYZ+-_", min_size=1, max_size=4)
     if shape == 0:
-        return ""                                          # empty label
+        return ""  # empty label
     if shape == 1:
-        return draw(st.text("0123456789abZ+-_", min_size=1, max_size=6))   # anything, digit in the middle
+        return draw(
+            st.text("0123456789abZ+-_", min_size=1, max_size=6)
+        )  # anything, digit in the middle
     return draw(digits) + draw(letters) + draw(digits)
 
 
@@ -109,12 +145,27 @@ def hosts(draw):
     return text
 
 
-users = st.one_of(st.just(""), st.text("0123456789abcXYZ+-_", max_size=6),
-                  st.text("0123456789ab+-_.@%: \u0661", max_size=5))
-sip_prefixes = st.sampled_from(["sip:"] * 12 + ["SIP:", "Sip:", "sIp:", "sip", "sips:",
-                                               "sip::", " sip:", "tel:", ""])
-line_prefixes = st.sampled_from(["laskomex:", "vizit:", "Laskomex:", "VIZIT:", "laskomex",
-                                 "vizit", "laskomex::", "vizit: ", "lasko:"])
+users = st.one_of(
+    st.just(""),
+    st.text("0123456789abcXYZ+-_", max_size=6),
+    st.text("0123456789ab+-_.@%: \u0661", max_size=5),
+)
+sip_prefixes = st.sampled_from(
+    ["sip:"] * 12 + ["SIP:", "Sip:", "sIp:", "sip", "sips:", "sip::", " sip:", "tel:", ""]
+)
+line_prefixes = st.sampled_from(
+    [
+        "laskomex:",
+        "vizit:",
+        "Laskomex:",
+        "VIZIT:",
+        "laskomex",
+        "vizit",
+        "laskomex::",
+        "vizit: ",
+        "lasko:",
+    ]
+)
 
 
 @st.composite
@@ -144,10 +195,10 @@ def mutate(rng, text):
         return text[:position] + rng.choice(MUTATION_ALPHABET) + text[position:]
     if choice == 1 and text:
         position = min(position, len(text) - 1)
-        return text[:position] + text[position + 1:]
+        return text[:position] + text[position + 1 :]
     if choice == 2 and text:
         position = min(position, len(text) - 1)
-        return text[:position] + rng.choice(MUTATION_ALPHABET) + text[position + 1:]
+        return text[:position] + rng.choice(MUTATION_ALPHABET) + text[position + 1 :]
     if choice == 3:
         noise = rng.choice(NOISE)
         return noise + text if rng.randint(0, 1) else text + noise
@@ -158,7 +209,7 @@ def mutate(rng, text):
         places = [index for index, character in enumerate(text) if "0" <= character <= "9"]
         if places:
             index = rng.choice(places)
-            return text[:index] + rng.choice(NON_ASCII_DIGITS) + text[index + 1:]
+            return text[:index] + rng.choice(NON_ASCII_DIGITS) + text[index + 1 :]
     if choice == 6:
         # A port of 0..7 digits after a random dot-separated piece.
         pieces = text.split(".")
@@ -209,7 +260,7 @@ def random_label(rng, clean):
 def random_host(rng, clean):
     text = ".".join(random_label(rng, clean) for _ in range(rng.randint(2 if clean else 1, 4)))
     if clean and not ("0" <= text[-1] <= "9" or text[-1].isalpha() or text[-1] == "_"):
-        text += rng.choice("a9_")                          # keep the closing \b happy
+        text += rng.choice("a9_")  # keep the closing \b happy
     if not clean and rng.randint(0, 4) == 0:
         text += rng.choice([".", ":", ":5060", ":123456"])
     return text
@@ -224,8 +275,11 @@ def random_destination(rng):
     """A structured destination: "clean" ones are valid as built (mutations then
     make near misses), the others carry odd pieces from the start."""
     clean = rng.randint(0, 1) == 0
-    prefix = "sip:" if clean or rng.randint(0, 2) else rng.choice(
-        ["SIP:", "Sip:", "sip", "sips:", "sip::", " sip:", ""])
+    prefix = (
+        "sip:"
+        if clean or rng.randint(0, 2)
+        else rng.choice(["SIP:", "Sip:", "sip", "sips:", "sip::", " sip:", ""])
+    )
     form = rng.randint(0, 6)
     if form == 0:
         return _digit_run(rng, 1 if clean else 0, 12)
@@ -238,8 +292,11 @@ def random_destination(rng):
     if form == 4:
         return prefix + random_host(rng, clean)
     if form == 5:
-        line = rng.choice(["laskomex:", "vizit:"]) if clean else rng.choice(
-            ["Laskomex:", "VIZIT:", "laskomex", "vizit", "laskomex::", "vizit: "])
+        line = (
+            rng.choice(["laskomex:", "vizit:"])
+            if clean
+            else rng.choice(["Laskomex:", "VIZIT:", "laskomex", "vizit", "laskomex::", "vizit: "])
+        )
         return line + _digit_run(rng, 1 if clean else 0, 8)
     return "".join(rng.choice(MUTATION_ALPHABET) for _ in range(rng.randint(0, 16)))
 
@@ -286,10 +343,16 @@ def test_destinations_agree_with_vendor_regexes():
             tally.compare(text)
 
     run()
-    summary = ", ".join("%s=%d" % (kind, count) for kind, count in sorted(
-        tally.by_kind.items(), key=lambda item: (item[0] is None, item[0] or 0)))
-    print("\nnumbers oracle: %d destination cases, %d disagreements (by vendor kind: %s)"
-          % (tally.cases, len(tally.disagreements), summary))
+    summary = ", ".join(
+        "%s=%d" % (kind, count)
+        for kind, count in sorted(
+            tally.by_kind.items(), key=lambda item: (item[0] is None, item[0] or 0)
+        )
+    )
+    print(
+        "\nnumbers oracle: %d destination cases, %d disagreements (by vendor kind: %s)"
+        % (tally.cases, len(tally.disagreements), summary)
+    )
     assert not tally.disagreements, tally.disagreements
     assert tally.cases >= DESTINATION_CASES_WANTED
     # The generator must reach every kind often, or agreement proves little.
@@ -299,12 +362,38 @@ def test_destinations_agree_with_vendor_regexes():
 
 def test_destination_examples_found_by_hand():
     # Fixed near misses worth keeping even if the generator stops finding them.
-    texts = ["sip:1.2.3", "sip:1.2.3.", "sip:1.2.3.4.", "sip:1.2.3.4:", "sip:1:1.2:2.3:3.4:4",
-             "sip:250:1.1.1.1", "sip:199:1.1.1.1", "sip:@1.2.3.4", "sip:@a.b", "sip:@a.b-",
-             "sip:@a.b_", "sip:@a.b+", "sip:@a+.b", "sip:@1a.b2", "sip:@a1a.b", "sip:1.2.3.4\n",
-             "101\n", "\n101", "sip:1@a.b\n", "laskomex:1\n", "\u0661", "sip:\u0661.1.1.1",
-             "sip:1.1.1.1:123456", "sip:1.1.1.1:12345", "sip:01.1.1.1", "sip:001.1.1.1",
-             "sip:0001.1.1.1", "sip:256.1.1.1", "sip:1@256.1.1.1", "sip:1@255.255.255.255"]
+    texts = [
+        "sip:1.2.3",
+        "sip:1.2.3.",
+        "sip:1.2.3.4.",
+        "sip:1.2.3.4:",
+        "sip:1:1.2:2.3:3.4:4",
+        "sip:250:1.1.1.1",
+        "sip:199:1.1.1.1",
+        "sip:@1.2.3.4",
+        "sip:@a.b",
+        "sip:@a.b-",
+        "sip:@a.b_",
+        "sip:@a.b+",
+        "sip:@a+.b",
+        "sip:@1a.b2",
+        "sip:@a1a.b",
+        "sip:1.2.3.4\n",
+        "101\n",
+        "\n101",
+        "sip:1@a.b\n",
+        "laskomex:1\n",
+        "\u0661",
+        "sip:\u0661.1.1.1",
+        "sip:1.1.1.1:123456",
+        "sip:1.1.1.1:12345",
+        "sip:01.1.1.1",
+        "sip:001.1.1.1",
+        "sip:0001.1.1.1",
+        "sip:256.1.1.1",
+        "sip:1@256.1.1.1",
+        "sip:1@255.255.255.255",
+    ]
     for text in texts:
         assert numbers.destination_kind(text) == vendor_kind(text), repr(text)
 
@@ -315,7 +404,7 @@ def test_destination_examples_found_by_hand():
 # one to CPython syntax and token_sample() builds a number piece it matches (so
 # that positive cases are common). "[]" is the empty string; `*`/`.` are kept
 # few per pattern so that re's own backtracking stays cheap on short numbers.
-SINGLE_TOKENS = (list("0123456789#+") + ["X", "x", "N", "n", "Z", "z", "?"])
+SINGLE_TOKENS = list("0123456789#+") + ["X", "x", "N", "n", "Z", "z", "?"]
 SET_ITEMS = ["0", "3", "9", "*", "#", "+", "1-4", "6-8", "0-9", "5-5", "2-3"]
 NUMBER_ALPHABET = "0123456789*#+"
 OTHER_NUMBER_CHARACTERS = "aX\n\u0661 "
@@ -351,7 +440,9 @@ def token_sample(rng, token):
         index = 0
         while index < len(inner):
             if index + 2 < len(inner) and inner[index + 1] == "-":
-                members.extend(chr(code) for code in range(ord(inner[index]), ord(inner[index + 2]) + 1))
+                members.extend(
+                    chr(code) for code in range(ord(inner[index]), ord(inner[index + 2]) + 1)
+                )
                 index += 3
             else:
                 members.append(inner[index])
@@ -367,14 +458,15 @@ def token_sample(rng, token):
     return token
 
 
-set_tokens = st.lists(st.sampled_from(SET_ITEMS), max_size=3).map(lambda items: "[" + "".join(items) + "]")
+set_tokens = st.lists(st.sampled_from(SET_ITEMS), max_size=3).map(
+    lambda items: "[" + "".join(items) + "]"
+)
 wildcards = st.sampled_from(["*", "."])
 
 
 @st.composite
 def dial_patterns(draw):
-    tokens = draw(st.lists(st.one_of(st.sampled_from(SINGLE_TOKENS), set_tokens),
-                           max_size=7))
+    tokens = draw(st.lists(st.one_of(st.sampled_from(SINGLE_TOKENS), set_tokens), max_size=7))
     for _ in range(draw(st.integers(0, 3))):
         tokens.insert(draw(st.integers(0, len(tokens))), draw(wildcards))
     return tokens
@@ -391,9 +483,9 @@ def number_near(rng, tokens):
         if choice == 0:
             number = number[:position] + rng.choice(NUMBER_ALPHABET) + number[position:]
         elif choice == 1:
-            number = number[:position] + number[position + 1:]
+            number = number[:position] + number[position + 1 :]
         elif choice == 2:
-            number = number[:position] + rng.choice(NUMBER_ALPHABET) + number[position + 1:]
+            number = number[:position] + rng.choice(NUMBER_ALPHABET) + number[position + 1 :]
         else:
             number = number[:position] + rng.choice(OTHER_NUMBER_CHARACTERS) + number[position:]
     return number
@@ -425,8 +517,10 @@ def test_dial_patterns_agree_with_translated_regex():
         assert numbers.dial_pattern_matches(pattern, number) == got
 
     run()
-    print("\nnumbers oracle: %d dial pattern/number pairs (%d matching), %d disagreements"
-          % (counts["pairs"], counts["matches"], len(counts["disagreements"])))
+    print(
+        "\nnumbers oracle: %d dial pattern/number pairs (%d matching), %d disagreements"
+        % (counts["pairs"], counts["matches"], len(counts["disagreements"]))
+    )
     assert not counts["disagreements"], counts["disagreements"]
     assert counts["pairs"] >= DIAL_PAIRS_WANTED
     # Both answers must be common, or agreement proves little.
@@ -460,8 +554,8 @@ def mutate_pattern(rng, pattern):
     if choice == 0:
         return pattern[:position] + rng.choice(PATTERN_ALPHABET) + pattern[position:]
     if choice == 1:
-        return pattern[:position] + pattern[position + 1:]
-    return pattern[:position] + rng.choice(PATTERN_ALPHABET) + pattern[position + 1:]
+        return pattern[:position] + pattern[position + 1 :]
+    return pattern[:position] + rng.choice(PATTERN_ALPHABET) + pattern[position + 1 :]
 
 
 def test_dial_pattern_validation_agrees_with_grammar():
@@ -480,12 +574,17 @@ def test_dial_pattern_validation_agrees_with_grammar():
             expected = grammar_error(pattern)
             counts["cases"] += 1
             counts["invalid"] += expected is not None
-            if numbers.dial_pattern_error(pattern) != expected and len(counts["disagreements"]) < 20:
+            if (
+                numbers.dial_pattern_error(pattern) != expected
+                and len(counts["disagreements"]) < 20
+            ):
                 counts["disagreements"].append((pattern, expected))
 
     run()
-    print("\nnumbers oracle: %d dial pattern validations (%d invalid), %d disagreements"
-          % (counts["cases"], counts["invalid"], len(counts["disagreements"])))
+    print(
+        "\nnumbers oracle: %d dial pattern validations (%d invalid), %d disagreements"
+        % (counts["cases"], counts["invalid"], len(counts["disagreements"]))
+    )
     assert not counts["disagreements"], counts["disagreements"]
     assert counts["cases"] >= GRAMMAR_CASES_WANTED
     assert counts["invalid"] >= GRAMMAR_CASES_WANTED // 10
@@ -493,8 +592,10 @@ def test_dial_pattern_validation_agrees_with_grammar():
 
 
 @settings(max_examples=300, **FAST)
-@given(st.lists(st.sampled_from(["*", ".", "1", "2", "X", "?"]), min_size=20, max_size=64),
-       st.text("12", min_size=0, max_size=64))
+@given(
+    st.lists(st.sampled_from(["*", ".", "1", "2", "X", "?"]), min_size=20, max_size=64),
+    st.text("12", min_size=0, max_size=64),
+)
 def test_long_wildcard_patterns_agree_with_dynamic_programming(tokens, number):
     # re would backtrack for ages on these; a plain DP over (token, position)
     # is the oracle instead.
@@ -526,13 +627,14 @@ def _dp_match(tokens, number):
 
 # --- the shared test tables are themselves checked against the oracles --------
 
+
 def _pattern_tokens(pattern):
     tokens = []
     index = 0
     while index < len(pattern):
         if pattern[index] == "[":
             end = pattern.index("]", index)
-            tokens.append(pattern[index:end + 1])
+            tokens.append(pattern[index : end + 1])
             index = end + 1
         else:
             tokens.append(pattern[index])
@@ -541,7 +643,8 @@ def _pattern_tokens(pattern):
 
 
 def test_shared_tables_agree_with_oracles():
-    import test_numbers as shared      # tests/shared/test_numbers.py (on sys.path)
+    import test_numbers as shared  # tests/shared/test_numbers.py (on sys.path)
+
     checked = 0
     for text, kind in shared.SPEC_ACCEPTED + shared.KIND_EXAMPLES + shared.QUIRKS_ACCEPTED:
         assert vendor_kind(text) == kind, text
@@ -550,8 +653,9 @@ def test_shared_tables_agree_with_oracles():
         assert vendor_kind(text) is None, repr(text)
         checked += 1
     for pattern, matching, not_matching in shared.PATTERN_EXAMPLES:
-        regex = re.compile("".join(token_regex(token) for token in _pattern_tokens(pattern)),
-                           re.ASCII | re.DOTALL)
+        regex = re.compile(
+            "".join(token_regex(token) for token in _pattern_tokens(pattern)), re.ASCII | re.DOTALL
+        )
         for number in matching:
             assert regex.fullmatch(number), (pattern, number)
         for number in not_matching:

@@ -4,9 +4,11 @@ CPython only (hypothesis). The reference implementations here are written
 independently of panel.core.routing/schedule: brute force over the minutes of
 the week and over every candidate.
 """
+
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from panel.core import numbers, redirects, routing, schedule
 
@@ -19,8 +21,12 @@ times = st.integers(min_value=0, max_value=1440)
 
 @st.composite
 def periods(draw):
-    period = {"daystart": draw(days), "timestart": draw(times),
-              "daystop": draw(days), "timestop": draw(times)}
+    period = {
+        "daystart": draw(days),
+        "timestart": draw(times),
+        "daystop": draw(days),
+        "timestop": draw(times),
+    }
     if schedule.period_value_problem(period) is not None:
         # start == stop (the only possible problem here): move stop by a minute.
         period["timestop"] += 1 if period["timestop"] < 1440 else -1
@@ -32,7 +38,7 @@ def active_minutes(period):
     start = (period["daystart"] - 1) * 1440 + period["timestart"]
     stop = (period["daystop"] - 1) * 1440 + period["timestop"]
     if (stop - start) % WEEK == 0:
-        return set(range(WEEK))                 # whole week (start != stop)
+        return set(range(WEEK))  # whole week (start != stop)
     inside = set()
     minute = start % WEEK
     while minute != stop % WEEK:
@@ -67,24 +73,36 @@ def test_whole_week_period():
 
 
 @SETTINGS
-@given(st.integers(min_value=-2 ** 31, max_value=2 ** 34),
-       st.integers(min_value=-14 * 60, max_value=14 * 60))
+@given(
+    st.integers(min_value=-(2**31), max_value=2**34),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
 def test_minute_of_week_agrees_with_the_calendar(seconds, offset):
     import datetime
+
     moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds + offset * 60)
     expected = moment.weekday() * 1440 + moment.hour * 60 + moment.minute
     assert schedule.local_minute_of_week(seconds, offset) == expected
 
 
 @SETTINGS
-@given(st.integers(min_value=-62135596800, max_value=253402300799),
-       st.integers(min_value=0, max_value=99))
+@given(
+    st.integers(min_value=-62135596800, max_value=253402300799),
+    st.integers(min_value=0, max_value=99),
+)
 def test_timestamps_agree_with_the_calendar(seconds, centis):
     import datetime
+
     moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
     expected = "%04d-%02d-%02dT%02d:%02d:%02d.%02dZ" % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-        centis)
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        centis,
+    )
     assert redirects.format_timestamp(seconds + centis / 100.0) == expected
 
 
@@ -92,21 +110,34 @@ def test_timestamps_agree_with_the_calendar(seconds, centis):
 
 PATTERNS = ["1XX", "112", "1*", "*", "1.", "1[0-4]X", "[]1XX", "?12", "11?", "9*", "2XX", "9XX"]
 CALLERS = ["", "*", "100001", "55X", "1*"]
-DESTINATIONS = ["900", "9XX", "9XXXX", "sip:1@10.0.0.1", "laskomex:3", "112", "150", "912",
-                "XX", "+15551234567"]
+DESTINATIONS = [
+    "900",
+    "9XX",
+    "9XXXX",
+    "sip:1@10.0.0.1",
+    "laskomex:3",
+    "112",
+    "150",
+    "912",
+    "XX",
+    "+15551234567",
+]
 # Mostly numbers many patterns match, so that choices are often non-trivial.
 NUMBERS = ["112", "112", "100", "150", "149", "912", "9", "1", "200", "11"]
 
 
 @st.composite
-def rules(draw, types=st.sampled_from(redirects.TYPES)):
-    body = {"type": draw(types),
-            "filter_number": draw(st.sampled_from(PATTERNS)),
-            "filter_fromnumber": draw(st.sampled_from(CALLERS)),
-            "tran_number": draw(st.sampled_from(DESTINATIONS)),
-            "priority": draw(st.integers(min_value=0, max_value=4)),
-            "enabled": draw(st.sampled_from([0, 1, 1, True, False])),
-            "schedule": draw(st.sampled_from(("all",) + schedule.SCHEDULES))}
+def rules(draw, types=None):
+    types = types if types is not None else st.sampled_from(redirects.TYPES)
+    body = {
+        "type": draw(types),
+        "filter_number": draw(st.sampled_from(PATTERNS)),
+        "filter_fromnumber": draw(st.sampled_from(CALLERS)),
+        "tran_number": draw(st.sampled_from(DESTINATIONS)),
+        "priority": draw(st.integers(min_value=0, max_value=4)),
+        "enabled": draw(st.sampled_from([0, 1, 1, True, False])),
+        "schedule": draw(st.sampled_from(("all",) + schedule.SCHEDULES)),
+    }
     if body["schedule"] == "custom" or draw(st.booleans()):
         body["periods"] = draw(st.lists(periods(), min_size=1, max_size=3))
     random16 = draw(st.binary(min_size=16, max_size=16))
@@ -116,6 +147,7 @@ def rules(draw, types=st.sampled_from(redirects.TYPES)):
 
 def reference_choice(rule_list, called, caller, minute, work_hours, rule_types, visited):
     """Sort every candidate, take the first usable one of the first type."""
+
     def active(rule):
         if rule["schedule"] == "all":
             return True
@@ -130,10 +162,15 @@ def reference_choice(rule_list, called, caller, minute, work_hours, rule_types, 
         return pattern in ("", "*") or numbers.dial_pattern_matches(pattern, caller)
 
     for rule_type in rule_types:
-        candidates = [rule for rule in rule_list
-                      if rule["type"] == rule_type and rule["enabled"] == 1 and active(rule)
-                      and numbers.dial_pattern_matches(rule["filter_number"], called)
-                      and caller_ok(rule["filter_fromnumber"])]
+        candidates = [
+            rule
+            for rule in rule_list
+            if rule["type"] == rule_type
+            and rule["enabled"] == 1
+            and active(rule)
+            and numbers.dial_pattern_matches(rule["filter_number"], called)
+            and caller_ok(rule["filter_fromnumber"])
+        ]
         candidates.sort(key=lambda rule: (rule["priority"], rule["ext"]["ct"], rule["id"]))
         for rule in candidates:
             form = numbers.destination_form(rule["tran_number"])
@@ -149,8 +186,9 @@ def reference_choice(rule_list, called, caller, minute, work_hours, rule_types, 
 
 
 minutes = st.one_of(st.none(), st.integers(min_value=0, max_value=WEEK - 1))
-outcomes = st.sampled_from(["absolute", "unregistered", "busy", "reject", "noanswer",
-                            "unavailable"])
+outcomes = st.sampled_from(
+    ["absolute", "unregistered", "busy", "reject", "noanswer", "unavailable"]
+)
 
 
 def related_types(outcome):
@@ -161,11 +199,21 @@ def related_types(outcome):
 
 
 @settings(max_examples=400, deadline=None, database=None)
-@given(st.data(), st.sampled_from(NUMBERS), st.sampled_from(["100001", "551", ""]),
-       st.one_of(st.none(), st.integers(min_value=0, max_value=WEEK - 1),
-                 st.integers(min_value=0, max_value=WEEK - 1)), outcomes, st.randoms())
-def test_choice_is_the_reference_and_independent_of_order(data, called, caller, minute,
-                                                          outcome, rng):
+@given(
+    st.data(),
+    st.sampled_from(NUMBERS),
+    st.sampled_from(["100001", "551", ""]),
+    st.one_of(
+        st.none(),
+        st.integers(min_value=0, max_value=WEEK - 1),
+        st.integers(min_value=0, max_value=WEEK - 1),
+    ),
+    outcomes,
+    st.randoms(),
+)
+def test_choice_is_the_reference_and_independent_of_order(
+    data, called, caller, minute, outcome, rng
+):
     rule_list = data.draw(st.lists(rules(related_types(outcome)), max_size=12))
     work_hours = schedule.default_work_hours()
     call = routing.CallRouting(called, caller, minute, work_hours)
@@ -191,8 +239,9 @@ def test_disabled_rules_never_apply_through_a_whole_cascade(rule_list, called, m
     call = routing.CallRouting(called, "100001", minute)
     rng = random.Random(len(rule_list))
     for _ in range(10):
-        step = call.next_step(rule_list, rng.choice(["absolute", "busy", "noanswer",
-                                                     "unregistered"]))
+        step = call.next_step(
+            rule_list, rng.choice(["absolute", "busy", "noanswer", "unregistered"])
+        )
         if step is not None:
             assert step.rule["enabled"] == 1
             assert call.visited.count(step.destination) == 1

@@ -9,14 +9,16 @@ whose filter_number matches, and CallRouting.next_step must pick the same
 rule and destination from the candidates as from all rules, for every
 outcome, at several times and for two callers.
 """
+
 import asyncio
 import json
 import shutil
 import tempfile
 
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from microdot.test_client import TestClient
+
 from panel import redirect_index
 from panel.api import redirectrules
 from panel.app import Panel, build_app
@@ -27,43 +29,73 @@ from panel.store import Store
 
 BASE = "/rest/v1/uc/redirectrules"
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
-BOARD = {"name": "test", "device_model": "TEST-PANEL", "mcu_version": "test MCU",
-         "device_serial_number": "00000000-0000-4000-8000-000000000001",
-         "limits": {"forward_rules": 50, "redirect_rules": 1024, "tokens": 8,
-                    "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
+BOARD = {
+    "name": "test",
+    "device_model": "TEST-PANEL",
+    "mcu_version": "test MCU",
+    "device_serial_number": "00000000-0000-4000-8000-000000000001",
+    "limits": {
+        "forward_rules": 50,
+        "redirect_rules": 1024,
+        "tokens": 8,
+        "call_log_entries": 20,
+        "identifiers": 10,
+        "body_bytes": 16384,
+    },
+}
 SETTINGS = settings(max_examples=200, deadline=None, database=None)
 OUTCOMES = ("absolute", "busy", "noanswer", "unavailable", "unregistered", "reject")
 MINUTES = (600, 5 * 1440 + 720, None)
 
 # Pattern tokens: literals (several spellings of one digit), classes, sets,
 # the empty set, and the variable-length tokens.
-tokens = st.sampled_from(["1", "1", "2", "2", "0", "[1]", "[12]", "X", "N", "Z", "?",
-                          "[0-4]", "[]", "*", ".", "#", "+"])
+tokens = st.sampled_from(
+    ["1", "1", "2", "2", "0", "[1]", "[12]", "X", "N", "Z", "?", "[0-4]", "[]", "*", ".", "#", "+"]
+)
 patterns = st.lists(tokens, min_size=1, max_size=4).map("".join)
 called_numbers = st.text(alphabet="0129#+", min_size=0, max_size=5)
-destinations = st.sampled_from(["900", "9XX", "X", "sip:1@10.0.0.1", "laskomex:3", "vizit:7",
-                                "12", "210", "XXXXXXX"])
+destinations = st.sampled_from(
+    ["900", "9XX", "X", "sip:1@10.0.0.1", "laskomex:3", "vizit:7", "12", "210", "XXXXXXX"]
+)
 
 
 @st.composite
 def rule_bodies(draw):
-    body = {"type": draw(st.sampled_from(OUTCOMES)), "filter_number": draw(patterns),
-            "tran_number": draw(destinations), "priority": draw(st.integers(0, 3)),
-            "enabled": draw(st.sampled_from([0, 1, 1])),
-            "schedule": draw(st.sampled_from(["all", "all", "work", "non-work"]))}
+    body = {
+        "type": draw(st.sampled_from(OUTCOMES)),
+        "filter_number": draw(patterns),
+        "tran_number": draw(destinations),
+        "priority": draw(st.integers(0, 3)),
+        "enabled": draw(st.sampled_from([0, 1, 1])),
+        "schedule": draw(st.sampled_from(["all", "all", "work", "non-work"])),
+    }
     if draw(st.booleans()):
         body["filter_fromnumber"] = draw(st.sampled_from(["", "*", "555", "5XX"]))
     return body
 
 
-operations = st.lists(st.one_of(
-    st.tuples(st.just("create"), rule_bodies()),
-    st.tuples(st.just("patch"), st.integers(0, 50), st.fixed_dictionaries(
-        {}, optional={"filter_number": patterns, "tran_number": destinations,
-                      "priority": st.integers(0, 3), "enabled": st.sampled_from([0, 1])})),
-    st.tuples(st.just("delete"), st.integers(0, 50)),
-    st.tuples(st.just("rebuild")),
-), min_size=1, max_size=25)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), rule_bodies()),
+        st.tuples(
+            st.just("patch"),
+            st.integers(0, 50),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "filter_number": patterns,
+                    "tran_number": destinations,
+                    "priority": st.integers(0, 3),
+                    "enabled": st.sampled_from([0, 1]),
+                },
+            ),
+        ),
+        st.tuples(st.just("delete"), st.integers(0, 50)),
+        st.tuples(st.just("rebuild")),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 def first_steps(rules_for, called, caller, minute):
@@ -78,8 +110,12 @@ def first_steps(rules_for, called, caller, minute):
 async def run(directory, script, probes):
     store = Store(directory + "/store")
     store.open()
-    panel = Panel(json.loads(json.dumps(BOARD)), store, Clock(assume_set=True),
-                  [RecordingPin(1), RecordingPin(2)])
+    panel = Panel(
+        json.loads(json.dumps(BOARD)),
+        store,
+        Clock(assume_set=True),
+        [RecordingPin(1), RecordingPin(2)],
+    )
     client = TestClient(build_app(panel))
     ids = []
     try:
@@ -91,8 +127,9 @@ async def run(directory, script, probes):
                 ids.append(json.loads(response.text)["id"])
             elif kind == "patch" and ids:
                 rule_id = ids[operation[1] % len(ids)]
-                response = await client.request("PATCH", BASE + "/" + rule_id, headers=dict(AUTH),
-                                                body=operation[2])
+                response = await client.request(
+                    "PATCH", BASE + "/" + rule_id, headers=dict(AUTH), body=operation[2]
+                )
                 assert response.status_code == 200, response.text
             elif kind == "delete" and ids:
                 rule_id = ids.pop(operation[1] % len(ids))
@@ -113,13 +150,17 @@ async def run(directory, script, probes):
         names = [rule["filter_number"] for rule in all_rules] + list(probes)
         for called in names:
             found = sorted(rule["id"] for rule in indexed(called))
-            expected = sorted(rule["id"] for rule in all_rules
-                              if numbers.dial_pattern_matches(rule["filter_number"], called))
+            expected = sorted(
+                rule["id"]
+                for rule in all_rules
+                if numbers.dial_pattern_matches(rule["filter_number"], called)
+            )
             assert found == expected, (called, found, expected)
             for minute in MINUTES:
                 for caller in ("panel", "555"):
-                    assert first_steps(indexed, called, caller, minute) == \
-                        first_steps(scanned, called, caller, minute), (called, caller, minute)
+                    assert first_steps(indexed, called, caller, minute) == first_steps(
+                        scanned, called, caller, minute
+                    ), (called, caller, minute)
         # No index key without its rule, none twice.
         keys = []
         for start, stop in (("x:", "x;"), ("w:", "w;"), ("v:", "v;")):
@@ -127,8 +168,12 @@ async def run(directory, script, probes):
         assert sorted(key[-36:] for key in keys) == sorted(ids)
         # The o: keys list the rules in the default order (priority, ct, id).
         order = [key[-36:] for key in store.keys("o:", "o;")]
-        assert order == [key[2] for key in sorted(
-            (rule["priority"], rule["ext"]["ct"], rule["id"]) for rule in all_rules)]
+        assert order == [
+            key[2]
+            for key in sorted(
+                (rule["priority"], rule["ext"]["ct"], rule["id"]) for rule in all_rules
+            )
+        ]
     finally:
         panel.stop()
         store.close()

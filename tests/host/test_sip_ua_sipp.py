@@ -13,12 +13,20 @@ from panel.drivers.sip_ua import SipUserAgent
 from panel.proto import rtp, sdp
 from support.sipp import Sipp, sipp_path
 
-pytestmark = pytest.mark.skipif(sipp_path() is None,
-                                reason="sipp missing: `make sipp` installs sip-tester")
+pytestmark = pytest.mark.skipif(
+    sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
+)
 
-SETTINGS = {"proxy": "sip:127.0.0.1:5060", "realm": "127.0.0.1", "user": "100001",
-            "password": "s3cret", "user_id": "", "registration_interval": 30,
-            "transport": "udp", "outbound": ""}
+SETTINGS = {
+    "proxy": "sip:127.0.0.1:5060",
+    "realm": "127.0.0.1",
+    "user": "100001",
+    "password": "s3cret",
+    "user_id": "",
+    "registration_interval": 30,
+    "transport": "udp",
+    "outbound": "",
+}
 
 
 def _udp_socket():
@@ -92,7 +100,10 @@ async def test_register_with_digest_refresh_and_unregister(tmp_path):
     assert panel.ua.status()["sip_status"] == "OFFLINE"
     await _finish(panel, sipp)
     assert [detail for kind, detail in panel.events if kind == "registration"] == [
-        "ERROR", "OK", "OFFLINE"]
+        "ERROR",
+        "OK",
+        "OFFLINE",
+    ]
 
 
 async def test_settings_change_moves_the_binding(tmp_path):
@@ -103,7 +114,7 @@ async def test_settings_change_moves_the_binding(tmp_path):
     panel.ua.register(old)
     await panel.until(lambda: panel.ua.status()["sip_status"] == "OK")
     sent = panel.ua._registration.sequence
-    panel.ua.register(dict(old))            # unchanged settings: nothing is sent
+    panel.ua.register(dict(old))  # unchanged settings: nothing is sent
     assert panel.ua._registration.sequence == sent
     old_call_id = panel.ua._registration.call_id
     panel.ua.register(dict(old, user="100002"))
@@ -125,7 +136,7 @@ async def test_wrong_password_gives_error_status(tmp_path):
     assert panel.ua.status()["register_last_attempt"] is not None
     status = await sipp.wait(20)
     panel.close()
-    assert status == 1   # the registrar's scenario fails on the bad answer
+    assert status == 1  # the registrar's scenario fails on the bad answer
 
 
 async def test_silent_registrar_gets_timer_e_retransmissions():
@@ -204,11 +215,11 @@ async def test_remote_bye_and_in_dialog_options(tmp_path):
     sipp = Sipp("uas_remote_bye.xml", tmp_path).start()
     panel = Panel()
     panel.ua.start()
-    call = panel.ua.invite("sip:127.0.0.1:%d" % sipp.port, panel.offer())   # peer to peer
+    call = panel.ua.invite("sip:127.0.0.1:%d" % sipp.port, panel.offer())  # peer to peer
     await panel.until(lambda: "ended" in panel.kinds())
     assert panel.kinds() == ["answered", "ended"]
     assert panel.events[-1] == ("ended", "remote") and call.state == "ended"
-    assert panel.events[0][1].event_type is None   # the answer offered no events
+    assert panel.events[0][1].event_type is None  # the answer offered no events
     await _finish(panel, sipp)
 
 
@@ -216,8 +227,14 @@ async def test_digits_target_goes_through_the_registrar_with_auth(tmp_path):
     sipp = Sipp("uas_proxy_auth.xml", tmp_path, extra=["-m", "2"]).start()
     panel = Panel()
     panel.ua.start()
-    panel.ua.register(dict(SETTINGS, proxy="sip:127.0.0.1:%d" % sipp.port,
-                           realm="panel.test", registration_interval=300))
+    panel.ua.register(
+        dict(
+            SETTINGS,
+            proxy="sip:127.0.0.1:%d" % sipp.port,
+            realm="panel.test",
+            registration_interval=300,
+        )
+    )
     await panel.until(lambda: panel.ua.status()["sip_status"] == "OK")
     call = panel.ua.invite("5588", panel.offer())
     await panel.until(lambda: "answered" in panel.kinds())
@@ -258,8 +275,9 @@ async def test_rfc4733_from_a_plain_udp_sender_reaches_the_collector():
             end = step >= 3
             payload = rtp.build_telephone_event(event, end, 10, 160 * (step + 1))
             sender.sendto(rtp.build_packet(101, sequence, timestamp, 77, payload), target)
-            sender.sendto(rtp.build_packet(0, sequence + 1000, timestamp, 77, b"\xff" * 160),
-                          target)
+            sender.sendto(
+                rtp.build_packet(0, sequence + 1000, timestamp, 77, b"\xff" * 160), target
+            )
             sequence += 1
             await asyncio.sleep(0.005)
     sender.sendto(b"\x00garbage", target)

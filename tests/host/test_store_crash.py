@@ -14,14 +14,21 @@ reopened, to show recovery leaves them usable.
 A smaller variant runs the same checks on real files in a temporary directory,
 replaying the sequence with the cut injected for each point.
 """
+
 import os
 import random
 import tempfile
 
 from panel.store import Store
 from panel.store.file_system import OsFileSystem
-from support.faulty_fs import (FaultyFileSystem, MemoryFileSystem, PowerCut,
-                               crashed_files, remove_tree, tear_offsets)
+from support.faulty_fs import (
+    FaultyFileSystem,
+    MemoryFileSystem,
+    PowerCut,
+    crashed_files,
+    remove_tree,
+    tear_offsets,
+)
 
 DIRECTORY = "/store"
 
@@ -29,6 +36,7 @@ DIRECTORY = "/store"
 class SmallStore(Store):
     """The real store with partitions and journals a few hundred bytes big, so
     a few hundred changes run through every merge, split and drop path."""
+
     DATA_SPLIT_BYTES = 1024
     DATA_TARGET_BYTES = 512
     JOURNAL_MIN_BYTES = 256
@@ -62,8 +70,9 @@ def make_changes(seed, count):
         if number in (count // 5, count * 2 // 5, count * 9 // 10):
             # An installer removes a block of apartments: partitions empty out
             # and are dropped.
-            changes.append(("batch", [("f:%020d" % apartment, None)
-                                      for apartment in range(200, 700, 10)]))
+            changes.append(
+                ("batch", [("f:%020d" % apartment, None) for apartment in range(200, 700, 10)])
+            )
             continue
         roll = rng.random()
         if roll < 0.15:
@@ -72,8 +81,9 @@ def make_changes(seed, count):
             if rng.random() < 0.5 or sequence < 12:
                 changes.append(("put", "l:%06d" % sequence, value()))
             else:
-                changes.append(("batch", [("l:%06d" % sequence, value()),
-                                          ("l:%06d" % (sequence - 12), None)]))
+                changes.append(
+                    ("batch", [("l:%06d" % sequence, value()), ("l:%06d" % (sequence - 12), None)])
+                )
             if sequence >= 12:
                 changes.append(("delete", "l:%06d" % (sequence - 12)))
         elif roll < 0.6:
@@ -141,8 +151,10 @@ def check_recovered(file_system, before, after, deep):
         missing = sorted(set(after) - set(content))
         extra = sorted(set(content) - set(after))
         wrong = sorted(key for key in content if key in after and content[key] != after[key])
-        raise AssertionError("recovered content is neither state: missing %r extra %r "
-                             "different %r" % (missing[:5], extra[:5], wrong[:5]))
+        raise AssertionError(
+            "recovered content is neither state: missing %r extra %r "
+            "different %r" % (missing[:5], extra[:5], wrong[:5])
+        )
     assert store.count() == len(content)
     if deep:
         assert list(store.keys(reverse=True)) == sorted(content, reverse=True)
@@ -203,13 +215,19 @@ def test_power_cut_at_every_point_of_520_changes():
     for point in points:
         kinds[point["kind"]] = kinds.get(point["kind"], 0) + 1
     # Enough structure changes happened to exercise merges, splits and drops.
-    renames_of_manifest = sum(1 for point in points
-                              if point["kind"] == "rename" and "MANIFEST" in point["path"])
-    manifest_edits = sum(1 for point in points
-                         if point["kind"] == "write" and point["path"].endswith("/MANIFEST"))
-    renames_of_data = sum(1 for point in points
-                          if point["kind"] == "rename" and ".t ->" in point["path"]
-                          and "MANIFEST" not in point["path"])
+    renames_of_manifest = sum(
+        1 for point in points if point["kind"] == "rename" and "MANIFEST" in point["path"]
+    )
+    manifest_edits = sum(
+        1 for point in points if point["kind"] == "write" and point["path"].endswith("/MANIFEST")
+    )
+    renames_of_data = sum(
+        1
+        for point in points
+        if point["kind"] == "rename"
+        and ".t ->" in point["path"]
+        and "MANIFEST" not in point["path"]
+    )
     assert renames_of_manifest >= 3, renames_of_manifest
     drops = sum(1 for point in points if is_drop_edit(point))
     assert drops >= 2, drops
@@ -233,11 +251,22 @@ def test_power_cut_at_every_point_of_520_changes():
             outcome = check_recovered(recovered, before, after, deep)
             outcomes[outcome] += 1
             crash_states += 1
-    print("\nstore crash test: %d changes, %d fault points %r, %d crash states checked, "
-          "outcomes %r, %d MANIFEST edits appended, %d MANIFEST bases renamed, "
-          "%d of them drops of an empty partition, %d data-file merges"
-          % (len(changes), len(points), kinds, crash_states, outcomes,
-             manifest_edits, renames_of_manifest, drops, renames_of_data))
+    print(
+        "\nstore crash test: %d changes, %d fault points %r, %d crash states checked, "
+        "outcomes %r, %d MANIFEST edits appended, %d MANIFEST bases renamed, "
+        "%d of them drops of an empty partition, %d data-file merges"
+        % (
+            len(changes),
+            len(points),
+            kinds,
+            crash_states,
+            outcomes,
+            manifest_edits,
+            renames_of_manifest,
+            drops,
+            renames_of_data,
+        )
+    )
     assert crash_states >= 5000
     assert outcomes["absent"] > 0 and outcomes["applied"] > 0
 
@@ -256,8 +285,11 @@ def test_power_cut_during_recovery():
         change = point["change"]
         before = states[change] if change >= 0 else {}
         after = states[change + 1] if change >= 0 else {}
-        tears = [0] if point["kind"] != "write" else sorted(
-            set([0, 1, len(point["data"]) // 2, len(point["data"]) - 1]))
+        tears = (
+            [0]
+            if point["kind"] != "write"
+            else sorted(set([0, 1, len(point["data"]) // 2, len(point["data"]) - 1]))
+        )
         for tear in tears:
             files = crashed_files(point["files"], point, tear)
             directories = point["directories"]
@@ -284,8 +316,10 @@ def test_power_cut_during_recovery():
                     assert dict(store.scan()) == expected
                     assert store.count() == len(expected)
                     checked += 1
-    print("\nrecoveries that write: %d, cuts inside them checked: %d"
-          % (recoveries_that_write, checked))
+    print(
+        "\nrecoveries that write: %d, cuts inside them checked: %d"
+        % (recoveries_that_write, checked)
+    )
     assert recoveries_that_write >= 20
     assert checked >= 1000
 
@@ -319,7 +353,7 @@ def test_power_cut_on_real_files():
                 change_number = -1
                 try:
                     store.open()
-                    for change_number, change in enumerate(changes):
+                    for change_number, change in enumerate(changes):  # noqa: B007 - read after the cut
                         apply_change(store, change)
                     raise AssertionError("the cut never came")
                 except PowerCut:
@@ -348,7 +382,7 @@ class _FailingFileSystem(FaultyFileSystem):
         self.points += 1
         if index == self.cut_at:
             if kind == "write" and self.tear:
-                handle.inner.write(bytes(data)[:self.tear])
+                handle.inner.write(bytes(data)[: self.tear])
             raise OSError(5, "injected I/O error")
         return False
 
@@ -387,7 +421,7 @@ def test_io_error_in_a_write_is_recovered_from_by_the_next_call():
         assert content in (before, after), cut
         # The rest of the run, on the same object, ends where the model does.
         model = content
-        for change in changes[failed_at + 1:]:
+        for change in changes[failed_at + 1 :]:
             apply_change(store, change)
             model = apply_to_model(model, change)
         assert dict(store.scan()) == model
@@ -407,8 +441,8 @@ def test_power_cut_on_littlefs_at_every_flash_operation():
     (before it, and half-way through it), the image is mounted again and the
     store opened: its content is the last acknowledged state or that plus the
     change in flight."""
-    import pytest
     import littlefs  # noqa: F401  pinned in requirements.txt: the real LittleFS C code
+
     from support.faulty_fs import LittleFsFileSystem
 
     blocks = 256
@@ -445,10 +479,10 @@ def test_power_cut_on_littlefs_at_every_flash_operation():
             # content; here the first half erased, the rest as it was).
             partial = b"\xff" * (block_size // 2)
         else:
-            partial = data[:len(data) // 2]
+            partial = data[: len(data) // 2]
         for torn in (b"", partial):
             crashed = bytearray(image)
-            crashed[start:start + len(torn)] = torn
+            crashed[start : start + len(torn)] = torn
             recovered = LittleFsFileSystem(blocks, image=crashed)
             store = SmallStore("/kv", recovered)
             store.open()
@@ -457,9 +491,11 @@ def test_power_cut_on_littlefs_at_every_flash_operation():
             assert store.count() == len(content)
             checked += 1
         if data is None:
-            image[start:start + block_size] = b"\xff" * block_size
+            image[start : start + block_size] = b"\xff" * block_size
         else:
-            image[start:start + len(data)] = data
-    print("\nLittleFS power cuts checked: %d (%d program/erase operations, %d changes)"
-          % (checked, len(operations), len(changes)))
+            image[start : start + len(data)] = data
+    print(
+        "\nLittleFS power cuts checked: %d (%d program/erase operations, %d changes)"
+        % (checked, len(operations), len(changes))
+    )
     assert checked >= 1000

@@ -12,10 +12,20 @@ from panel.store import Store
 
 BASIC = {"Authorization": "Basic YWRtaW46MTIzNDU2"}  # admin:123456
 
-TEST_BOARD = {"name": "test", "device_model": "TEST-PANEL", "mcu_version": "test MCU",
-              "device_serial_number": "00000000-0000-4000-8000-000000000001",
-              "limits": {"forward_rules": 50, "redirect_rules": 8, "tokens": 8,
-                         "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
+TEST_BOARD = {
+    "name": "test",
+    "device_model": "TEST-PANEL",
+    "mcu_version": "test MCU",
+    "device_serial_number": "00000000-0000-4000-8000-000000000001",
+    "limits": {
+        "forward_rules": 50,
+        "redirect_rules": 8,
+        "tokens": 8,
+        "call_log_entries": 20,
+        "identifiers": 10,
+        "body_bytes": 16384,
+    },
+}
 
 
 class Harness:

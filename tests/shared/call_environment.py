@@ -4,9 +4,19 @@ TUESDAY_10 = 1 * 1440 + 10 * 60
 
 
 class Environment:
-    def __init__(self, queues, mode="all_at_once", rules=(), registered=True, sip=True,
-                 adapter=True, times=(45, 20, 90), minute=TUESDAY_10, lock_seconds=5,
-                 lock_codes=None):
+    def __init__(
+        self,
+        queues,
+        mode="all_at_once",
+        rules=(),
+        registered=True,
+        sip=True,
+        adapter=True,
+        times=(45, 20, 90),
+        minute=TUESDAY_10,
+        lock_seconds=5,
+        lock_codes=None,
+    ):
         self.queues = queues
         self._mode = mode
         self._rules = list(rules)

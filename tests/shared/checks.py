@@ -14,6 +14,7 @@ def raises(exception_class, function, *args, **kwargs):
 def temp_dir(name):
     """A fresh, empty directory for one test, on either runtime."""
     import os
+
     base = "/tmp" if _exists("/tmp") else "."
     path = base + "/panel-test-" + name
     _remove_tree(path)
@@ -23,6 +24,7 @@ def temp_dir(name):
 
 def _exists(path):
     import os
+
     try:
         os.stat(path)
         return True
@@ -32,6 +34,7 @@ def _exists(path):
 
 def _remove_tree(path):
     import os
+
     if not _exists(path):
         return
     if os.stat(path)[0] & 0x4000:  # S_IFDIR, the same bit on both runtimes

@@ -8,8 +8,9 @@ async def test_dtmf_codes_defaults_clash_and_values():
         base = "/api/v1/access/general/lock/dtmf/"
         assert (await harness.call("GET", base + "1")).json == {"dtmf_code": "1"}
         assert (await harness.call("GET", base + "2")).json == {"dtmf_code": "2"}
-        assert (await harness.call("POST", base + "1", body={"dtmf_code": "2"})).json == \
-            {"error": "DTMF code is already in use"}
+        assert (await harness.call("POST", base + "1", body={"dtmf_code": "2"})).json == {
+            "error": "DTMF code is already in use"
+        }
         assert (await harness.call("POST", base + "0", body={"dtmf_code": "*9A#"})).json == {}
         assert (await harness.call("GET", base + "1")).json == {"dtmf_code": "*9A#"}
         for bad in ("", "12345", "a", "E", "1-2"):
@@ -66,8 +67,9 @@ async def test_call_log_ring_keeps_the_newest():
         assert uids[0] == 25  # uids start at 1; the 5 oldest were dropped
         ascending = (await harness.call("GET", "/api/v1/log/items?sort_type=asc&limit=2")).json
         assert [item["uid"] for item in ascending["list_items"]] == [6, 7]
-        filtered = (await harness.call(
-            "GET", "/api/v1/log/items?filter=name%20nq%20%27outgoing_call%27")).json
+        filtered = (
+            await harness.call("GET", "/api/v1/log/items?filter=name%20nq%20%27outgoing_call%27")
+        ).json
         assert filtered["list_items"] == []
     finally:
         harness.close()
@@ -76,9 +78,13 @@ async def test_call_log_ring_keeps_the_newest():
 async def test_identifiers_round_trip_and_duplicate_code():
     harness = Harness("acc-ids")
     try:
-        code = {"identifier_number": "4321", "identifier_type": "personal_code",
-                "identifier_owner": {"name": "Flat 3", "type": "owner"}, "lock": "all",
-                "valid": {}}
+        code = {
+            "identifier_number": "4321",
+            "identifier_type": "personal_code",
+            "identifier_owner": {"name": "Flat 3", "type": "owner"},
+            "lock": "all",
+            "valid": {},
+        }
         uid = (await harness.call("POST", "/api/v1/access/identifier", body=code)).json["uid"]
         response = await harness.call("POST", "/api/v1/access/identifier", body=code)
         assert response.json == {"error": "Identifier already exists"}
@@ -88,15 +94,26 @@ async def test_identifiers_round_trip_and_duplicate_code():
             expected[key] = code[key]
         expected["identifier_uid"] = uid
         assert items == [expected]
-        filtered = (await harness.call(
-            "GET", "/api/v1/access/identifier/items?filter=identifier_owner.name%20eq%20%27Flat%203%27"
-        )).json["list_items"]
+        filtered = (
+            await harness.call(
+                "GET",
+                "/api/v1/access/identifier/items?filter=identifier_owner.name%20eq%20%27Flat%203%27",
+            )
+        ).json["list_items"]
         assert len(filtered) == 1
-        bad = (await harness.call("POST", "/api/v1/access/identifier",
-                                  body={"identifier_number": "12a", "identifier_type": "personal_code"}))
-        assert bad.json == {"error": "Wrong JSON body: value identifier_number was wrong. (1..8 digits)"}
-        assert (await harness.call("DELETE", "/api/v1/access/identifier/items",
-                                   body={"uid_items": [uid, 5]})).json == {}
+        bad = await harness.call(
+            "POST",
+            "/api/v1/access/identifier",
+            body={"identifier_number": "12a", "identifier_type": "personal_code"},
+        )
+        assert bad.json == {
+            "error": "Wrong JSON body: value identifier_number was wrong. (1..8 digits)"
+        }
+        assert (
+            await harness.call(
+                "DELETE", "/api/v1/access/identifier/items", body={"uid_items": [uid, 5]}
+            )
+        ).json == {}
         items = (await harness.call("GET", "/api/v1/access/identifier/items")).json["list_items"]
         assert items == []
     finally:

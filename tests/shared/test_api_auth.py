@@ -1,6 +1,5 @@
 # Contract section 2 through microdot's test client, on both runtimes.
 from api_harness import Harness
-
 from panel.api import auth
 from panel.proto.md5 import md5_hex
 
@@ -21,8 +20,9 @@ async def test_bad_basic_credentials():
     harness = Harness("auth-basic")
     try:
         for header in ("Basic YWRtaW46MTIzNDU3", "Basic ???", "Basic ", "Bearer", "Token x"):
-            response = await harness.call("GET", "/api/v1/forward/items", auth=False,
-                                          headers={"Authorization": header})
+            response = await harness.call(
+                "GET", "/api/v1/forward/items", auth=False, headers={"Authorization": header}
+            )
             assert response.status_code == 401, header
     finally:
         harness.close()
@@ -33,14 +33,16 @@ async def test_md5_login_in_both_cases_then_bearer():
     try:
         for password in (MD5_123456, MD5_123456.upper()):
             response = await harness.call(
-                "GET", "/api/v1/login?username=admin&password=" + password, auth=False)
+                "GET", "/api/v1/login?username=admin&password=" + password, auth=False
+            )
             assert response.status_code == 200
             token = response.json["token"]
             assert len(token) == 40
             assert response.json["account_type"] == "admin"
             bearer = {"Authorization": "Bearer " + token}
-            response = await harness.call("GET", "/api/v1/forward/items", auth=False,
-                                          headers=bearer)
+            response = await harness.call(
+                "GET", "/api/v1/forward/items", auth=False, headers=bearer
+            )
             assert response.status_code == 200
     finally:
         harness.close()
@@ -64,7 +66,8 @@ async def test_logout_revokes_and_cap_evicts_oldest():
         tokens = []
         for _ in range(9):
             response = await harness.call(
-                "GET", "/api/v1/login?username=admin&password=" + MD5_123456, auth=False)
+                "GET", "/api/v1/login?username=admin&password=" + MD5_123456, auth=False
+            )
             tokens.append({"Authorization": "Bearer " + response.json["token"]})
         response = await harness.call("GET", "/api/v1/forward/items", auth=False, headers=tokens[0])
         assert response.status_code == 401
@@ -106,13 +109,20 @@ async def test_public_routes_need_no_credentials():
 async def test_password_change_by_json_body():
     harness = Harness("auth-password")
     try:
-        response = await harness.call("POST", "/api/v1/security/password/web/admin",
-                                      body={"old_password": "123456", "new_password": "abc"})
+        response = await harness.call(
+            "POST",
+            "/api/v1/security/password/web/admin",
+            body={"old_password": "123456", "new_password": "abc"},
+        )
         assert response.json == {}
         response = await harness.call("GET", "/api/v1/forward/items")
         assert response.status_code == 401
-        response = await harness.call("GET", "/api/v1/forward/items", auth=False,
-                                      headers={"Authorization": "Basic YWRtaW46YWJj"})
+        response = await harness.call(
+            "GET",
+            "/api/v1/forward/items",
+            auth=False,
+            headers={"Authorization": "Basic YWRtaW46YWJj"},
+        )
         assert response.status_code == 200
     finally:
         harness.close()
@@ -131,8 +141,9 @@ async def test_basic_login_passed_once_is_not_hashed_again_but_still_checked():
         # Another user with the same password, and the admin with a wrong
         # one, are checked afresh (the remembered pair is the whole header).
         for header in ("Basic dXNlcjoxMjM0NTY=", "Basic YWRtaW46MTIzNDU3"):
-            response = await harness.call("GET", "/api/v1/forward/items", auth=False,
-                                          headers={"Authorization": header})
+            response = await harness.call(
+                "GET", "/api/v1/forward/items", auth=False, headers={"Authorization": header}
+            )
             assert response.status_code == 401
         response = await harness.call("GET", "/api/v1/forward/items")
         assert response.status_code == 200

@@ -1,9 +1,17 @@
 # Contract sections 4, 5, 7 and 8 through microdot's test client, on both runtimes.
 from api_harness import Harness
 
-SIP = {"outbound": "", "password": "s3cret", "proxy": "sip:10.0.0.1:5060",
-       "realm": "10.0.0.1:5060", "registration_interval": 900, "transport": "udp",
-       "user": "100001", "user_id": "100001", "stun": {"ip": "127.0.0.1", "port": 3478}}
+SIP = {
+    "outbound": "",
+    "password": "s3cret",
+    "proxy": "sip:10.0.0.1:5060",
+    "realm": "10.0.0.1:5060",
+    "registration_interval": 900,
+    "transport": "udp",
+    "user": "100001",
+    "user_id": "100001",
+    "stun": {"ip": "127.0.0.1", "port": 3478},
+}
 
 
 def with_changes(document, **changes):
@@ -33,13 +41,21 @@ async def test_dial_and_talk_timeouts():
     harness = Harness("dev-timing")
     try:
         path = "/api/v1/device/call/dial/timeout"
-        assert (await harness.call("GET", path)).json == {"dial_timeout": 45, "forwarding_timeout": 20}
+        assert (await harness.call("GET", path)).json == {
+            "dial_timeout": 45,
+            "forwarding_timeout": 20,
+        }
         assert (await harness.call("POST", path, body={"forwarding_timeout": 25})).json == {}
-        assert (await harness.call("GET", path)).json == {"dial_timeout": 45, "forwarding_timeout": 25}
+        assert (await harness.call("GET", path)).json == {
+            "dial_timeout": 45,
+            "forwarding_timeout": 25,
+        }
         assert (await harness.call("POST", path, body={})).json == {"error": "Wrong JSON body"}
         response = await harness.call("POST", path, body={"dial_timeout": 121})
         assert response.json == {"error": "Wrong JSON body: value dial_timeout was wrong. (5..120)"}
-        response = await harness.call("POST", path, body={"dial_timeout": 30, "forwarding_timeout": 61})
+        response = await harness.call(
+            "POST", path, body={"dial_timeout": 30, "forwarding_timeout": 61}
+        )
         assert response.status_code == 400
         # Nothing stored when a later field fails.
         assert (await harness.call("GET", path)).json["dial_timeout"] == 45
@@ -47,7 +63,9 @@ async def test_dial_and_talk_timeouts():
         assert (await harness.call("POST", talk, body={"talk_timeout": 10})).json == {}
         assert (await harness.call("GET", talk)).json == {"talk_timeout": 10}
         response = await harness.call("POST", talk, body={"talk_timeout": 9})
-        assert response.json == {"error": "Wrong JSON body: value talk_timeout was wrong. (10..600)"}
+        assert response.json == {
+            "error": "Wrong JSON body: value talk_timeout was wrong. (10..600)"
+        }
     finally:
         harness.close()
 
@@ -58,7 +76,9 @@ async def test_sip_settings_round_trip_with_placeholder_password():
         path = "/api/v1/device/sip/settings"
         assert (await harness.call("POST", path, body=SIP)).json == {}
         assert (await harness.call("GET", path)).json == with_changes(SIP, password="WebPass")
-        assert (await harness.call("POST", path, body=with_changes(SIP, password="WebPass"))).json == {}
+        assert (
+            await harness.call("POST", path, body=with_changes(SIP, password="WebPass"))
+        ).json == {}
         stored = harness.panel.settings.get("sip_settings")
         assert stored["password"] == "s3cret"
     finally:
@@ -70,14 +90,32 @@ async def test_sip_settings_errors_in_field_order():
     try:
         path = "/api/v1/device/sip/settings"
         cases = [
-            ({"proxy": "", "realm": ""}, "Wrong JSON body: value proxy was wrong. (1..63 characters)"),
-            ({"proxy": "sip:a b"}, "Wrong JSON body: value proxy was wrong. (sip:host or sip:host:port)"),
-            ({"realm": "10.0.0.1:70000"}, "Wrong JSON body: value realm was wrong. (host or host:port)"),
+            (
+                {"proxy": "", "realm": ""},
+                "Wrong JSON body: value proxy was wrong. (1..63 characters)",
+            ),
+            (
+                {"proxy": "sip:a b"},
+                "Wrong JSON body: value proxy was wrong. (sip:host or sip:host:port)",
+            ),
+            (
+                {"realm": "10.0.0.1:70000"},
+                "Wrong JSON body: value realm was wrong. (host or host:port)",
+            ),
             ({"password": ""}, "Wrong JSON body: value password was wrong. (1..31 characters)"),
             ({"user_id": "u" * 32}, "Wrong JSON body: value user_id was wrong. (0..31 characters)"),
-            ({"registration_interval": 901}, "Wrong JSON body: value registration_interval was wrong. (30..900)"),
-            ({"registration_interval": 60.5}, "Wrong JSON body: value `registration_interval` was of the wrong type"),
-            ({"stun": {"ip": "127.0.0.1", "port": 70000}}, "Wrong JSON body: value stun was wrong. (port: 0..65535)"),
+            (
+                {"registration_interval": 901},
+                "Wrong JSON body: value registration_interval was wrong. (30..900)",
+            ),
+            (
+                {"registration_interval": 60.5},
+                "Wrong JSON body: value `registration_interval` was of the wrong type",
+            ),
+            (
+                {"stun": {"ip": "127.0.0.1", "port": 70000}},
+                "Wrong JSON body: value stun was wrong. (port: 0..65535)",
+            ),
         ]
         for change, text in cases:
             response = await harness.call("POST", path, body=with_changes(SIP, **change))
@@ -95,8 +133,9 @@ async def test_sip_enable_and_status_offline_while_disabled():
         assert status == {"sip_status": "OFFLINE", "register_last_attempt": None}
         changed = []
         harness.panel.add_sip_listener(lambda: changed.append(1))
-        assert (await harness.call("POST", "/api/v1/device/sip/enable",
-                                   body={"sip_enable": True})).json == {}
+        assert (
+            await harness.call("POST", "/api/v1/device/sip/enable", body={"sip_enable": True})
+        ).json == {}
         assert changed == [1]
         assert (await harness.call("GET", "/api/v1/device/sip/enable")).json == {"sip_enable": True}
         status = (await harness.call("GET", "/api/v1/device/sip/status", auth=False)).json
@@ -111,10 +150,14 @@ async def test_section_8_defaults_on_a_fresh_panel():
     harness = Harness("dev-defaults")
     try:
         expected = [
-            ("/api/v1/syslog/settings", {"enabled": False, "server": {"server": "", "port": 514,
-                                                                      "severity": 6}, "tag": ""}),
-            ("/api/v1/network/timezone", {"timezone": "UTC\u00b100:00",
-                                          "current_timezone": "UTC\u00b100:00"}),
+            (
+                "/api/v1/syslog/settings",
+                {"enabled": False, "server": {"server": "", "port": 514, "severity": 6}, "tag": ""},
+            ),
+            (
+                "/api/v1/network/timezone",
+                {"timezone": "UTC\u00b100:00", "current_timezone": "UTC\u00b100:00"},
+            ),
             ("/api/v1/network/ntp", {"custom_server": "", "enabled": False, "use_default": True}),
             ("/api/v1/access/freeaccess", {"enable": False, "days": []}),
             ("/api/v1/device/mode/current", {"current_panel_mode": "Unit"}),
@@ -136,8 +179,9 @@ async def test_echo_settings_store_and_type_check():
         assert (await harness.call("GET", path)).json["enable"] is True
         response = await harness.call("POST", "/api/v1/device/mode/wall")
         assert response.json == {}
-        assert (await harness.call("GET", "/api/v1/device/mode/current")).json == \
-            {"current_panel_mode": "Wall"}
+        assert (await harness.call("GET", "/api/v1/device/mode/current")).json == {
+            "current_panel_mode": "Wall"
+        }
     finally:
         harness.close()
 
@@ -147,8 +191,10 @@ async def test_timezone_forms():
     try:
         path = "/api/v1/network/timezone"
         assert (await harness.call("POST", path, body={"current_timezone": "UTC-05:30"})).json == {}
-        assert (await harness.call("GET", path)).json == {"timezone": "UTC-05:30",
-                                                          "current_timezone": "UTC-05:30"}
+        assert (await harness.call("GET", path)).json == {
+            "timezone": "UTC-05:30",
+            "current_timezone": "UTC-05:30",
+        }
         assert (await harness.call("POST", path, body={"timezone": "UTC\u00b100:00"})).json == {}
         for bad in ("UTC+3", "GMT+03:00", "UTC+24:00", "UTC+03:60", ""):
             response = await harness.call("POST", path, body={"timezone": bad})
@@ -186,7 +232,10 @@ async def test_hybrid_routes_without_an_adapter():
         response = await harness.call("GET", "/api/v1/hybrid/state")
         assert response.json["present"] is False and response.json["configured"] is False
         response = await harness.call("POST", "/api/v1/hybrid/lines/laskomex:10/ring")
-        assert (response.status_code, response.json) == (409, {"error": "Hybrid adapter unavailable"})
+        assert (response.status_code, response.json) == (
+            409,
+            {"error": "Hybrid adapter unavailable"},
+        )
         response = await harness.call("POST", "/api/v1/hybrid/lines/sip:1@a.b/stop")
         assert (response.status_code, response.json) == (400, {"error": "Wrong number"})
     finally:

@@ -5,15 +5,24 @@ from api_harness import TEST_BOARD, Harness
 
 
 async def post_queue(harness, number, queue):
-    return await harness.call("POST", "/api/v1/forward/item/%s" % number,
-                              body={"forward_entity_list": queue})
+    return await harness.call(
+        "POST", "/api/v1/forward/item/%s" % number, body={"forward_entity_list": queue}
+    )
 
 
 async def test_every_destination_kind_round_trips():
     harness = Harness("fwd-kinds")
     try:
-        queue = ["101", "sip:101@192.168.1.10:5060", "sip:192.168.1.65", "laskomex:10",
-                 "vizit:10", "sip:user_1@pbx.example.org", "", "sip:@host.com"]
+        queue = [
+            "101",
+            "sip:101@192.168.1.10:5060",
+            "sip:192.168.1.65",
+            "laskomex:10",
+            "vizit:10",
+            "sip:user_1@pbx.example.org",
+            "",
+            "sip:@host.com",
+        ]
         response = await post_queue(harness, 223, queue)
         assert response.json == {}
         response = await harness.call("GET", "/api/v1/forward/item/223")
@@ -25,8 +34,15 @@ async def test_every_destination_kind_round_trips():
 async def test_wrong_numbers():
     harness = Harness("fwd-wrong")
     try:
-        for entry in ("sip:101@sip.example.com:5060", "sip:101@localhost", "SIP:1@a.b",
-                      "101a", "vizit:", "101\n", "laskomex:-1"):
+        for entry in (
+            "sip:101@sip.example.com:5060",
+            "sip:101@localhost",
+            "SIP:1@a.b",
+            "101a",
+            "vizit:",
+            "101\n",
+            "laskomex:-1",
+        ):
             response = await post_queue(harness, 1, [entry])
             assert response.status_code == 400
             assert response.json == {"error": "Wrong number"}, entry
@@ -37,8 +53,14 @@ async def test_wrong_numbers():
 async def test_lax_json_is_wrong_json_body_on_both_runtimes():
     harness = Harness("fwd-json")
     try:
-        for raw in (b'{"forward_entity_list": }', b'{"forward_entity_list": ["1",]}',
-                    b'{"forward_entity_list": [01]}', b"[1]", b"", b"nul"):
+        for raw in (
+            b'{"forward_entity_list": }',
+            b'{"forward_entity_list": ["1",]}',
+            b'{"forward_entity_list": [01]}',
+            b"[1]",
+            b"",
+            b"nul",
+        ):
             response = await harness.call("POST", "/api/v1/forward/item/5", raw=raw)
             assert response.json == {"error": "Wrong JSON body"}, raw
         response = await harness.call("GET", "/api/v1/forward/item/5")
@@ -53,10 +75,12 @@ async def test_missing_and_wrong_type_texts():
         response = await harness.call("POST", "/api/v1/forward/item/5", body={})
         assert response.json == {"error": "Wrong JSON body: no value for `forward_entity_list`"}
         for value in ("1", 1, None, {"a": 1}, [True], [[1]]):
-            response = await harness.call("POST", "/api/v1/forward/item/5",
-                                          body={"forward_entity_list": value})
+            response = await harness.call(
+                "POST", "/api/v1/forward/item/5", body={"forward_entity_list": value}
+            )
             assert response.json == {
-                "error": "Wrong JSON body: value `forward_entity_list` was of the wrong type"}
+                "error": "Wrong JSON body: value `forward_entity_list` was of the wrong type"
+            }
     finally:
         harness.close()
 
@@ -68,8 +92,9 @@ async def test_integer_entries_and_eight_entry_cap():
         response = await harness.call("GET", "/api/v1/forward/item/9")
         assert response.json["forward_entity_list"] == ["5588"]
         response = await post_queue(harness, 9, [str(n) for n in range(9)])
-        assert response.json == {"error": "Wrong JSON body: value forward_entity_list was "
-                                          "wrong. (At most 8 numbers)"}
+        assert response.json == {
+            "error": "Wrong JSON body: value forward_entity_list was wrong. (At most 8 numbers)"
+        }
     finally:
         harness.close()
 
@@ -78,12 +103,14 @@ async def test_rule_limit_reached():
     harness = Harness("fwd-limit")
     try:
         items = [{"forward_number": n, "forward_entity_list": ["1"]} for n in range(1, 51)]
-        response = await harness.call("POST", "/api/v1/forward/items/link",
-                                      body={"list_items": items})
+        response = await harness.call(
+            "POST", "/api/v1/forward/items/link", body={"list_items": items}
+        )
         assert len(response.json["result"]) == 50
         response = await post_queue(harness, 51, ["1"])
-        assert response.json == {"error": "Wrong JSON body: value forward_number was wrong. "
-                                          "(Rule limit reached)"}
+        assert response.json == {
+            "error": "Wrong JSON body: value forward_number was wrong. (Rule limit reached)"
+        }
         # Replacing an existing rule is still possible at the limit.
         assert (await post_queue(harness, 50, ["2"])).json == {}
     finally:
@@ -122,13 +149,20 @@ async def test_list_paging_sorting_and_filter():
         response = await harness.call("GET", "/api/v1/forward/items?page_number=2")
         assert [item["forward_number"] for item in response.json["list_items"]] == [11, 12]
         assert response.json["list_option"]["pagination"] == {
-            "total_items": 12, "items_limit": 10, "total_pages": 2, "current_page": 2}
+            "total_items": 12,
+            "items_limit": 10,
+            "total_pages": 2,
+            "current_page": 2,
+        }
         response = await harness.call("GET", "/api/v1/forward/items?page_number=5")
         assert response.json["list_items"] == []
-        response = await harness.call("GET", "/api/v1/forward/items?limit=3&order_by=forward_number%20desc")
+        response = await harness.call(
+            "GET", "/api/v1/forward/items?limit=3&order_by=forward_number%20desc"
+        )
         assert [item["forward_number"] for item in response.json["list_items"]] == [12, 11, 10]
         response = await harness.call(
-            "GET", "/api/v1/forward/items?filter=not%20forward_number%20le%2010")
+            "GET", "/api/v1/forward/items?filter=not%20forward_number%20le%2010"
+        )
         assert [item["forward_number"] for item in response.json["list_items"]] == [11, 12]
         response = await harness.call("GET", "/api/v1/forward/items?filter=colour%20eq%201")
         assert response.json == {"error": "Wrong filter expression"}
@@ -144,14 +178,19 @@ async def test_delete_one_many_and_linked():
         assert (await harness.call("DELETE", "/api/v1/forward/item/1")).json == {}
         response = await harness.call("DELETE", "/api/v1/forward/item/1")
         assert response.json == {"error": "Forward rule not found"}
-        response = await harness.call("DELETE", "/api/v1/forward/items",
-                                      body={"uid_items": [2, 77]})
+        response = await harness.call(
+            "DELETE", "/api/v1/forward/items", body={"uid_items": [2, 77]}
+        )
         assert response.json == {}
-        response = await harness.call("DELETE", "/api/v1/forward/items/link",
-                                      body={"link_ids": [3, 2]})
-        assert response.json == {"result": [
-            {"link_id": 3, "success": True, "extended_info": "deleted"},
-            {"link_id": 2, "success": False, "extended_info": "entity_not_found"}]}
+        response = await harness.call(
+            "DELETE", "/api/v1/forward/items/link", body={"link_ids": [3, 2]}
+        )
+        assert response.json == {
+            "result": [
+                {"link_id": 3, "success": True, "extended_info": "deleted"},
+                {"link_id": 2, "success": False, "extended_info": "entity_not_found"},
+            ]
+        }
     finally:
         harness.close()
 
@@ -159,8 +198,9 @@ async def test_delete_one_many_and_linked():
 async def test_forward_mode_round_trip():
     harness = Harness("fwd-mode")
     try:
-        response = await harness.call("POST", "/api/v1/forward/mode",
-                                      body={"forward_mode": "one_by_one"})
+        response = await harness.call(
+            "POST", "/api/v1/forward/mode", body={"forward_mode": "one_by_one"}
+        )
         assert response.json == {}
         response = await harness.call("GET", "/api/v1/forward/mode")
         assert response.json == {"forward_mode": "one_by_one"}
@@ -186,19 +226,25 @@ async def test_long_lists_stay_within_one_store_batch():
     try:
         # 300 small items fit the 16 KiB body but not one store batch (256).
         raw = '{"list_items":[%s]}' % ",".join(
-            '{"link_id":%d,"forward_entity_list":[]}' % n for n in range(1, 301))
+            '{"link_id":%d,"forward_entity_list":[]}' % n for n in range(1, 301)
+        )
         assert len(raw) < 16384
         response = await harness.call("POST", "/api/v1/forward/items/link", raw=raw)
-        assert response.json == {"error": "Wrong JSON body: value list_items was wrong. "
-                                          "(Too many items in one request)"}
+        assert response.json == {
+            "error": "Wrong JSON body: value list_items was wrong. (Too many items in one request)"
+        }
         for start in (1, 151):
-            chunk = [{"forward_number": n, "forward_entity_list": [str(n)]}
-                     for n in range(start, start + 150)]
-            response = await harness.call("POST", "/api/v1/forward/items/link",
-                                          body={"list_items": chunk})
+            chunk = [
+                {"forward_number": n, "forward_entity_list": [str(n)]}
+                for n in range(start, start + 150)
+            ]
+            response = await harness.call(
+                "POST", "/api/v1/forward/items/link", body={"list_items": chunk}
+            )
             assert len(response.json["result"]) == 150
-        response = await harness.call("DELETE", "/api/v1/forward/items",
-                                      body={"uid_items": list(range(1, 1001))})
+        response = await harness.call(
+            "DELETE", "/api/v1/forward/items", body={"uid_items": list(range(1, 1001))}
+        )
         assert response.json == {}
         listing = (await harness.call("GET", "/api/v1/forward/items")).json
         assert listing["list_option"]["pagination"]["total_items"] == 0
@@ -216,13 +262,17 @@ async def test_unfiltered_pages_agree_with_the_filtered_walk():
     harness = Harness("fwd-pages", board)
     try:
         for first in range(1, 400, 100):
-            items = [{"forward_number": n * 7, "forward_entity_list": ["sip:%d@10.0.0.1" % n]}
-                     for n in range(first, first + 100)]
-            response = await harness.call("POST", "/api/v1/forward/items/link",
-                                          body={"list_items": items})
+            items = [
+                {"forward_number": n * 7, "forward_entity_list": ["sip:%d@10.0.0.1" % n]}
+                for n in range(first, first + 100)
+            ]
+            response = await harness.call(
+                "POST", "/api/v1/forward/items/link", body={"list_items": items}
+            )
             assert response.status_code == 200
-        await harness.call("DELETE", "/api/v1/forward/items",
-                           body={"uid_items": [n * 7 for n in range(1, 400, 9)]})
+        await harness.call(
+            "DELETE", "/api/v1/forward/items", body={"uid_items": [n * 7 for n in range(1, 400, 9)]}
+        )
         await harness.call("POST", "/api/v1/forward/item/70", body={"forward_entity_list": ["99"]})
         assert len(harness.panel.store._ids) > 2
         for order in ("", "&order_by=forward_number%20desc"):
@@ -232,8 +282,10 @@ async def test_unfiltered_pages_agree_with_the_filtered_walk():
                 walked = await harness.call("GET", path + "&filter=forward_number%20ge%200")
                 assert plain.status_code == 200
                 assert plain.json["list_items"] == walked.json["list_items"]
-                assert plain.json["list_option"]["pagination"] == \
-                    walked.json["list_option"]["pagination"]
+                assert (
+                    plain.json["list_option"]["pagination"]
+                    == walked.json["list_option"]["pagination"]
+                )
         # 400 created, 45 deleted, 70 (= 7 * 10, deleted) created again.
         assert plain.json["list_option"]["pagination"]["total_items"] == 400 - 45 + 1
     finally:

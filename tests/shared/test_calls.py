@@ -1,9 +1,8 @@
 # The call machine (panel.calls) with a fake environment and the actions
 # collected as they come: the core flows of spec 3.3, 3.4, 6.1 and redirect 5.
 from call_environment import Environment
-
 from panel import calls
-from panel.calls import CallMachine, TRANSITIONS, STATES, EVENTS
+from panel.calls import EVENTS, STATES, TRANSITIONS, CallMachine
 from panel.core import redirects
 
 _serial = [0]
@@ -11,8 +10,12 @@ _serial = [0]
 
 def rule(rule_type, filter_number, tran_number, priority=100):
     _serial[0] += 1
-    body = {"type": rule_type, "filter_number": filter_number, "tran_number": tran_number,
-            "priority": priority}
+    body = {
+        "type": rule_type,
+        "filter_number": filter_number,
+        "tran_number": tran_number,
+        "priority": priority,
+    }
     return redirects.create_rule(body, bytes([_serial[0]] * 16), 1741072325 + _serial[0])
 
 
@@ -42,8 +45,11 @@ class Run:
         return [action[1] for action in self.actions if action[0] == kind]
 
     def logs(self, event=None):
-        return [action[2] for action in self.actions
-                if action[0] == "log" and (event is None or action[1] == event)]
+        return [
+            action[2]
+            for action in self.actions
+            if action[0] == "log" and (event is None or action[1] == event)
+        ]
 
 
 def test_every_event_is_handled_in_every_state():
@@ -80,7 +86,8 @@ def test_all_at_once_analog_answers_and_sip_is_cancelled():
     assert run.machine.state == "talking"
     assert run.logs("outgoing_call") == [
         {"forward_number": 223, "destination": "vizit:7", "result": "answered"},
-        {"forward_number": 223, "destination": "sip:101@10.0.0.5", "result": "cancelled"}]
+        {"forward_number": 223, "destination": "sip:101@10.0.0.5", "result": "cancelled"},
+    ]
     # The CANCEL's final answer arrives while talking: settled, nothing done.
     assert run.event("leg_failed", sip_leg, 487) == []
     # The handset's door key opens lock 1; its hang-up ends the call.
@@ -104,21 +111,22 @@ def test_one_by_one_timeout_moves_on_and_the_second_answers():
     assert len(first) == 1
     run.event("leg_ringing", first[0])
     run.advance(19999)
-    assert run.kinds()[-1] == "invite"    # nothing new yet
+    assert run.kinds()[-1] == "invite"  # nothing new yet
     found = run.advance(1)
     assert run.kinds(found) == ["cancel", "log", "invite"]
     second = found[2][1]
     assert found[2][2] == "sip:2@10.0.0.2"
     assert run.logs("outgoing_call")[0]["result"] == "no_answer"
-    run.event("leg_failed", first[0], 487)       # the CANCEL's 487: settled
+    run.event("leg_failed", first[0], 487)  # the CANCEL's 487: settled
     answer = run.event("leg_answered", second, "plan")
     assert ("start_media", second, "plan") in answer
     assert run.machine.state == "talking"
 
 
 def test_one_by_one_busy_moves_on_and_decline_stops_everything():
-    environment = Environment({"12": ["sip:1@10.0.0.1", "sip:2@10.0.0.2", "sip:3@10.0.0.3"]},
-                              "one_by_one")
+    environment = Environment(
+        {"12": ["sip:1@10.0.0.1", "sip:2@10.0.0.2", "sip:3@10.0.0.3"]}, "one_by_one"
+    )
     run = Run(environment)
     run.event("dial", value="12")
     first = run.legs_of("invite")[0]
@@ -133,8 +141,9 @@ def test_one_by_one_busy_moves_on_and_decline_stops_everything():
 
 
 def test_busy_follows_a_redirect_rule_to_the_next_number():
-    environment = Environment({"101": ["sip:101@10.0.0.5"], "901": ["vizit:9"]},
-                              rules=[rule("busy", "1XX", "9XX")])
+    environment = Environment(
+        {"101": ["sip:101@10.0.0.5"], "901": ["vizit:9"]}, rules=[rule("busy", "1XX", "9XX")]
+    )
     run = Run(environment)
     run.event("dial", value="101")
     run.event("leg_failed", run.legs_of("invite")[0], 486)
@@ -145,15 +154,22 @@ def test_busy_follows_a_redirect_rule_to_the_next_number():
     described = run.machine.describe()
     assert described["called"] == 901
     assert described["redirects"][0]["outcome"] == "busy"
-    assert run.logs("outgoing_call")[-1] == {"forward_number": 901, "destination": "vizit:9",
-                                             "result": "answered"}
+    assert run.logs("outgoing_call")[-1] == {
+        "forward_number": 901,
+        "destination": "vizit:9",
+        "result": "answered",
+    }
 
 
 def test_no_answer_and_unregistered_redirects():
-    environment = Environment({"101": ["sip:101@10.0.0.5"], "102": ["5588"]},
-                              rules=[rule("noanswer", "101", "sip:900@10.0.0.9"),
-                                     rule("unavailable", "102", "sip:901@10.0.0.9")],
-                              registered=False)
+    environment = Environment(
+        {"101": ["sip:101@10.0.0.5"], "102": ["5588"]},
+        rules=[
+            rule("noanswer", "101", "sip:900@10.0.0.9"),
+            rule("unavailable", "102", "sip:901@10.0.0.9"),
+        ],
+        registered=False,
+    )
     run = Run(environment)
     run.event("dial", value="101")
     run.advance(45000)
@@ -162,7 +178,7 @@ def test_no_answer_and_unregistered_redirects():
     run.event("leg_failed", invites[1][1], 480)
     # A sip: destination asks no further rules: the call ends missed.
     assert run.logs("outgoing_call_missed")[-1]["reason"] == "noanswer"
-    assert run.machine.state == "ending"        # the first leg's CANCEL is pending
+    assert run.machine.state == "ending"  # the first leg's CANCEL is pending
     run.event("leg_failed", invites[0][1], 487)
     assert run.machine.state == "idle"
     # 102's only target needs registration: unregistered -> unavailable rule.
@@ -175,8 +191,7 @@ def test_number_without_rule_or_target_is_missed():
     for number in ("4", "5", "6"):
         run.event("dial", value=number)
         assert run.machine.state == "idle"
-    assert [log["reason"] for log in run.logs("outgoing_call_missed")] == \
-        ["number_not_found"] * 3
+    assert [log["reason"] for log in run.logs("outgoing_call_missed")] == ["number_not_found"] * 3
     # Reachable targets missing (SIP disabled): "unregistered".
     run = Run(Environment({"7": ["sip:7@10.0.0.7"]}, sip=False))
     run.event("dial", value="7")
@@ -188,16 +203,19 @@ def test_dtmf_opens_locks_and_talk_timeout_ends_with_bye():
     run.event("dial", value="8")
     leg = run.legs_of("invite")[0]
     run.event("leg_answered", leg, "plan")
-    assert run.event("digit", leg, "1")[0] == ("open_lock", 1, {
-        "forward_number": 8, "destination": "sip:8@10.0.0.8", "via": "dtmf"})
-    assert run.event("digit", 999, "2") == []          # not the answered leg
+    assert run.event("digit", leg, "1")[0] == (
+        "open_lock",
+        1,
+        {"forward_number": 8, "destination": "sip:8@10.0.0.8", "via": "dtmf"},
+    )
+    assert run.event("digit", 999, "2") == []  # not the answered leg
     assert run.event("digit", leg, "2")[0][0:2] == ("open_lock", 2)
     assert run.machine.state == "door_open"
     assert len(run.machine.describe()["door_openings"]) == 2
     # A second visitor cannot dial while the panel talks.
     assert run.event("dial", value="9") == [("refused", "9", "busy")]
     run.advance(90000 - 1)
-    assert run.machine.state == "talking"              # the door closed after 5 s
+    assert run.machine.state == "talking"  # the door closed after 5 s
     ending = run.advance(1)
     assert run.kinds(ending) == ["stop_media", "bye"]
     assert run.machine.state == "ending"
@@ -232,19 +250,20 @@ def test_adapter_lost_fails_lines_and_all_failures_give_the_best_reply():
 
 
 def test_every_target_unreachable_is_unregistered():
-    environment = Environment({"5": ["laskomex:5", "vizit:5"], "905": ["sip:9@10.0.0.9"]},
-                              rules=[rule("unregistered", "5", "905")])
+    environment = Environment(
+        {"5": ["laskomex:5", "vizit:5"], "905": ["sip:9@10.0.0.9"]},
+        rules=[rule("unregistered", "5", "905")],
+    )
     run = Run(environment)
     run.event("dial", value="5")
     for leg in run.legs_of("ring"):
-        run.event("leg_failed", leg, calls.UNREACHABLE)    # lines in fault
+        run.event("leg_failed", leg, calls.UNREACHABLE)  # lines in fault
     assert run.machine.describe()["redirects"][0]["outcome"] == "unregistered"
     assert run.actions[-1][0] == "invite"
 
 
 def test_one_by_one_hangup_cancels_only_the_target_ringing():
-    run = Run(Environment({"12": ["sip:1@10.0.0.1", "vizit:2", "sip:3@10.0.0.3"]},
-                          "one_by_one"))
+    run = Run(Environment({"12": ["sip:1@10.0.0.1", "vizit:2", "sip:3@10.0.0.3"]}, "one_by_one"))
     run.event("dial", value="12")
     first = run.legs_of("invite")[0]
     found = run.event("hangup")
@@ -260,14 +279,16 @@ def test_cascade_stops_after_four_redirects():
     for number in range(1, 7):
         queues[str(number)] = ["sip:%d@10.0.0.%d" % (number, number)]
     # One rule per hop, 1 -> 2 -> ... -> 6, and every target busy.
-    environment = Environment(queues, rules=[rule("busy", str(number), str(number + 1))
-                                             for number in range(1, 6)])
+    environment = Environment(
+        queues, rules=[rule("busy", str(number), str(number + 1)) for number in range(1, 6)]
+    )
     run = Run(environment)
     run.event("dial", value="1")
     for _ in range(6):
         invites = run.legs_of("invite")
         run.event("leg_failed", invites[-1], 486)
-    assert [action[2] for action in run.actions if action[0] == "invite"] == \
-        ["sip:%d@10.0.0.%d" % (number, number) for number in range(1, 6)]
+    assert [action[2] for action in run.actions if action[0] == "invite"] == [
+        "sip:%d@10.0.0.%d" % (number, number) for number in range(1, 6)
+    ]
     assert len(run.machine.last_call["redirects"]) == 4
     assert run.logs("outgoing_call_missed") == [{"forward_number": 1, "reason": "busy"}]

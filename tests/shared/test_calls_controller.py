@@ -4,7 +4,6 @@
 import asyncio
 
 import call_environment
-
 from panel.call_controller import CallController
 from panel.proto.sip_message import LocalError
 
@@ -71,7 +70,7 @@ class FakeAdapter:
     async def _command(self, kind, line):
         await asyncio.sleep(0)
         self.done.append((kind, line))
-        return line != ("vizit", 40)     # outside the adapter's range: refused
+        return line != ("vizit", 40)  # outside the adapter's range: refused
 
     async def ring(self, line):
         return await self._command("ring", line)
@@ -142,8 +141,7 @@ async def until(condition, timeout_ms=5000):
 def started(queues):
     panel = FakePanel()
     # Every target reachable, no redirect rules, no clock, short timers.
-    environment = call_environment.Environment(queues, times=(1, 1, 1), minute=None,
-                                               lock_seconds=1)
+    environment = call_environment.Environment(queues, times=(1, 1, 1), minute=None, lock_seconds=1)
     controller = CallController(panel, environment)
     controller.start()
     return panel, controller
@@ -213,9 +211,12 @@ async def test_refused_ring_and_invite_error_end_missed():
         await until(lambda: panel.events("outgoing_call_missed"))
         # Neither target could be reached: "unregistered" (redirect spec 5.0).
         assert panel.events("outgoing_call_missed") == [
-            {"forward_number": 40, "reason": "unregistered"}]
-        assert [info["result"] for info in panel.events("outgoing_call")] == \
-            ["unreachable", "unreachable"]
+            {"forward_number": 40, "reason": "unregistered"}
+        ]
+        assert [info["result"] for info in panel.events("outgoing_call")] == [
+            "unreachable",
+            "unreachable",
+        ]
         assert controller.counters["adapter_refusals"] == 1
         assert controller.counters["invite_errors"] == 1
     finally:
@@ -233,8 +234,10 @@ async def test_keypad_dials_and_checks_personal_codes():
         assert panel.events("incoming_call") == [{"forward_number": 77}]
         assert panel.events("outgoing_call_missed")[0]["reason"] == "number_not_found"
         assert controller.press("*4321#")[-1]["granted"] is True
-        assert panel.opened == [(1, "access_granted_by_personal_code"),
-                                (2, "access_granted_by_personal_code")]
+        assert panel.opened == [
+            (1, "access_granted_by_personal_code"),
+            (2, "access_granted_by_personal_code"),
+        ]
         assert controller.press("*1#")[-1]["granted"] is False
         assert panel.events("access_denied") == [{"identifier_type": "personal_code"}]
     finally:

@@ -1,6 +1,6 @@
 # The front keypad's buffer (panel.drivers.keypad), on both runtimes.
 from checks import raises
-from panel.drivers.keypad import Keypad, KEY_IDLE_RESET_MS, valid_keys
+from panel.drivers.keypad import KEY_IDLE_RESET_MS, Keypad, valid_keys
 
 
 def press_all(keypad, keys, now=0):

@@ -18,5 +18,6 @@ def test_hexlify():
 
 async def test_async_tests_are_awaited():
     import asyncio
+
     await asyncio.sleep(0)
     assert True

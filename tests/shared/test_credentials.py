@@ -15,6 +15,6 @@ def test_decode_base64_rejects_garbage():
 
 def test_parse_basic():
     assert parse_basic("YWRtaW46MTIzNDU2") == ("admin", "123456")
-    assert parse_basic("YWRtaW4=") is None          # no colon
-    assert parse_basic("//79") is None              # not UTF-8
-    assert parse_basic("OnA6cQ==") == ("", "p:q")   # password may hold colons
+    assert parse_basic("YWRtaW4=") is None  # no colon
+    assert parse_basic("//79") is None  # not UTF-8
+    assert parse_basic("OnA6cQ==") == ("", "p:q")  # password may hold colons

@@ -15,8 +15,15 @@ def test_crc16_ccitt_false_check_value():
 
 
 def test_cobs_round_trip_removes_every_zero():
-    for data in (b"", b"\x00", b"\x00\x00", b"\x11\x00\x22", bytes(range(85)),
-                 bytes(85), b"\x01" * 85):
+    for data in (
+        b"",
+        b"\x00",
+        b"\x00\x00",
+        b"\x11\x00\x22",
+        bytes(range(85)),
+        bytes(85),
+        b"\x01" * 85,
+    ):
         encoded = hybrid.cobs_encode(data)
         assert 0 not in encoded
         assert len(encoded) == len(data) + 1

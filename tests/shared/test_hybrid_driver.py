@@ -67,8 +67,7 @@ class _Adapter:
         self.boot(7)
 
     def boot(self, boot_id):
-        info = hybrid.AdapterInfo("3.1", [("laskomex", 1, 80), ("vizit", 1, 40)],
-                                  boot_id=boot_id)
+        info = hybrid.AdapterInfo("3.1", [("laskomex", 1, 80), ("vizit", 1, 40)], boot_id=boot_id)
         self.machine = hybrid.HybridLink(hybrid.ADAPTER, info, boot_reason="requested")
 
     async def open_transport(self):
@@ -94,8 +93,9 @@ class _Adapter:
             if event.kind == "ring":
                 self.rings.append((event.system, event.line))
                 if event.line == 7:
-                    outgoing.put(machine.send(hybrid.Message("answered", event.system, 7),
-                                              ticks_ms()))
+                    outgoing.put(
+                        machine.send(hybrid.Message("answered", event.system, 7), ticks_ms())
+                    )
             event = machine.next_event()
 
     def unplug(self):
@@ -115,8 +115,9 @@ async def _until(predicate, limit_ms=3000):
 async def test_driver_handshake_ring_event_reset_and_reconnect():
     adapter = _Adapter()
     events = []
-    driver = AdapterDriver(adapter.open_transport, on_event=events.append,
-                           backoff_min_ms=20, backoff_max_ms=50)
+    driver = AdapterDriver(
+        adapter.open_transport, on_event=events.append, backoff_min_ms=20, backoff_max_ms=50
+    )
     assert adapter.opens == 0 and not driver.present  # nothing before start()
     driver.start()
     try:
@@ -187,8 +188,12 @@ async def test_concurrent_commands_and_a_command_without_ack():
     try:
         assert await _until(lambda: driver.present)
         # "All at once": several rings in flight, queued and settled in order.
-        results = await asyncio.gather(driver.ring(("laskomex", 1)), driver.ring(("laskomex", 2)),
-                                       driver.ring(("vizit", 3)), driver.ring(("vizit", 99)))
+        results = await asyncio.gather(
+            driver.ring(("laskomex", 1)),
+            driver.ring(("laskomex", 2)),
+            driver.ring(("vizit", 3)),
+            driver.ring(("vizit", 99)),
+        )
         assert list(results) == [True, True, True, False]
         assert adapter.rings == [("laskomex", 1), ("laskomex", 2), ("vizit", 3)]
         # The adapter hears nothing: the retry budget runs out, False.

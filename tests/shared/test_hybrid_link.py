@@ -12,8 +12,9 @@ class _Pair:
     def __init__(self, now=0):
         self.now = now
         self.panel = hybrid.HybridLink(hybrid.PANEL)
-        self.info = hybrid.AdapterInfo("2.3.1", [("laskomex", 1, 80), ("vizit", 1, 40)],
-                                       boot_id=0x0101)
+        self.info = hybrid.AdapterInfo(
+            "2.3.1", [("laskomex", 1, 80), ("vizit", 1, 40)], boot_id=0x0101
+        )
         self.adapter = hybrid.HybridLink(hybrid.ADAPTER, self.info)
         self.to_adapter = []
         self.to_panel = []
@@ -58,8 +59,10 @@ class _Pair:
             self.now = ticks_add(self.now, step)
 
     def _collect(self):
-        for machine, events in ((self.panel, self.panel_events),
-                                (self.adapter, self.adapter_events)):
+        for machine, events in (
+            (self.panel, self.panel_events),
+            (self.adapter, self.adapter_events),
+        ):
             event = machine.next_event()
             while event is not None:
                 events.append(event)
@@ -79,8 +82,9 @@ class _Pair:
         self.panel_write(self.panel.send(hybrid.Message(kind, system, line), self.now, tag))
 
     def event(self, kind, system, line, detail=None, tag=None):
-        self.adapter_write(self.adapter.send(hybrid.Message(kind, system, line, detail),
-                                             self.now, tag))
+        self.adapter_write(
+            self.adapter.send(hybrid.Message(kind, system, line, detail), self.now, tag)
+        )
 
 
 def test_handshake_gives_versions_and_capabilities():
@@ -164,8 +168,10 @@ def test_adapter_events_reach_the_panel():
     pair.event("fault", "laskomex", 9, "short", tag="f")
     pair.drop_to_panel = 1
     pair.run(150)
-    assert pair.panel_events == [hybrid.Message("answered", "vizit", 7),
-                                 hybrid.Message("fault", "laskomex", 9, "short")]
+    assert pair.panel_events == [
+        hybrid.Message("answered", "vizit", 7),
+        hybrid.Message("fault", "laskomex", 9, "short"),
+    ]
     assert [event.tag for event in pair.adapter_events] == [None, "f"]
     raises(hybrid.LocalError, pair.adapter.send, hybrid.Message("fault", "vizit", 1), 0)
     raises(hybrid.LocalError, pair.adapter.send, hybrid.Message("ring", "vizit", 1), 0)
@@ -177,7 +183,7 @@ def test_heartbeat_keeps_the_session_and_silence_ends_it():
     pair.run(10000, step=50)
     assert pair.panel.ready and pair.adapter.ready
     assert pair.panel.stats["frames_sent"] >= 9  # PINGs
-    pair.drop_to_panel = 10 ** 6
+    pair.drop_to_panel = 10**6
     pair.run(hybrid.PANEL_LIVENESS_MS + 100, step=50)
     assert not pair.panel.ready
     assert pair.panel_events[-1] == hybrid.Message("session_lost", detail="liveness")
@@ -186,7 +192,7 @@ def test_heartbeat_keeps_the_session_and_silence_ends_it():
 def test_adapter_ends_session_on_silence_and_refuses_commands():
     pair = _Pair()
     pair.connect()
-    pair.drop_to_adapter = 10 ** 6
+    pair.drop_to_adapter = 10**6
     pair.run(hybrid.ADAPTER_LIVENESS_MS + 100, step=50)
     assert not pair.adapter.ready
     assert pair.adapter_events[-1] == hybrid.Message("session_lost", detail="liveness")
@@ -200,8 +206,10 @@ def test_no_session_ack_ends_the_panel_session():
     assert pair.adapter.next_event() == hybrid.Message("session_lost", detail="closed")
     pair.command("ring", "vizit", 2, 5)
     pair.run()
-    assert pair.panel_events == [hybrid.Message("failed", detail="session_lost", tag=5),
-                                 hybrid.Message("session_lost", detail="no_session")]
+    assert pair.panel_events == [
+        hybrid.Message("failed", detail="session_lost", tag=5),
+        hybrid.Message("session_lost", detail="no_session"),
+    ]
     assert pair.adapter_events == []
     pair.connect(nonce=0x77)
     pair.command("ring", "vizit", 2, 6)
@@ -218,8 +226,10 @@ def test_adapter_reset_is_reported_and_a_new_hello_works():
     pair.info = hybrid.AdapterInfo("2.3.1", [("laskomex", 1, 80)], boot_id=0x0202)
     pair.adapter = hybrid.HybridLink(hybrid.ADAPTER, pair.info, boot_reason="watchdog")
     pair.run()
-    assert pair.panel_events[-2:] == [hybrid.Message("adapter_reset", detail="watchdog"),
-                                      hybrid.Message("session_lost", detail="adapter_reset")]
+    assert pair.panel_events[-2:] == [
+        hybrid.Message("adapter_reset", detail="watchdog"),
+        hybrid.Message("session_lost", detail="adapter_reset"),
+    ]
     pair.panel_events = []
     pair.connect(nonce=0x99)
     assert pair.panel.peer.ranges == [("laskomex", 1, 80)]
@@ -240,7 +250,7 @@ def test_repeated_hello_reply_and_stale_boot_are_ignored():
 
 def test_handshake_without_reply_fails_after_the_budget():
     pair = _Pair()
-    pair.drop_to_panel = 10 ** 6
+    pair.drop_to_panel = 10**6
     pair.panel_write(pair.panel.hello(0, 1))
     pair.run(hybrid.RETRY_TIMEOUT_MS * (hybrid.RETRY_COUNT + 1) + 10)
     assert pair.panel_events == [hybrid.Message("handshake_failed", detail="no_reply")]
@@ -269,7 +279,7 @@ def test_timers_survive_ticks_wrap_around():
 def test_queue_limit_is_checked():
     pair = _Pair()
     pair.connect()
-    pair.drop_to_adapter = 10 ** 6
+    pair.drop_to_adapter = 10**6
     for number in range(hybrid.QUEUE_LIMIT + 1):
         pair.command("ring", "vizit", 1, number)
     assert not pair.panel.can_send

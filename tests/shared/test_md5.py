@@ -8,8 +8,10 @@ RFC_1321_VECTORS = (
     (b"abc", "900150983cd24fb0d6963f7d28e17f72"),
     (b"message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
     (b"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
-    (b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-     "d174ab98d277d9f5a5611c2c9f419d9f"),
+    (
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        "d174ab98d277d9f5a5611c2c9f419d9f",
+    ),
     (b"1234567890" * 8, "57edf4a22be3c955ac49da2e2107b67a"),
 )
 

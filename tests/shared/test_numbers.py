@@ -2,7 +2,6 @@
 # redirectrules-api.md 2.4 and 2.5) and the MicroPython traps. The exhaustive
 # comparison with CPython's re lives in tests/host/test_numbers_oracle.py.
 from checks import raises
-
 from panel.core import numbers
 
 # --- Part A: forward destinations -------------------------------------------
@@ -38,48 +37,48 @@ KIND_EXAMPLES = [
 # Quirks of the vendor regexes. Every table in this file is also checked against
 # CPython's re by tests/host/test_numbers_oracle.py::test_shared_tables_agree_with_oracles.
 QUIRKS_ACCEPTED = [
-    ("sip:1:5060.2.3.4", numbers.KIND_SIP_IP),        # a port after any octet
-    ("sip:1.2:0.3.4:99999", numbers.KIND_SIP_IP),     # several ports, 5 digits
-    ("sip:001.010.199.0", numbers.KIND_SIP_IP),       # leading zeros
+    ("sip:1:5060.2.3.4", numbers.KIND_SIP_IP),  # a port after any octet
+    ("sip:1.2:0.3.4:99999", numbers.KIND_SIP_IP),  # several ports, 5 digits
+    ("sip:001.010.199.0", numbers.KIND_SIP_IP),  # leading zeros
     ("sip:x@255.249.200.99", numbers.KIND_SIP_URI),
-    ("sip:@a.b_", numbers.KIND_SIP_URI),              # "_" is a word character
+    ("sip:@a.b_", numbers.KIND_SIP_URI),  # "_" is a word character
     ("sip:-+_@12ab34.c_", numbers.KIND_SIP_URI),
     ("sip:@1.2.3.4", numbers.KIND_SIP_URI),
-    ("sip:u@1a.2b3.-c4", numbers.KIND_SIP_URI),       # digits at both ends of labels
+    ("sip:u@1a.2b3.-c4", numbers.KIND_SIP_URI),  # digits at both ends of labels
     ("laskomex:007", numbers.KIND_LASKOMEX),
     ("00", numbers.KIND_DIGITS),
 ]
 QUIRKS_REJECTED = [
-    "sip:1.2.3",                 # three octets: `$` cannot stand for the fourth
+    "sip:1.2.3",  # three octets: `$` cannot stand for the fourth
     "sip:1.2.3.4.5",
-    "sip:1.2.3.4.",              # trailing dot: the closing \b fails
-    "sip:250:5060.1.1.1",        # 2xx octets take no port
-    "sip:1.2.3.4:123456",        # six-digit port
+    "sip:1.2.3.4.",  # trailing dot: the closing \b fails
+    "sip:250:5060.1.1.1",  # 2xx octets take no port
+    "sip:1.2.3.4:123456",  # six-digit port
     "sip:1.2.3.4:",
     "sip:200.300.1.1",
-    "sip:1@a1b.com",             # a digit inside a label
-    "sip:1@a.b-",                # ends on a non-word character: \b fails
+    "sip:1@a1b.com",  # a digit inside a label
+    "sip:1@a.b-",  # ends on a non-word character: \b fails
     "sip:1@a..b",
     "sip:1@.a.b",
     "sip:1@a.b.",
     "sip:1@@a.b",
-    "sip:1.2@a.b",               # "." is not in the user class
+    "sip:1.2@a.b",  # "." is not in the user class
     "sip:",
     "sip:@",
     "",
     " 101",
     "101 ",
-    "101\n",                     # `$` before a final newline: not with fullmatch
+    "101\n",  # `$` before a final newline: not with fullmatch
     "sip:1.2.3.4\n",
     "vizit:1\n",
     "Laskomex:1",
     "laskomex:-1",
     "vizit:+1",
     "+101",
-    "\u0661\u0662\u0663",        # Arabic-Indic digits: \d is ASCII only
+    "\u0661\u0662\u0663",  # Arabic-Indic digits: \d is ASCII only
     "laskomex:\u0661",
     "sip:\u0661.2.3.4",
-    "\uff11\uff10\uff11",        # full-width digits
+    "\uff11\uff10\uff11",  # full-width digits
 ]
 
 
@@ -149,20 +148,40 @@ PATTERN_EXAMPLES = [
     ("[*]", ["*"], ["1", ""]),
     ("N", ["2", "9"], ["0", "1"]),
     ("Z", ["1", "9"], ["0"]),
-    ("x", ["0", "5"], ["x", "X"]),        # letters are case-insensitive
+    ("x", ["0", "5"], ["x", "X"]),  # letters are case-insensitive
     ("n1z", ["211"], ["110", "210"]),
     ("??", ["1#", "ab"], ["1", "123"]),
     ("+X.", ["+12", "+1234"], ["+1", "12"]),
     ("#*#", ["##", "#12#"], ["#", "#1"]),
-    ("", [""], ["1"]),                     # "" here matches only ""; see module doc
+    ("", [""], ["1"]),  # "" here matches only ""; see module doc
     ("[]", [""], ["1"]),
     ("*1*2*3", ["123", "x1y2z3", "3123"], ["1231", "132"]),
     ("..", ["12", "123"], ["1"]),
     ("*.*", ["1", "12"], [""]),
 ]
-INVALID_PATTERNS = ["A", "1a", "]", "[", "[1", "[1-", "[1-]", "[4-1]", "[-1]",
-                    "[1-4-6]", "[X]", "[?]", "[[1]]", "1 2", " ", "-", "1-4",
-                    "\u0661", "[\u0661]", "%", "1\n"]
+INVALID_PATTERNS = [
+    "A",
+    "1a",
+    "]",
+    "[",
+    "[1",
+    "[1-",
+    "[1-]",
+    "[4-1]",
+    "[-1]",
+    "[1-4-6]",
+    "[X]",
+    "[?]",
+    "[[1]]",
+    "1 2",
+    " ",
+    "-",
+    "1-4",
+    "\u0661",
+    "[\u0661]",
+    "%",
+    "1\n",
+]
 
 
 def test_pattern_examples():
@@ -214,18 +233,37 @@ def test_compiled_form_is_compact():
 
 # --- tran_number (2.5) ------------------------------------------------------
 
+
 def test_destination_forms():
     cases = [
-        ("205", "number"), ("+15551234567", "number"), ("*99#", "number"),
-        ("9XX", "template"), ("+7XXXX", "template"), ("x", "template"),
-        ("sip:112@192.168.1.50", "sip"), ("sip:112@pbx.example.org:5060", "sip"),
+        ("205", "number"),
+        ("+15551234567", "number"),
+        ("*99#", "number"),
+        ("9XX", "template"),
+        ("+7XXXX", "template"),
+        ("x", "template"),
+        ("sip:112@192.168.1.50", "sip"),
+        ("sip:112@pbx.example.org:5060", "sip"),
         ("sip:a%20b@pbx", "sip"),
-        ("laskomex:10", "line"), ("vizit:7", "line"),
-        ("", None), ("+", None), ("++1", None), ("1+", None), ("9XY", None),
-        ("sip:@host.com", None), ("sip:192.168.1.65", None),
-        ("sip:1@1.2.3.256", None), ("sip:1@host:0", None), ("sip:1@host:65536", None),
-        ("sip:1@-host", None), ("sip:1@a..b", None), ("sip:1@host:", None),
-        ("sip:a%2@pbx", None), ("vizit:", None), ("\u0661", None), (None, None),
+        ("laskomex:10", "line"),
+        ("vizit:7", "line"),
+        ("", None),
+        ("+", None),
+        ("++1", None),
+        ("1+", None),
+        ("9XY", None),
+        ("sip:@host.com", None),
+        ("sip:192.168.1.65", None),
+        ("sip:1@1.2.3.256", None),
+        ("sip:1@host:0", None),
+        ("sip:1@host:65536", None),
+        ("sip:1@-host", None),
+        ("sip:1@a..b", None),
+        ("sip:1@host:", None),
+        ("sip:a%2@pbx", None),
+        ("vizit:", None),
+        ("\u0661", None),
+        (None, None),
     ]
     for text, form in cases:
         assert numbers.destination_form(text) == form, (text, form)
@@ -236,7 +274,7 @@ def test_apply_template():
     assert numbers.apply_template("9XX", "12") == "912"
     assert numbers.apply_template("X9X", "345") == "495"
     assert numbers.apply_template("+7xxx", "1234") == "+7234"
-    assert numbers.apply_template("9XXX", "12") is None   # shorter than k
+    assert numbers.apply_template("9XXX", "12") is None  # shorter than k
     assert numbers.apply_template("XX", "") is None
     # Non-template forms come back as they are; invalid ones raise.
     assert numbers.apply_template("900", "112") == "900"

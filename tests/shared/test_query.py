@@ -37,7 +37,9 @@ def test_vendor_examples():
     assert _names("name eq 'Sherlock Holmes'") == ["Sherlock Holmes"]
     assert _names("floor le 10 and floor gt 3") == ["Lestrade"]
     assert _names("not floor le 3") == ["John Watson", "Lestrade"]
-    assert _names("(name eq 'Sherlock Holmes' or building eq 221) and floor gt 10") == ["John Watson"]
+    assert _names("(name eq 'Sherlock Holmes' or building eq 221) and floor gt 10") == [
+        "John Watson"
+    ]
 
 
 def test_operators():
@@ -60,10 +62,18 @@ def test_precedence_not_and_or():
     assert _names("(floor eq 1 or floor gt 4) and building eq 7") == ["Lestrade"]
     # not binds tighter than and: (not a) and b.
     assert _names("not floor eq 2 and building eq 221") == ["John Watson"]
-    assert _names("not (floor eq 2 and building eq 221)") == ["John Watson", "Mrs Hudson", "Lestrade"]
+    assert _names("not (floor eq 2 and building eq 221)") == [
+        "John Watson",
+        "Mrs Hudson",
+        "Lestrade",
+    ]
     assert _names("not not floor eq 2") == ["Sherlock Holmes"]
     assert _names("not not not floor eq 2") == ["John Watson", "Mrs Hudson", "Lestrade"]
-    assert _names("floor eq 1 or floor eq 2 or floor eq 5") == ["Sherlock Holmes", "Mrs Hudson", "Lestrade"]
+    assert _names("floor eq 1 or floor eq 2 or floor eq 5") == [
+        "Sherlock Holmes",
+        "Mrs Hudson",
+        "Lestrade",
+    ]
 
 
 def test_case_and_whitespace():
@@ -84,7 +94,9 @@ def test_quoting():
     assert _names("name eq 'it''''s'", items, fields) == ["it''s"]
     assert _names("name eq ''", items, fields) == [""]
     assert _names("name eq 'a (b) and c'", items, fields) == ["a (b) and c"]
-    assert _names("name eq '\u0428\u0435\u0440'", ({"name": "\u0428\u0435\u0440"},), fields) == ["\u0428\u0435\u0440"]
+    assert _names("name eq '\u0428\u0435\u0440'", ({"name": "\u0428\u0435\u0440"},), fields) == [
+        "\u0428\u0435\u0440"
+    ]
     _wrong("name eq 'unterminated")
     _wrong("name eq 'a''")
     _wrong('name eq "double"')
@@ -92,8 +104,14 @@ def test_quoting():
 
 def test_integer_fields_convert_quoted_values():
     items = ({"forward_number": 101}, {"forward_number": 102}, {"forward_number": 32000345})
-    numbers = lambda text: [item["forward_number"] for item in items
-                            if evaluate(parse_filter(text, FORWARD_FIELDS, FORWARD_ALIASES), item.get)]
+
+    def numbers(text):
+        return [
+            item["forward_number"]
+            for item in items
+            if evaluate(parse_filter(text, FORWARD_FIELDS, FORWARD_ALIASES), item.get)
+        ]
+
     assert numbers("forward_number eq '101'") == [101]
     assert numbers("forward_number gt '101'") == [102, 32000345]
     assert numbers("forward_number eq 32000345") == [32000345]
@@ -111,6 +129,7 @@ def test_integer_fields_convert_quoted_values():
     _wrong("apartment_number gt '102'", FORWARD_FIELDS, FORWARD_ALIASES)
     _wrong("apartment_number eq 102", (("forward_number", "integer", ALL),))
 
+
 def test_item_values_of_other_types():
     expression = parse_filter("floor eq 2", PEOPLE)
     assert evaluate(expression, {"floor": "2"}.get)
@@ -127,19 +146,29 @@ def test_item_values_of_other_types():
     biggest = parse_filter("floor eq 9223372036854775807", PEOPLE)
     assert evaluate(biggest, {"floor": 9223372036854775807}.get)
     assert not evaluate(biggest, {"floor": 9223372036854775806}.get)
-    assert evaluate(parse_filter("floor gt 2147483648", PEOPLE), {"floor": 2 ** 40}.get)
-    assert evaluate(parse_filter("name eq '9223372036854775807'", PEOPLE), {"name": 9223372036854775807}.get)
+    assert evaluate(parse_filter("floor gt 2147483648", PEOPLE), {"floor": 2**40}.get)
+    assert evaluate(
+        parse_filter("name eq '9223372036854775807'", PEOPLE), {"name": 9223372036854775807}.get
+    )
     # item_matcher skips items that are not objects.
     assert query.item_matcher(parse_filter("floor eq 2", PEOPLE))([2]) is False
 
 
 def test_dotted_fields():
-    fields = (("identifier_type", "string", EQUALITY), ("identifier_number", "string", EQUALITY),
-              ("identifier_owner.name", "string", ALL))
-    items = [{"identifier_type": "card", "identifier_owner": {"name": "Holmes", "type": "owner"}},
-             {"identifier_type": "personal_code", "identifier_owner": {"name": "Watson"}},
-             {"identifier_type": "card"}, {"identifier_type": "card", "identifier_owner": "Holmes"}]
-    expression = parse_filter("identifier_owner.name eq 'Holmes' and identifier_type eq 'card'", fields)
+    fields = (
+        ("identifier_type", "string", EQUALITY),
+        ("identifier_number", "string", EQUALITY),
+        ("identifier_owner.name", "string", ALL),
+    )
+    items = [
+        {"identifier_type": "card", "identifier_owner": {"name": "Holmes", "type": "owner"}},
+        {"identifier_type": "personal_code", "identifier_owner": {"name": "Watson"}},
+        {"identifier_type": "card"},
+        {"identifier_type": "card", "identifier_owner": "Holmes"},
+    ]
+    expression = parse_filter(
+        "identifier_owner.name eq 'Holmes' and identifier_type eq 'card'", fields
+    )
     matcher = query.item_matcher(expression)
     assert [matcher(item) for item in items] == [True, False, False, False]
     assert query.lookup(items[0], "identifier_owner.type") == "owner"
@@ -149,13 +178,45 @@ def test_dotted_fields():
 
 
 def test_grammar_errors():
-    for text in ("", "   ", "floor", "floor eq", "eq 2", "floor eq 2 and", "floor eq 2 or", "and floor eq 2",
-                 "not", "floor eq 2 floor eq 3", "floor eq 2 2", "floor = 2", "floor == 2", "floor equal 2",
-                 "floor eq name", "floor eq 2x", "floor eq 1-2", "floor eq 2.5", "floor eq -",
-                 "floor eq 123456789012345678901", "flor eq 2", "floor2 eq 2", "floor-x eq 2", "(floor eq 2",
-                 "floor eq 2)", "((floor eq 2)", "()", "(floor eq 2))(", ")floor eq 2(", "floor eq 2 !",
-                 "floor eq \"2\"", "floor eq `2`", "floor eq 2;", "nameeq 'x'", "floor eq 2 xor floor eq 3",
-                 "floor\u00a0eq 2", "floor eq \u0662"):
+    for text in (
+        "",
+        "   ",
+        "floor",
+        "floor eq",
+        "eq 2",
+        "floor eq 2 and",
+        "floor eq 2 or",
+        "and floor eq 2",
+        "not",
+        "floor eq 2 floor eq 3",
+        "floor eq 2 2",
+        "floor = 2",
+        "floor == 2",
+        "floor equal 2",
+        "floor eq name",
+        "floor eq 2x",
+        "floor eq 1-2",
+        "floor eq 2.5",
+        "floor eq -",
+        "floor eq 123456789012345678901",
+        "flor eq 2",
+        "floor2 eq 2",
+        "floor-x eq 2",
+        "(floor eq 2",
+        "floor eq 2)",
+        "((floor eq 2)",
+        "()",
+        "(floor eq 2))(",
+        ")floor eq 2(",
+        "floor eq 2 !",
+        'floor eq "2"',
+        "floor eq `2`",
+        "floor eq 2;",
+        "nameeq 'x'",
+        "floor eq 2 xor floor eq 3",
+        "floor\u00a0eq 2",
+        "floor eq \u0662",
+    ):
         _wrong(text)
     assert _wrong("flor eq 2").reason.startswith("unknown field")
     assert _wrong("floor like 2").reason.startswith("unknown operator")
@@ -190,80 +251,135 @@ def test_nesting_limit():
     assert _names(eight) == ["Sherlock Holmes"]
     _wrong("(" * 9 + "floor eq 2" + ")" * 9)
     assert _names("not (not (not (not (not (not (not (not floor eq 2)))))))") == ["Sherlock Holmes"]
-    assert _names("not (not (not (not (not (not (not floor eq 2))))))") == ["John Watson", "Mrs Hudson", "Lestrade"]
+    assert _names("not (not (not (not (not (not (not floor eq 2))))))") == [
+        "John Watson",
+        "Mrs Hudson",
+        "Lestrade",
+    ]
     _wrong("not (" * 9 + "floor eq 2" + ")" * 9)
-    assert _names("((floor eq 1) or ((floor eq 2))) and (((building eq 221)))") == ["Sherlock Holmes"]
+    assert _names("((floor eq 1) or ((floor eq 2))) and (((building eq 221)))") == [
+        "Sherlock Holmes"
+    ]
 
 
 def test_legacy_form():
-    legacy = lambda query_strings: query.parse_legacy_filter(query_strings, PEOPLE)
+    def legacy(query_strings):
+        return query.parse_legacy_filter(query_strings, PEOPLE)
+
     assert legacy({}) is None
     assert legacy({"filter_value": "2"}) is None
-    expression = legacy({"filter_field": "floor", "filter_type": "more", "filter_format": "integer",
-                         "filter_value": "4"})
+    expression = legacy(
+        {
+            "filter_field": "floor",
+            "filter_type": "more",
+            "filter_format": "integer",
+            "filter_value": "4",
+        }
+    )
     assert [person["name"] for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == [
-        "John Watson", "Lestrade"]
+        "John Watson",
+        "Lestrade",
+    ]
     expression = legacy({"filter_field": "floor", "filter_type": "less", "filter_value": "2"})
-    assert [person["name"] for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == ["Mrs Hudson"]
-    expression = legacy({"filter_field": "name", "filter_type": "EQUAL", "filter_format": "string",
-                         "filter_value": "Lestrade"})
-    assert [person["name"] for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == ["Lestrade"]
+    assert [person["name"] for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == [
+        "Mrs Hudson"
+    ]
+    expression = legacy(
+        {
+            "filter_field": "name",
+            "filter_type": "EQUAL",
+            "filter_format": "string",
+            "filter_value": "Lestrade",
+        }
+    )
+    assert [person["name"] for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == [
+        "Lestrade"
+    ]
     expression = legacy({"filter_field": "floor", "filter_value": "abc"})
     assert [person for person in PEOPLE_ITEMS if evaluate(expression, person.get)] == []
-    for bad in ({"filter_field": "flor", "filter_value": "2"},
-                {"filter_field": "floor"},
-                {"filter_field": "floor", "filter_type": "between", "filter_value": "2"},
-                {"filter_field": "floor", "filter_format": "float", "filter_value": "2"},
-                {"filter_field": "floor", "filter_format": "integer", "filter_value": "two"}):
+    for bad in (
+        {"filter_field": "flor", "filter_value": "2"},
+        {"filter_field": "floor"},
+        {"filter_field": "floor", "filter_type": "between", "filter_value": "2"},
+        {"filter_field": "floor", "filter_format": "float", "filter_value": "2"},
+        {"filter_field": "floor", "filter_format": "integer", "filter_value": "two"},
+    ):
         raises(FilterError, legacy, bad)
-    raises(FilterError, query.parse_legacy_filter,
-           {"filter_field": "apartment_number", "filter_type": "less", "filter_value": "2"},
-           FORWARD_FIELDS, FORWARD_ALIASES)
+    raises(
+        FilterError,
+        query.parse_legacy_filter,
+        {"filter_field": "apartment_number", "filter_type": "less", "filter_value": "2"},
+        FORWARD_FIELDS,
+        FORWARD_ALIASES,
+    )
     expression = query.parse_legacy_filter(
-        {"filter_field": "apartment_number", "filter_value": "101"}, FORWARD_FIELDS, FORWARD_ALIASES)
+        {"filter_field": "apartment_number", "filter_value": "101"}, FORWARD_FIELDS, FORWARD_ALIASES
+    )
     assert evaluate(expression, {"forward_number": 101}.get)
 
 
 def test_filter_from_query():
-    from_query = lambda strings: query.filter_from_query(strings, FORWARD_FIELDS, FORWARD_ALIASES)
+    def from_query(strings):
+        return query.filter_from_query(strings, FORWARD_FIELDS, FORWARD_ALIASES)
+
     assert from_query({}) is None
     assert from_query({"filter": "  "}) is None
     assert from_query({"filter": ""}) is None
-    expression = from_query({"filter": "forward_number ge 102", "filter_field": "forward_number",
-                             "filter_value": "1"})
+    expression = from_query(
+        {"filter": "forward_number ge 102", "filter_field": "forward_number", "filter_value": "1"}
+    )
     assert not evaluate(expression, {"forward_number": 101}.get)
     assert evaluate(expression, {"forward_number": 102}.get)
     expression = from_query({"filter_field": "apartment_number", "filter_value": "101"})
     assert evaluate(expression, {"forward_number": 101}.get)
     raises(FilterError, from_query, {"filter": "forward_number eq"})
     raises(FilterError, from_query, {"filter": "\u00a0"})
-    raises(FilterError, from_query, {"filter_field": "forward_number", "filter_type": "\u212aess",
-                                     "filter_value": "1"})
+    raises(
+        FilterError,
+        from_query,
+        {"filter_field": "forward_number", "filter_type": "\u212aess", "filter_value": "1"},
+    )
     # Dict form of the field description works too.
     expression = query.filter_from_query({"filter": "floor eq 2"}, {"floor": ("integer", ALL)})
     assert evaluate(expression, {"floor": 2}.get)
 
 
 def test_page_params():
-    cases = (({}, (10, 1)), ({"limit": "20", "page_number": "3"}, (20, 3)),
-             ({"limit": "100"}, (100, 1)), ({"limit": "101"}, (100, 1)),
-             ({"limit": "99999999999999999999999"}, (100, 1)), ({"limit": "1"}, (1, 1)),
-             ({"limit": "0"}, (10, 1)), ({"limit": "-5"}, (10, 1)), ({"limit": "ten"}, (10, 1)),
-             ({"limit": ""}, (10, 1)), ({"limit": "2.5"}, (10, 1)), ({"limit": " 30 "}, (30, 1)),
-             ({"limit": "+30"}, (30, 1)), ({"limit": "-99999999999999999999"}, (10, 1)),
-             ({"page_number": "0"}, (10, 1)), ({"page_number": "-3"}, (10, 1)),
-             ({"page_number": "x"}, (10, 1)), ({"page_number": "7"}, (10, 7)),
-             ({"page_number": "99999999999999999999"}, (10, 1000000)),
-             # Only ASCII whitespace is trimmed, the same on both runtimes.
-             ({"limit": "\t30\n"}, (30, 1)), ({"limit": "30\u00a0"}, (10, 1)),
-             ({"limit": "\u0663\u0660"}, (10, 1)))
+    cases = (
+        ({}, (10, 1)),
+        ({"limit": "20", "page_number": "3"}, (20, 3)),
+        ({"limit": "100"}, (100, 1)),
+        ({"limit": "101"}, (100, 1)),
+        ({"limit": "99999999999999999999999"}, (100, 1)),
+        ({"limit": "1"}, (1, 1)),
+        ({"limit": "0"}, (10, 1)),
+        ({"limit": "-5"}, (10, 1)),
+        ({"limit": "ten"}, (10, 1)),
+        ({"limit": ""}, (10, 1)),
+        ({"limit": "2.5"}, (10, 1)),
+        ({"limit": " 30 "}, (30, 1)),
+        ({"limit": "+30"}, (30, 1)),
+        ({"limit": "-99999999999999999999"}, (10, 1)),
+        ({"page_number": "0"}, (10, 1)),
+        ({"page_number": "-3"}, (10, 1)),
+        ({"page_number": "x"}, (10, 1)),
+        ({"page_number": "7"}, (10, 7)),
+        ({"page_number": "99999999999999999999"}, (10, 1000000)),
+        # Only ASCII whitespace is trimmed, the same on both runtimes.
+        ({"limit": "\t30\n"}, (30, 1)),
+        ({"limit": "30\u00a0"}, (10, 1)),
+        ({"limit": "\u0663\u0660"}, (10, 1)),
+    )
     for strings, expected in cases:
         assert query.page_params(strings) == expected, strings
 
 
 def test_sort_params():
     sortable = ("forward_number",)
-    sort = lambda strings: query.sort_params(strings, sortable, "forward_number")
+
+    def sort(strings):
+        return query.sort_params(strings, sortable, "forward_number")
+
     assert sort({}) == ("forward_number", True)
     assert sort({"order_by": "forward_number desc"}) == ("forward_number", False)
     assert sort({"order_by": "forward_number DESC"}) == ("forward_number", False)
@@ -274,14 +390,26 @@ def test_sort_params():
     assert sort({"order_by": " , "}) == ("forward_number", True)
     assert sort({"order_by": "bogus,forward_number desc"}) == ("forward_number", False)
     assert sort({"sort_field": "forward_number", "sort_type": "desc"}) == ("forward_number", False)
-    assert sort({"sort_field": "forward_number", "sort_type": "sideways"}) == ("forward_number", True)
+    assert sort({"sort_field": "forward_number", "sort_type": "sideways"}) == (
+        "forward_number",
+        True,
+    )
     assert sort({"sort_type": "desc"}) == ("forward_number", False)
     assert sort({"sort_field": "bogus", "sort_type": "desc"}) == ("forward_number", True)
-    assert sort({"order_by": "forward_number desc", "sort_type": "asc"}) == ("forward_number", False)
+    assert sort({"order_by": "forward_number desc", "sort_type": "asc"}) == (
+        "forward_number",
+        False,
+    )
     assert sort({"order_by": "forward_number\tDesc"}) == ("forward_number", False)
     assert sort({"order_by": "forward_number\u00a0desc"}) == ("forward_number", True)
-    assert sort({"sort_field": "forward_number", "sort_type": " DESC "}) == ("forward_number", False)
-    log = lambda strings: query.sort_params(strings, ("timestamp", "uid"), "timestamp", False)
+    assert sort({"sort_field": "forward_number", "sort_type": " DESC "}) == (
+        "forward_number",
+        False,
+    )
+
+    def log(strings):
+        return query.sort_params(strings, ("timestamp", "uid"), "timestamp", False)
+
     assert log({}) == ("timestamp", False)
     assert log({"order_by": "uid,timestamp asc"}) == ("uid", True)
     assert log({"sort_field": "name"}) == ("timestamp", False)
@@ -291,6 +419,7 @@ def test_page_window_streams():
     def numbers():
         for number in range(1, 26):
             yield {"forward_number": number}
+
     page, total = query.page_window(numbers(), None, 10, 1)
     assert total == 25 and [item["forward_number"] for item in page] == list(range(1, 11))
     page, total = query.page_window(numbers(), None, 10, 3)
@@ -299,8 +428,9 @@ def test_page_window_streams():
     assert query.page_window(numbers(), None, 10, 4) == ([], 25)
     assert query.page_window(numbers(), None, 10, 1000000) == ([], 25)
     assert query.page_window(iter(()), None, 10, 1) == ([], 0)
-    ends = query.item_matcher(parse_filter("forward_number gt 20 or forward_number lt 4",
-                                           FORWARD_FIELDS, FORWARD_ALIASES))
+    ends = query.item_matcher(
+        parse_filter("forward_number gt 20 or forward_number lt 4", FORWARD_FIELDS, FORWARD_ALIASES)
+    )
     # Matches 1, 2, 3, 21 .. 25: the second page of two is [3, 21].
     page, total = query.page_window(numbers(), ends, 2, 2)
     assert total == 8 and [item["forward_number"] for item in page] == [3, 21]
@@ -319,19 +449,44 @@ def test_total_pages():
 
 def test_list_option_shape():
     # The response example of spec 3.9.
-    option = query.list_option(12, 10, 1, FORWARD_FIELDS, False, "forward_number", True, ("forward_number",))
+    option = query.list_option(
+        12, 10, 1, FORWARD_FIELDS, False, "forward_number", True, ("forward_number",)
+    )
     assert option == {
         "pagination": {"total_items": 12, "items_limit": 10, "total_pages": 2, "current_page": 1},
-        "filter": {"available_filtering": True, "is_filtered": False, "available_fields": [
-            {"field_name": "forward_number", "data_type": "integer",
-             "compare_operators": ["eq", "nq", "gt", "lt", "ge", "le"]},
-            {"field_name": "apartment_number", "data_type": "string", "compare_operators": ["eq", "nq"]}]},
-        "sort": {"field": "forward_number", "asc": True, "available_fields": ["forward_number"]}}
-    empty = query.list_option(0, 10, 5, FORWARD_FIELDS, True, "forward_number", False, ("forward_number",))
-    assert empty["pagination"] == {"total_items": 0, "items_limit": 10, "total_pages": 1, "current_page": 5}
+        "filter": {
+            "available_filtering": True,
+            "is_filtered": False,
+            "available_fields": [
+                {
+                    "field_name": "forward_number",
+                    "data_type": "integer",
+                    "compare_operators": ["eq", "nq", "gt", "lt", "ge", "le"],
+                },
+                {
+                    "field_name": "apartment_number",
+                    "data_type": "string",
+                    "compare_operators": ["eq", "nq"],
+                },
+            ],
+        },
+        "sort": {"field": "forward_number", "asc": True, "available_fields": ["forward_number"]},
+    }
+    empty = query.list_option(
+        0, 10, 5, FORWARD_FIELDS, True, "forward_number", False, ("forward_number",)
+    )
+    assert empty["pagination"] == {
+        "total_items": 0,
+        "items_limit": 10,
+        "total_pages": 1,
+        "current_page": 5,
+    }
     assert empty["filter"]["is_filtered"] is True and empty["sort"]["asc"] is False
     assert query.list_option(3, 10, 1)["filter"] == {
-        "available_filtering": False, "is_filtered": False, "available_fields": []}
+        "available_filtering": False,
+        "is_filtered": False,
+        "available_fields": [],
+    }
 
 
 def test_field_table_misuse_is_our_bug():

@@ -10,27 +10,61 @@ from panel.api import redirectrules
 from panel.core import numbers, routing
 
 BASE = "/rest/v1/uc/redirectrules"
-BOARD = {"name": "test", "device_model": "TEST-PANEL", "mcu_version": "test MCU",
-         "device_serial_number": "00000000-0000-4000-8000-000000000001",
-         "limits": {"forward_rules": 50, "redirect_rules": 64, "tokens": 8,
-                    "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
+BOARD = {
+    "name": "test",
+    "device_model": "TEST-PANEL",
+    "mcu_version": "test MCU",
+    "device_serial_number": "00000000-0000-4000-8000-000000000001",
+    "limits": {
+        "forward_rules": 50,
+        "redirect_rules": 64,
+        "tokens": 8,
+        "call_log_entries": 20,
+        "identifiers": 10,
+        "body_bytes": 16384,
+    },
+}
 
 # Called numbers probed after every change: exact hits, mask hits, lengths
 # with and without fixed-length masks, a number no rule names.
-NUMBERS = ("112", "113", "1", "12", "120", "199", "200", "2", "2999", "9", "+15551",
-           "#7", "3000", "")
+NUMBERS = (
+    "112",
+    "113",
+    "1",
+    "12",
+    "120",
+    "199",
+    "200",
+    "2",
+    "2999",
+    "9",
+    "+15551",
+    "#7",
+    "3000",
+    "",
+)
 OUTCOMES = ("absolute", "busy", "noanswer", "unavailable", "unregistered", "reject")
 # Monday 10:00 (work hours), Saturday 12:00, clock unset.
 MINUTES = (600, 5 * 1440 + 720, None)
 CALLERS = ("panel", "555")
 
 RULES = [
-    {"type": "absolute", "filter_number": "112", "tran_number": "sip:112@192.168.1.50",
-     "priority": 10, "schedule": "custom",
-     "periods": [{"daystart": 6, "timestart": 0, "daystop": 7, "timestop": 1440}]},
+    {
+        "type": "absolute",
+        "filter_number": "112",
+        "tran_number": "sip:112@192.168.1.50",
+        "priority": 10,
+        "schedule": "custom",
+        "periods": [{"daystart": 6, "timestart": 0, "daystop": 7, "timestop": 1440}],
+    },
     {"type": "busy", "filter_number": "1XX", "tran_number": "9XX", "priority": 50},
-    {"type": "noanswer", "filter_number": "1XX", "tran_number": "900", "priority": 120,
-     "schedule": "work"},
+    {
+        "type": "noanswer",
+        "filter_number": "1XX",
+        "tran_number": "900",
+        "priority": 120,
+        "schedule": "work",
+    },
     {"type": "busy", "filter_number": "112", "tran_number": "113", "priority": 60},
     {"type": "busy", "filter_number": "[1]1[2]", "tran_number": "114", "priority": 50},
     {"type": "unavailable", "filter_number": "2*", "tran_number": "laskomex:4"},
@@ -66,20 +100,30 @@ def check_same_as_scan(harness):
 
     # The o: keys: one per rule, in the default list order.
     order_ids = [key[-36:] for key in store.keys("o:", "o;")]
-    keys = sorted([(rule["priority"], rule["ext"]["ct"], rule["id"])
-                   for rule in redirectrules.iter_rules(store)])
+    keys = sorted(
+        [
+            (rule["priority"], rule["ext"]["ct"], rule["id"])
+            for rule in redirectrules.iter_rules(store)
+        ]
+    )
     assert order_ids == [key[2] for key in keys]
     for called in NUMBERS:
         from_index = indexed(called)
         ids = sorted([rule["id"] for rule in from_index])
         # Exactly the rules whose pattern matches the number, each once.
-        expected = sorted([rule["id"] for rule in scanned(called)
-                           if numbers.dial_pattern_matches(rule["filter_number"], called)])
+        expected = sorted(
+            [
+                rule["id"]
+                for rule in scanned(called)
+                if numbers.dial_pattern_matches(rule["filter_number"], called)
+            ]
+        )
         assert ids == expected, (called, ids, expected)
         for minute in MINUTES:
             for caller in CALLERS:
-                assert plan(indexed, called, caller, minute) == \
-                    plan(scanned, called, caller, minute), (called, caller, minute)
+                assert plan(indexed, called, caller, minute) == plan(
+                    scanned, called, caller, minute
+                ), (called, caller, minute)
 
 
 def index_keys(store):
@@ -111,8 +155,16 @@ async def test_index_answers_like_a_scan_after_creates():
             full[rule["id"]] = rule
         for record in redirect_index.records(harness.store):
             rule = full[record["id"]]
-            for field in ("type", "filter_number", "filter_fromnumber", "tran_number",
-                          "priority", "enabled", "schedule", "periods"):
+            for field in (
+                "type",
+                "filter_number",
+                "filter_fromnumber",
+                "tran_number",
+                "priority",
+                "enabled",
+                "schedule",
+                "periods",
+            ):
                 assert record[field] == rule[field], field
             assert record["ext"]["ct"] == rule["ext"]["ct"]
     finally:
@@ -121,11 +173,21 @@ async def test_index_answers_like_a_scan_after_creates():
 
 def test_index_keys_by_pattern_kind():
     rule = {"id": "0c9e2f61-77aa-4b5e-a0c3-5d1e8b7f4a20"}
-    cases = (("112", "x:112:"), ("[1]1[2]", "x:112:"), ("[]9", "x:9:"), ("+15551", "x:+15551:"),
-             ("1XX", "w:003:"), ("2[0-4]X", "w:003:"), ("N", "w:001:"), ("1?", "w:002:"),
-             ("2*", "v:"), ("9.", "v:"), ("*", "v:"),
-             # A literal too long for an x: key falls back to its length bucket.
-             ("1" * 30, "w:030:"))
+    cases = (
+        ("112", "x:112:"),
+        ("[1]1[2]", "x:112:"),
+        ("[]9", "x:9:"),
+        ("+15551", "x:+15551:"),
+        ("1XX", "w:003:"),
+        ("2[0-4]X", "w:003:"),
+        ("N", "w:001:"),
+        ("1?", "w:002:"),
+        ("2*", "v:"),
+        ("9.", "v:"),
+        ("*", "v:"),
+        # A literal too long for an x: key falls back to its length bucket.
+        ("1" * 30, "w:030:"),
+    )
     for pattern, prefix in cases:
         rule["filter_number"] = pattern
         assert redirect_index.index_key(rule) == prefix + rule["id"], pattern
@@ -146,14 +208,16 @@ async def test_patch_moving_filter_number_and_delete():
         response = await harness.call("PATCH", BASE + "/" + ids[1], body={"filter_number": "1*"})
         assert response.status_code == 200
         assert store.get("w:003:" + ids[1]) is None and store.get("v:" + ids[1]) is not None
-        response = await harness.call("PATCH", BASE + "/" + ids[5],
-                                      body={"filter_number": "113", "priority": 1})
+        response = await harness.call(
+            "PATCH", BASE + "/" + ids[5], body={"filter_number": "113", "priority": 1}
+        )
         assert response.status_code == 200
         assert store.get("v:" + ids[5]) is None and store.get("x:113:" + ids[5]) is not None
         check_same_as_scan(harness)
         # A PATCH of other fields rewrites the record in place (same key).
-        response = await harness.call("PATCH", BASE + "/" + ids[0],
-                                      body={"schedule": "all", "tran_number": "sip:1@10.0.0.1"})
+        response = await harness.call(
+            "PATCH", BASE + "/" + ids[0], body={"schedule": "all", "tran_number": "sip:1@10.0.0.1"}
+        )
         assert response.status_code == 200
         record = list(redirect_index.candidates(store, "112"))
         assert [r["tran_number"] for r in record if r["id"] == ids[0]] == ["sip:1@10.0.0.1"]
@@ -174,12 +238,16 @@ async def test_oversized_rule_is_indexed_and_removed():
     harness = Harness("redirect-index-split", BOARD)
     try:
         # Escaped control characters make the stored JSON several store values.
-        big = {"type": "busy", "filter_number": "112", "tran_number": "120",
-               "opts": {"title": "big", "comment": "\u0001" * 1000}}
+        big = {
+            "type": "busy",
+            "filter_number": "112",
+            "tran_number": "120",
+            "opts": {"title": "big", "comment": "\u0001" * 1000},
+        }
         response = await harness.call("POST", BASE, body=big)
         assert response.status_code == 200
         rule_id = json.loads(response.text)["id"]
-        assert harness.store.get("r~%s.1" % rule_id) is not None      # really split
+        assert harness.store.get("r~%s.1" % rule_id) is not None  # really split
         assert [r["id"] for r in redirect_index.candidates(harness.store, "112")] == [rule_id]
         response = await harness.call("PATCH", BASE + "/" + rule_id, body={"filter_number": "11X"})
         assert response.status_code == 200
@@ -206,10 +274,11 @@ async def test_rebuild_when_missing_or_stale():
         assert redirect_index.is_current(store)
         assert len(index_keys(store)) == len(ids)
         check_same_as_scan(harness)
-        assert redirect_index.ensure(store) is False        # once only
+        assert redirect_index.ensure(store) is False  # once only
         # Another format version also rebuilds; building the app does it at boot.
         store.put(redirect_index.VERSION_KEY, b"0")
         from panel.app import build_app
+
         build_app(harness.panel)
         assert redirect_index.is_current(store)
         check_same_as_scan(harness)
@@ -248,7 +317,9 @@ async def test_list_and_lookup_from_the_index_match_the_rules():
         # A filter on opts (not in the index) selects from the full rules:
         # the same page as the o: keys give.
         response = await harness.call(
-            "GET", BASE + "?limit=5&offset=2&filter=%7B%22opts.title%22%3A%7B%22ne%22%3A%22z%22%7D%7D")
+            "GET",
+            BASE + "?limit=5&offset=2&filter=%7B%22opts.title%22%3A%7B%22ne%22%3A%22z%22%7D%7D",
+        )
         assert response.status_code == 200
         assert json.loads(response.text) == page
         # A filter on routing fields selects from the routing records.

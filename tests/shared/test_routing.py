@@ -2,7 +2,7 @@
 from panel.core import redirects, routing
 from panel.core.routing import CallRouting, outcome_from_replies
 
-PANEL = "100001"          # the panel's own SIP number: the caller of visitor calls
+PANEL = "100001"  # the panel's own SIP number: the caller of visitor calls
 DAY = 1440
 SATURDAY_11 = 5 * DAY + 11 * 60
 TUESDAY_10 = 1 * DAY + 10 * 60
@@ -13,8 +13,12 @@ _serial = [0]
 def rule(rule_type, filter_number, tran_number, priority=100, **extra):
     """A stored rule made through the real entity checks."""
     _serial[0] += 1
-    body = {"type": rule_type, "filter_number": filter_number, "tran_number": tran_number,
-            "priority": priority}
+    body = {
+        "type": rule_type,
+        "filter_number": filter_number,
+        "tran_number": tran_number,
+        "priority": priority,
+    }
     for key in extra:
         body[key] = extra[key]
     random16 = bytes([_serial[0]] * 16)
@@ -22,8 +26,14 @@ def rule(rule_type, filter_number, tran_number, priority=100, **extra):
 
 
 def example_rules():
-    r1 = rule("absolute", "112", "sip:112@192.168.1.50", 10, schedule="custom",
-              periods=[{"daystart": 6, "timestart": 0, "daystop": 7, "timestop": 1440}])
+    r1 = rule(
+        "absolute",
+        "112",
+        "sip:112@192.168.1.50",
+        10,
+        schedule="custom",
+        periods=[{"daystart": 6, "timestart": 0, "daystop": 7, "timestop": 1440}],
+    )
     r2 = rule("busy", "1XX", "9XX", 50)
     r3 = rule("noanswer", "1XX", "900", 120, schedule="work")
     return r1, r2, r3
@@ -43,7 +53,7 @@ def test_worked_example_tuesday_busy_then_912_fails():
     r1, r2, r3 = example_rules()
     rules = [r1, r2, r3]
     call = CallRouting("112", PANEL, TUESDAY_10)
-    assert call.next_step(rules, "absolute") is None       # R1 is weekend only
+    assert call.next_step(rules, "absolute") is None  # R1 is weekend only
     outcome = outcome_from_replies([486], False, routing.DEFAULT_RESPONSE_MAP)
     assert outcome == "busy"
     step = call.next_step(rules, outcome)
@@ -73,7 +83,7 @@ def test_reply_ranking_and_response_map():
     assert outcome_from_replies([404, 600], False, default) == "busy"
     assert outcome_from_replies([404, 503], False, default) == "unavailable"
     assert outcome_from_replies([480], False, default) == "noanswer"
-    assert outcome_from_replies([408, 503], False, default) == "unavailable"   # 5xx > 4xx
+    assert outcome_from_replies([408, 503], False, default) == "unavailable"  # 5xx > 4xx
     # Within a class the lowest code wins (the spec leaves it open).
     assert outcome_from_replies([480, 404], False, default) == "unavailable"
     assert outcome_from_replies([480, 486], False, default) == "busy"
@@ -90,10 +100,13 @@ def test_reply_ranking_and_response_map():
 def test_unregistered_falls_back_to_unavailable():
     fallback = rule("unavailable", "2XX", "500")
     own = rule("unregistered", "201", "501")
-    assert CallRouting("201", PANEL, None).next_step([fallback], "unregistered").destination \
-        == "500"
-    assert CallRouting("201", PANEL, None).next_step([fallback, own], "unregistered") \
-        .destination == "501"
+    assert (
+        CallRouting("201", PANEL, None).next_step([fallback], "unregistered").destination == "500"
+    )
+    assert (
+        CallRouting("201", PANEL, None).next_step([fallback, own], "unregistered").destination
+        == "501"
+    )
     assert CallRouting("201", PANEL, None).next_step([own], "unavailable") is None
 
 
@@ -103,8 +116,9 @@ def test_priority_then_creation_time_then_id():
     early["ext"]["ct"] = "2020-01-01T00:00:00.00Z"
     assert CallRouting("301", PANEL, None).next_step([late, early], "busy").destination == "702"
     best = rule("busy", "3*", "703", 4)
-    assert CallRouting("301", PANEL, None).next_step([late, early, best], "busy") \
-        .destination == "703"
+    assert (
+        CallRouting("301", PANEL, None).next_step([late, early, best], "busy").destination == "703"
+    )
 
 
 def test_disabled_callers_and_clock_unset():
@@ -114,8 +128,7 @@ def test_disabled_callers_and_clock_unset():
     rules = [off, only_from_lobby, any_caller]
     assert CallRouting("401", "551", None).next_step(rules, "absolute").destination == "802"
     # From the panel, outside work hours: the non-work rule.
-    assert CallRouting("401", PANEL, TUESDAY_20).next_step(rules, "absolute").destination \
-        == "803"
+    assert CallRouting("401", PANEL, TUESDAY_20).next_step(rules, "absolute").destination == "803"
     # Clock unset: only schedule "all" rules are active.
     assert CallRouting("401", PANEL, None).next_step(rules, "absolute") is None
 
@@ -134,7 +147,7 @@ def test_loops_and_the_cascade_limit():
     ring = [rule("busy", "71", "72"), rule("busy", "72", "71")]
     call = CallRouting("71", PANEL, None)
     assert call.next_step(ring, "busy").destination == "72"
-    assert call.next_step(ring, "busy") is None          # back to 71: visited
+    assert call.next_step(ring, "busy") is None  # back to 71: visited
     chain = [rule("noanswer", "8%d" % index, "8%d" % (index + 1)) for index in range(8)]
     call = CallRouting("80", PANEL, None)
     reached = []

@@ -14,7 +14,7 @@ def test_packet_round_trip():
 
 
 def test_csrc_extension_and_padding_are_skipped():
-    header = bytes([0xB1, 101, 0, 1, 0, 0, 0, 9, 0, 0, 0, 7])   # padding, ext, 1 CSRC
+    header = bytes([0xB1, 101, 0, 1, 0, 0, 0, 9, 0, 0, 0, 7])  # padding, ext, 1 CSRC
     csrc = b"\x00\x00\x00\x05"
     extension = b"\xbe\xde\x00\x01" + b"\x01\x02\x03\x04"
     payload = b"\x05\x8a\x03\x20"
@@ -23,12 +23,16 @@ def test_csrc_extension_and_padding_are_skipped():
 
 
 def test_garbage_packets_are_remote_errors():
-    cases = [b"", b"\x80" * 11, b"\x40" + b"\x00" * 20,
-             bytes([0xA0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0]),        # padding 0
-             bytes([0xA0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 200]),   # padding too big
-             bytes([0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]),     # truncated ext
-             bytes([0x8F, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]),           # CSRCs missing
-             b"\x80" * (rtp.MAX_PACKET + 1)]
+    cases = [
+        b"",
+        b"\x80" * 11,
+        b"\x40" + b"\x00" * 20,
+        bytes([0xA0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0]),  # padding 0
+        bytes([0xA0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 200]),  # padding too big
+        bytes([0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]),  # truncated ext
+        bytes([0x8F, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]),  # CSRCs missing
+        b"\x80" * (rtp.MAX_PACKET + 1),
+    ]
     for data in cases:
         raises(RemoteError, rtp.parse_packet, data)
 

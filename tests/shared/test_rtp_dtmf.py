@@ -46,7 +46,7 @@ def test_same_digit_twice_is_two_events():
 
 def test_non_digit_events_and_short_payloads_ignored():
     receiver = rtp.TelephoneEventReceiver()
-    assert _feed(receiver, _event_packets(16, 1000, 0)) == []   # flash
+    assert _feed(receiver, _event_packets(16, 1000, 0)) == []  # flash
     assert receiver.receive(rtp.RtpPacket(101, 99, 5000, 1, b"\x01")) == []
     assert receiver.ignored == 2
 
@@ -68,10 +68,10 @@ def test_collector_matches_last_digits_and_resets_after_3_s():
     assert collector.add("9", 0) == []
     assert collector.add("2", 500) == []
     assert collector.add("#", 1000) == [2]
-    assert collector.buffer == ""                 # reset after a match
+    assert collector.buffer == ""  # reset after a match
     assert collector.add("1", 1200) == [1]
     assert collector.add("2", 2000) == []
-    assert collector.add("#", 5000) == []          # 3 s passed: "2" was dropped
+    assert collector.add("#", 5000) == []  # 3 s passed: "2" was dropped
     collector.set_code(1, "123A")
     for digit, now in (("1", 6000), ("2", 6500), ("3", 7000)):
         assert collector.add(digit, now) == []

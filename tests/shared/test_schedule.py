@@ -6,8 +6,7 @@ DAY = 1440
 
 
 def period(daystart, timestart, daystop, timestop):
-    return {"daystart": daystart, "timestart": timestart, "daystop": daystop,
-            "timestop": timestop}
+    return {"daystart": daystart, "timestart": timestart, "daystop": daystop, "timestop": timestop}
 
 
 def minute(day, hours, minutes=0):
@@ -16,7 +15,7 @@ def minute(day, hours, minutes=0):
 
 
 def test_period_start_in_stop_out():
-    workday = period(2, 540, 2, 1080)          # Tuesday 09:00-18:00
+    workday = period(2, 540, 2, 1080)  # Tuesday 09:00-18:00
     assert schedule.period_active(workday, minute(2, 9))
     assert schedule.period_active(workday, minute(2, 17, 59))
     assert not schedule.period_active(workday, minute(2, 18))
@@ -52,9 +51,13 @@ def test_start_equal_stop_is_a_value_problem():
     assert schedule.period_value_problem(period(2, 60, 2, 60)) == ("", {"reason": "invalid_value"})
     assert schedule.period_value_problem(period(1, 0, 7, 1440)) is None
     assert schedule.period_value_problem(period(0, 0, 1, 10)) == (
-        "daystart", {"reason": "out_of_range", "min": 1, "max": 7})
+        "daystart",
+        {"reason": "out_of_range", "min": 1, "max": 7},
+    )
     assert schedule.period_value_problem(period(1, 0, 1, 1441)) == (
-        "timestop", {"reason": "out_of_range", "min": 0, "max": 1440})
+        "timestop",
+        {"reason": "out_of_range", "min": 0, "max": 1440},
+    )
 
 
 def test_weekend_period_of_the_spec():
@@ -98,8 +101,19 @@ def test_parse_utc_offset():
     assert schedule.parse_utc_offset("UTC+00:00") == 0
     assert schedule.parse_utc_offset("UTC-00:00") == 0
     assert schedule.parse_utc_offset("UTC+14:00") == 840
-    for bad in ("UTC+3:00", "UTC+03:60", "UTC+15:00", "UTC\u00b101:00", "GMT+03:00",
-                "UTC 03:00", "UTC+0a:00", "", None, 180, "UTC+03:00 "):
+    for bad in (
+        "UTC+3:00",
+        "UTC+03:60",
+        "UTC+15:00",
+        "UTC\u00b101:00",
+        "GMT+03:00",
+        "UTC 03:00",
+        "UTC+0a:00",
+        "",
+        None,
+        180,
+        "UTC+03:00 ",
+    ):
         assert schedule.parse_utc_offset(bad) is None, bad
 
 
@@ -112,7 +126,7 @@ def test_local_minute_of_week():
     assert schedule.local_minute_of_week(1741072325, 0) == minute(2, 7, 12)
     assert schedule.local_minute_of_week(1741072325, 180) == minute(2, 10, 12)
     # Sunday 23:30 UTC is Monday 02:30 at UTC+03:00: wraps to the week's start.
-    sunday_late = 1741558200          # 2025-03-09 22:10 UTC, a Sunday
+    sunday_late = 1741558200  # 2025-03-09 22:10 UTC, a Sunday
     assert schedule.local_minute_of_week(sunday_late, 0) == minute(7, 22, 10)
     assert schedule.local_minute_of_week(sunday_late, 180) == minute(1, 1, 10)
     assert schedule.local_minute_of_week(sunday_late + 0.5, -330) == minute(7, 16, 40)

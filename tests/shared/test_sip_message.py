@@ -1,7 +1,7 @@
 # SIP message parsing and building (RFC 3261 7, 8, 18, 20), limits and errors.
 from checks import raises
 from panel.proto import sip_message
-from panel.proto.sip_message import RemoteError, LocalError
+from panel.proto.sip_message import LocalError, RemoteError
 
 INVITE = (
     "INVITE sip:5588@10.0.0.1:5060 SIP/2.0\r\n"
@@ -62,7 +62,8 @@ def test_multiple_vias_in_one_header_and_several():
     data = INVITE.replace(
         b"Via: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bK776asdhds;rport\r\n",
         b"Via: SIP/2.0/UDP p1:5060;branch=z9hG4bKa, SIP/2.0/UDP p2;branch=z9hG4bKb\r\n"
-        b"v: SIP/2.0/UDP p3;branch=z9hG4bKc\r\n")
+        b"v: SIP/2.0/UDP p3;branch=z9hG4bKc\r\n",
+    )
     message = sip_message.parse(data)
     assert [sip_message.parse_via(v).host for v in message.get_all("via")] == ["p1", "p2", "p3"]
 
@@ -114,7 +115,10 @@ def test_limits_give_status_hints():
 
 def test_malformed_messages_are_remote_errors():
     cases = [
-        b"", b"\r\n\r\n", b"garbage", b"INVITE sip:a SIP/2.0\r\n",
+        b"",
+        b"\r\n\r\n",
+        b"garbage",
+        b"INVITE sip:a SIP/2.0\r\n",
         INVITE.replace(b"CSeq: 314159 INVITE", b"CSeq: 314159 BYE"),
         INVITE.replace(b"CSeq: 314159 INVITE", b"CSeq: 99999999999 INVITE"),
         INVITE.replace(b"Call-ID: a84b4c76e66710@10.0.0.7\r\n", b""),
@@ -176,9 +180,12 @@ def test_dialog_from_response_builds_in_dialog_requests():
     assert sip_message.parse_name_address(parsed.get("to")).tag == "remote1"
     # A request from the peer in this dialog matches; CSeq must grow.
     incoming = sip_message.parse(
-        ("INFO sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.50;branch=z9hG4bKi\r\n"
-         "From: <sip:5588@10.0.0.1>;tag=remote1\r\nTo: <sip:100001@10.0.0.1>;tag=1928301774\r\n"
-         "Call-ID: a84b4c76e66710@10.0.0.7\r\nCSeq: 5 INFO\r\nContent-Length: 0\r\n\r\n").encode())
+        (
+            "INFO sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.50;branch=z9hG4bKi\r\n"
+            "From: <sip:5588@10.0.0.1>;tag=remote1\r\nTo: <sip:100001@10.0.0.1>;tag=1928301774\r\n"
+            "Call-ID: a84b4c76e66710@10.0.0.7\r\nCSeq: 5 INFO\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+    )
     assert dialog.matches(incoming)
     assert dialog.accept_remote_sequence(incoming)
     assert not dialog.accept_remote_sequence(incoming)

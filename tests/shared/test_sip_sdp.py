@@ -41,8 +41,10 @@ def test_answer_mirrors_event_type_and_direction():
 
 
 def test_static_pcmu_without_rtpmap_and_media_level_connection():
-    body = (b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-            b"m=audio 5004 RTP/AVP 0\r\nc=IN IP4 10.1.1.1\r\n")
+    body = (
+        b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        b"m=audio 5004 RTP/AVP 0\r\nc=IN IP4 10.1.1.1\r\n"
+    )
     plan = sdp.negotiate(sdp.parse(body))
     assert plan.address == "10.1.1.1" and plan.audio_type == 0
     assert plan.event_type is None and plan.ptime == 20
@@ -58,9 +60,16 @@ def test_unusable_offers_are_488():
 
 
 def test_malformed_sdp_is_remote_error():
-    cases = [b"", b"x=1\r\n", b"v=1\r\n", b"v=0\r\nm=audio\r\n",
-             b"v=0\r\nm=audio 99999 RTP/AVP 0\r\n", b"v=0\r\nc=IN XX 1.2.3.4\r\n",
-             b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtpmap:0\r\n", b"v=0\r\n\xff\r\n",
-             b"v=0\r\n" + b"a=x\r\n" * 200]
+    cases = [
+        b"",
+        b"x=1\r\n",
+        b"v=1\r\n",
+        b"v=0\r\nm=audio\r\n",
+        b"v=0\r\nm=audio 99999 RTP/AVP 0\r\n",
+        b"v=0\r\nc=IN XX 1.2.3.4\r\n",
+        b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtpmap:0\r\n",
+        b"v=0\r\n\xff\r\n",
+        b"v=0\r\n" + b"a=x\r\n" * 200,
+    ]
     for body in cases:
         raises(RemoteError, sdp.parse, body)

@@ -1,6 +1,7 @@
 # Client and server transactions (RFC 3261 17) driven by a clock passed in.
 from panel.compat import ticks_add
-from panel.proto import sip_message, sip_transaction as tx
+from panel.proto import sip_message
+from panel.proto import sip_transaction as tx
 
 
 def _request(method, branch="z9hG4bKtx1"):
@@ -12,7 +13,8 @@ def _request(method, branch="z9hG4bKtx1"):
         "To: <sip:5588@10.0.0.1>\r\n"
         "Call-ID: c1@10.0.0.7\r\n"
         "CSeq: 1 %s\r\n"
-        "Content-Length: 0\r\n\r\n" % (method, branch, method))
+        "Content-Length: 0\r\n\r\n" % (method, branch, method)
+    )
     return sip_message.parse(text.encode())
 
 
@@ -145,7 +147,7 @@ def test_invite_server_without_ack_times_out_on_h():
 def test_non_invite_server_answers_retransmits_until_j():
     request = _request("OPTIONS")
     transaction = tx.ServerTransaction(request, 0)
-    assert transaction.receive(request, 10) == []   # nothing sent yet
+    assert transaction.receive(request, 10) == []  # nothing sent yet
     ok = sip_message.make_response(request, 200, to_tag="s")
     sent = transaction.respond(ok, 20)
     assert transaction.receive(request, 600) == sent

@@ -8,8 +8,14 @@ from panel.proto import digest, sdp, sip_message
 
 PANEL = ("10.0.0.7", 5060)
 PEER = ("10.0.0.9", 5060)
-SETTINGS = {"proxy": "sip:10.0.0.9", "realm": "10.0.0.9", "user": "100001",
-            "password": "s3cret", "user_id": "", "registration_interval": 60}
+SETTINGS = {
+    "proxy": "sip:10.0.0.9",
+    "realm": "10.0.0.9",
+    "user": "100001",
+    "password": "s3cret",
+    "user_id": "",
+    "registration_interval": 60,
+}
 
 
 class Endpoint:
@@ -24,13 +30,13 @@ class Endpoint:
 
     def sendto(self, data, address):
         queue = self.network.queues.get(tuple(address))
-        if queue is not None:          # like UDP: no listener, the datagram is lost
+        if queue is not None:  # like UDP: no listener, the datagram is lost
             queue.append((bytes(data), self.address))
 
     def recvfrom(self, size):
         queue = self.network.queues[self.address]
         if not queue:
-            raise OSError(11)          # EAGAIN, as a non-blocking socket says
+            raise OSError(11)  # EAGAIN, as a non-blocking socket says
         data, source = queue.pop(0)
         return data[:size], source
 
@@ -64,10 +70,14 @@ class Rig:
             counter[0] += 1
             return bytes((counter[0] + index) & 0xFF for index in range(count))
 
-        self.ua = SipUserAgent(self.network.endpoint(PANEL), PANEL,
-                               lambda kind, call, detail: self.events.append((kind, detail)),
-                               unix_time=lambda: 1700000000, random_bytes=random_bytes,
-                               clock=self.clock)
+        self.ua = SipUserAgent(
+            self.network.endpoint(PANEL),
+            PANEL,
+            lambda kind, call, detail: self.events.append((kind, detail)),
+            unix_time=lambda: 1700000000,
+            random_bytes=random_bytes,
+            clock=self.clock,
+        )
 
     def advance(self, milliseconds, step=50):
         for _ in range(milliseconds // step):
@@ -116,7 +126,7 @@ def test_register_answers_digest_on_this_runtime_and_refreshes():
 def test_registration_timeout_is_error_and_unregister_is_offline():
     rig = Rig()
     rig.ua.register(SETTINGS)
-    rig.advance(32000, step=100)          # Timer F with nobody answering
+    rig.advance(32000, step=100)  # Timer F with nobody answering
     sent = rig.received()
     assert len(sent) == 11 and rig.ua.status()["sip_status"] == "ERROR"
     rig.ua.unregister()
@@ -139,8 +149,8 @@ def test_call_answered_info_dtmf_and_remote_bye():
     rig.send(answer)
     ack = rig.received()[0]
     assert ack.method == "ACK" and ack.cseq() == (1, "ACK")
-    assert ack.top_via().branch != invite.top_via().branch   # 2xx ACK: new transaction
-    rig.send(answer)                                           # retransmitted 2xx
+    assert ack.top_via().branch != invite.top_via().branch  # 2xx ACK: new transaction
+    rig.send(answer)  # retransmitted 2xx
     assert rig.received()[0].method == "ACK"
     assert [kind for kind, detail in rig.events] == ["ringing", "answered"]
     plan = rig.events[1][1]
@@ -163,17 +173,17 @@ def test_invite_timer_a_then_b_fails_408():
     rig = Rig()
     call = rig.ua.invite("sip:10.0.0.9", sdp.build(1, 1, PANEL[0], 40000))
     rig.advance(32000, step=100)
-    assert len(rig.received()) == 7                # first send + 6 retransmissions
+    assert len(rig.received()) == 7  # first send + 6 retransmissions
     assert rig.events == [("failed", 408)] and call.state == "failed"
 
 
 def test_cancel_waits_for_a_provisional_then_487_is_acked():
     rig = Rig()
-    rig.network.queues[("10.0.0.9", 5070)] = rig.network.queues[PEER]   # one peer, two ports
+    rig.network.queues[("10.0.0.9", 5070)] = rig.network.queues[PEER]  # one peer, two ports
     call = rig.ua.invite("sip:10.0.0.9:5070", sdp.build(1, 1, PANEL[0], 40000))
     invite = rig.received()[0]
     call.cancel()
-    assert rig.received() == []                    # no CANCEL before any 1xx (9.1)
+    assert rig.received() == []  # no CANCEL before any 1xx (9.1)
     rig.send(sip_message.make_response(invite, 100))
     cancel = rig.received()[0]
     assert cancel.method == "CANCEL" and cancel.cseq() == (1, "CANCEL")
@@ -188,14 +198,17 @@ def test_cancel_waits_for_a_provisional_then_487_is_acked():
 def test_options_answered_and_incoming_invite_refused():
     rig = Rig()
     options = sip_message.parse(
-        ("OPTIONS sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKo1;rport\r\n"
-         "From: <sip:p@10.0.0.9>;tag=p\r\nTo: <sip:100001@10.0.0.7>\r\nCall-ID: o1\r\n"
-         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode())
+        (
+            "OPTIONS sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKo1;rport\r\n"
+            "From: <sip:p@10.0.0.9>;tag=p\r\nTo: <sip:100001@10.0.0.7>\r\nCall-ID: o1\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+    )
     rig.send(options)
     reply = rig.received()[0]
     assert reply.status == 200 and "INFO" in reply.get("allow")
     assert reply.top_via().parameters["rport"] == "5060"
-    rig.send(options)                              # a retransmission: same answer
+    rig.send(options)  # a retransmission: same answer
     assert rig.received()[0].to_bytes() == reply.to_bytes()
     invite = sip_message.parse(options.to_bytes().replace(b"OPTIONS", b"INVITE"))
     rig.send(invite)
@@ -206,22 +219,28 @@ def test_options_answered_and_incoming_invite_refused():
 def test_rtp_session_paces_frames_and_reports_telephone_events():
     from panel.drivers.rtp_session import RtpSession
     from panel.proto import rtp
+
     network = LoopbackNetwork()
     local = network.endpoint(("10.0.0.7", 40000))
     peer = network.endpoint(("10.0.0.9", 30000))
     plan = sdp.MediaPlan("10.0.0.9", 30000, 0, 101, 20, "sendrecv")
     digits = []
-    session = RtpSession(local, plan, digits.append, tone_frequency=425,
-                         random_bytes=lambda count: bytes(range(1, count + 1)))
+    session = RtpSession(
+        local,
+        plan,
+        digits.append,
+        tone_frequency=425,
+        random_bytes=lambda count: bytes(range(1, count + 1)),
+    )
     session.poll(0)
-    session.poll(100)                      # frames due at 0, 20, 40, 60, 80, 100
+    session.poll(100)  # frames due at 0, 20, 40, 60, 80, 100
     packets = [rtp.parse_packet(data) for data, _ in network.queues[("10.0.0.9", 30000)]]
     assert len(packets) == 6
     assert [packet.marker for packet in packets] == [True] + [False] * 5
     assert all(packet.payload_type == 0 and len(packet.payload) == 160 for packet in packets)
     assert [(b.sequence - a.sequence) & 0xFFFF for a, b in zip(packets, packets[1:])] == [1] * 5
     assert [b.timestamp - a.timestamp for a, b in zip(packets, packets[1:])] == [160] * 5
-    assert packets[0].payload != b"\xff" * 160          # a 425 Hz tone, not silence
+    assert packets[0].payload != b"\xff" * 160  # a 425 Hz tone, not silence
     for step in range(5):
         payload = rtp.build_telephone_event(7, step >= 2, 10, 160 * (step + 1))
         peer.sendto(rtp.build_packet(101, 500 + step, 8000, 9, payload), ("10.0.0.7", 40000))
@@ -237,7 +256,7 @@ def test_rtp_session_paces_frames_and_reports_telephone_events():
 def test_digits_via_proxy_answer_407_with_proxy_authorization():
     rig = Rig()
     rig.ua.register(dict(SETTINGS, realm="pbx.test", user_id="auth100001"))
-    rig.received()                                   # the REGISTER: left unanswered
+    rig.received()  # the REGISTER: left unanswered
     call = rig.ua.invite("5588", sdp.build(1, 1, PANEL[0], 40000))
     invite = rig.received()[0]
     assert invite.uri == "sip:5588@pbx.test" and call.request_uri == invite.uri
@@ -257,11 +276,14 @@ def test_digits_via_proxy_answer_407_with_proxy_authorization():
 
 async def test_started_task_polls_until_stopped():
     import asyncio
+
     rig = Rig()
     rig.ua.start()
-    options = ("OPTIONS sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKt1\r\n"
-               "From: <sip:p@10.0.0.9>;tag=p\r\nTo: <sip:100001@10.0.0.7>\r\nCall-ID: t1\r\n"
-               "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+    options = (
+        "OPTIONS sip:100001@10.0.0.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKt1\r\n"
+        "From: <sip:p@10.0.0.9>;tag=p\r\nTo: <sip:100001@10.0.0.7>\r\nCall-ID: t1\r\n"
+        "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
     rig.peer.sendto(options, PANEL)
     for _ in range(50):
         await asyncio.sleep(0.01)
@@ -271,7 +293,7 @@ async def test_started_task_polls_until_stopped():
     assert [message.status for message in rig.received()] == [200]
     rig.peer.sendto(options.replace(b"z9hG4bKt1", b"z9hG4bKt2"), PANEL)
     await asyncio.sleep(0.05)
-    assert rig.received() == []                      # stopped: nobody polls
+    assert rig.received() == []  # stopped: nobody polls
 
 
 def test_registrar_listing_many_bindings_still_registers():
@@ -280,12 +302,14 @@ def test_registrar_listing_many_bindings_still_registers():
     rig = Rig()
     rig.ua.register(SETTINGS)
     accepted = sip_message.make_response(rig.received()[0], 200, to_tag="r")
-    accepted.add("contact", ", ".join("<sip:x%d@10.0.0.%d>;expires=60" % (index, index)
-                                      for index in range(30)))
+    accepted.add(
+        "contact",
+        ", ".join("<sip:x%d@10.0.0.%d>;expires=60" % (index, index) for index in range(30)),
+    )
     accepted.add("expires", "40")
     rig.send(accepted)
     assert rig.ua.status()["sip_status"] == "OK"
-    rig.advance(36000, step=1000)                    # 90 % of the 40 s granted
+    rig.advance(36000, step=1000)  # 90 % of the 40 s granted
     assert [message.method for message in rig.received()] == ["REGISTER"]
     assert rig.ua.counters["internal_errors"] == 0
 
@@ -303,7 +327,7 @@ def test_back_to_back_failed_calls_do_not_exhaust_the_transaction_table():
                 sent += 1
                 rig.send(sip_message.make_response(message, 486, to_tag="busy"))
         rig.advance(50)
-        rig.received()   # the ACKs
+        rig.received()  # the ACKs
     assert sent == 100
     assert rig.ua.counters["overload"] == 0
     assert rig.ua.counters["lingering_dropped"] > 0

@@ -1,7 +1,6 @@
 # panel.store on real files, under CPython and MicroPython alike.
 from checks import raises, temp_dir
-
-from panel.store import Store, StoreError, MAX_VALUE_BYTES, MAX_BATCH_CHANGES
+from panel.store import MAX_BATCH_CHANGES, MAX_VALUE_BYTES, Store, StoreError
 
 
 class SmallStore(Store):
@@ -38,6 +37,7 @@ def test_put_get_delete():
 
 def test_constructor_touches_nothing():
     import os
+
     base = temp_dir("store-lazy")
     store = Store(base + "/kv")
     assert os.listdir(base) == []
@@ -49,8 +49,15 @@ def test_constructor_touches_nothing():
 def test_batch_is_applied_whole():
     store = _opened("store-batch", SmallStore)
     store.put("i:0001", b"card")
-    store.write_batch([("f:%020d" % 1, b"one"), ("r:aaaa", b"rule"), ("i:0001", None),
-                       ("s:time", b"utc"), ("f:%020d" % 1, b"uno")])
+    store.write_batch(
+        [
+            ("f:%020d" % 1, b"one"),
+            ("r:aaaa", b"rule"),
+            ("i:0001", None),
+            ("s:time", b"utc"),
+            ("f:%020d" % 1, b"uno"),
+        ]
+    )
     assert store.get("f:%020d" % 1) == b"uno"  # the last value of a key wins
     assert store.get("r:aaaa") == b"rule"
     assert store.get("i:0001") is None
@@ -109,6 +116,7 @@ def test_reopen_keeps_everything_and_compaction_keeps_everything():
             expected.pop(_forward_key(number), None)
     # The tiny limits forced merges and splits: several partition data files.
     import os
+
     names = os.listdir(directory)
     assert len([name for name in names if name.endswith(".d")]) >= 3
     assert "MANIFEST" in names
@@ -264,6 +272,7 @@ def test_a_flipped_value_byte_in_a_data_file_is_caught_when_read():
     # checked whenever the value is read (get, scan), while a walk of keys
     # only follows the record lengths.
     import os
+
     directory = temp_dir("store-bitrot") + "/kv"
     store = SmallStore(directory)
     store.open()
@@ -275,7 +284,7 @@ def test_a_flipped_value_byte_in_a_data_file_is_caught_when_read():
     name = [name for name in os.listdir(directory) if name.endswith(".d")][0]
     with open(directory + "/" + name, "rb") as handle:
         content = bytearray(handle.read())
-    content[-1] ^= 0x01     # the last byte of the file: its last record's value
+    content[-1] ^= 0x01  # the last byte of the file: its last record's value
     with open(directory + "/" + name, "wb") as handle:
         handle.write(content)
     victim = None

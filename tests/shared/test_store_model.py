@@ -2,7 +2,6 @@
 # batches, scans (with skips), counts, reads and reopens, on both runtimes. The store's limits are
 # shrunk so that the run merges, splits and drops partitions many times.
 from checks import temp_dir
-
 from panel.store import Store
 
 
@@ -47,8 +46,7 @@ def _check(store, model, numbers):
     # skip: whole partitions are passed over by their counts, the rest key by key.
     skip = numbers.below(len(keys) + 3)
     assert list(store.keys(skip=skip)) == keys[skip:]
-    assert list(store.scan(low, high, skip=skip)) == [
-        (key, model[key]) for key in inside[skip:]]
+    assert list(store.scan(low, high, skip=skip)) == [(key, model[key]) for key in inside[skip:]]
     assert list(store.keys(reverse=True, skip=skip)) == keys[::-1][skip:]
     assert list(store.keys(low, high, reverse=True, skip=skip)) == inside[::-1][skip:]
     for key in keys:

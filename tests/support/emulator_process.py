@@ -1,10 +1,11 @@
 """The hybrid-adapter emulator as a real subprocess, for host tests and benchmarks.
 
-    with EmulatorProcess(tmp_dir, laskomex="1-80", vizit="1-40") as emulator:
-        emulator.link          # the pty symlink the driver opens
-        emulator.get("/state")
-        emulator.post("/lines/vizit:7", {"action": "answer"})
+with EmulatorProcess(tmp_dir, laskomex="1-80", vizit="1-40") as emulator:
+    emulator.link          # the pty symlink the driver opens
+    emulator.get("/state")
+    emulator.post("/lines/vizit:7", {"action": "answer"})
 """
+
 import json
 import os
 import select
@@ -18,13 +19,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class EmulatorProcess:
-    def __init__(self, directory, laskomex="1-80", vizit="1-40", firmware="1.0", seed=1,
-                 link=None):
+    def __init__(self, directory, laskomex="1-80", vizit="1-40", firmware="1.0", seed=1, link=None):
         self.link = link or os.path.join(directory, "hybrid-pty")
-        self.arguments = [sys.executable, "-m", "host.adapter_emulator",
-                          "--pty-link", self.link, "--http-port", "0",
-                          "--laskomex", laskomex, "--vizit", vizit,
-                          "--firmware-version", firmware, "--seed", str(seed)]
+        self.arguments = [
+            sys.executable,
+            "-m",
+            "host.adapter_emulator",
+            "--pty-link",
+            self.link,
+            "--http-port",
+            "0",
+            "--laskomex",
+            laskomex,
+            "--vizit",
+            vizit,
+            "--firmware-version",
+            firmware,
+            "--seed",
+            str(seed),
+        ]
         self.process = None
         self.port = None
         self.pty = None
@@ -37,8 +50,9 @@ class EmulatorProcess:
         self.stop()
 
     def start(self, timeout=10.0):
-        self.process = subprocess.Popen(self.arguments, cwd=ROOT, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            self.arguments, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         announcement = self.read_announcement(timeout)
         self.port = announcement["http_port"]
         self.pty = announcement["pty"]
@@ -76,9 +90,12 @@ class EmulatorProcess:
     def request(self, method, path, body=None):
         """(status, decoded JSON) of one control request."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path),
-                                         data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            "http://127.0.0.1:%d%s" % (self.port, path),
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
@@ -104,6 +121,7 @@ class EmulatorProcess:
 async def wait_until(predicate, timeout=10.0, step=0.01):
     """Wait (yielding to the loop) until predicate() is true; its last value."""
     import asyncio
+
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -126,14 +144,19 @@ class EventLog:
 
     def find(self, kind, line=None, detail=None):
         for event in self.events:
-            if event.kind == kind and (line is None or event.line == line) \
-                    and (detail is None or event.detail == detail):
+            if (
+                event.kind == kind
+                and (line is None or event.line == line)
+                and (detail is None or event.detail == detail)
+            ):
                 return event
         return None
 
     async def wait_for(self, kind, line=None, detail=None, timeout=10.0):
         found = await wait_until(lambda: self.find(kind, line, detail), timeout)
         if found is None:
-            raise AssertionError("no %s %s %s event within %.1f s; got %r"
-                                 % (kind, line, detail, timeout, self.events))
+            raise AssertionError(
+                "no %s %s %s event within %.1f s; got %r"
+                % (kind, line, detail, timeout, self.events)
+            )
         return found

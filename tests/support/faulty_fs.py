@@ -20,6 +20,7 @@ LittleFsFileSystem: the same interface over the real LittleFS C code
 (littlefs-python, optional), with hooks on every flash program and erase, for
 power cuts at the flash level and for measuring what a change really costs.
 """
+
 import errno
 import os
 
@@ -58,13 +59,13 @@ class _MemoryFile:
             end = len(content)
         else:
             end = min(len(content), self._position + size)
-        data = content[self._position:end]
+        data = content[self._position : end]
         self._position = max(self._position, end)
         return bytes(data)
 
     def readinto(self, buffer):
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     # Writing -----------------------------------------------------------
@@ -119,7 +120,7 @@ def splice(content, position, data):
     """content with data written at position (zero-filled if past the end)."""
     if position > len(content):
         content = content + bytes(position - len(content))
-    return content[:position] + data + content[position + len(data):]
+    return content[:position] + data + content[position + len(data) :]
 
 
 class MemoryFileSystem:
@@ -164,9 +165,12 @@ class MemoryFileSystem:
         if path not in self.directories:
             raise _missing(path)
         prefix = path.rstrip("/") + "/"
-        names = [name[len(prefix):] for name in self.files if name.startswith(prefix)]
-        names += [name[len(prefix):] for name in self.directories
-                  if name.startswith(prefix) and name != path]
+        names = [name[len(prefix) :] for name in self.files if name.startswith(prefix)]
+        names += [
+            name[len(prefix) :]
+            for name in self.directories
+            if name.startswith(prefix) and name != path
+        ]
         return sorted(name for name in names if "/" not in name)
 
     def mkdir(self, path):
@@ -271,7 +275,7 @@ class _FaultyHandle:
     def write(self, data):
         file_system = self.file_system
         if file_system._point("write", self.path, self, data):
-            torn = bytes(data)[:file_system.tear]
+            torn = bytes(data)[: file_system.tear]
             if torn:
                 self.inner.write(torn)
                 # A real file system may still hold them in a buffer.
@@ -402,9 +406,16 @@ class LittleFsFileSystem:
         # A new image is formatted; an existing one must mount as it is
         # (littlefs-python would otherwise format an image it cannot mount).
         self.lfs = littlefs.LittleFS(
-            context=context, block_size=self.BLOCK_SIZE, block_count=blocks,
-            read_size=32, prog_size=32, cache_size=128, lookahead_size=32,
-            block_cycles=100, mount=image is None)
+            context=context,
+            block_size=self.BLOCK_SIZE,
+            block_count=blocks,
+            read_size=32,
+            prog_size=32,
+            cache_size=128,
+            lookahead_size=32,
+            block_cycles=100,
+            mount=image is None,
+        )
         if image is not None:
             self.lfs.mount()
 
@@ -422,6 +433,7 @@ class LittleFsFileSystem:
 
     def open(self, path, mode):
         from littlefs import FileHandle, lfs
+
         if "a" in mode:
             # MicroPython opens "a" as LFS_O_WRONLY | LFS_O_CREAT | LFS_O_APPEND;
             # littlefs-python's "a" does not create, so pass the flags.
@@ -448,6 +460,7 @@ class LittleFsFileSystem:
 
     def fsync(self, handle):
         from littlefs import lfs
+
         self._call(lfs.file_sync, handle.fs, handle.fh)
 
     def blocks_used(self):

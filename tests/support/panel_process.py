@@ -2,6 +2,7 @@
 
 Used by the black-box tests: they see only what a management server sees.
 """
+
 import base64
 import http.client
 import json
@@ -44,15 +45,28 @@ class PanelProcess:
         self.port = port or free_port()
         self.module = module
         # Tests run several panels at once: any free SIP and emulator ports.
-        self.extra_args = list(extra_args) if extra_args is not None else \
-            ["--sip-port", "0", "--no-adapter"]
+        self.extra_args = (
+            list(extra_args) if extra_args is not None else ["--sip-port", "0", "--no-adapter"]
+        )
         self.process = None
 
     def start(self, timeout=20):
-        command = [sys.executable, "-m", self.module, "--port", str(self.port),
-                   "--data", self.data_dir] + self.extra_args
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            self.module,
+            "--port",
+            str(self.port),
+            "--data",
+            self.data_dir,
+        ] + self.extra_args
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_ready(timeout)
         return self
 
@@ -76,8 +90,7 @@ class PanelProcess:
             return ""
         return self.process.stdout.read().decode(errors="replace")
 
-    def request(self, method, path, body=None, auth=BASIC, headers=None, raw_body=None,
-                timeout=10):
+    def request(self, method, path, body=None, auth=BASIC, headers=None, raw_body=None, timeout=10):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         all_headers = {}
         if auth:

@@ -7,6 +7,7 @@ global timeout that counts as an error, and message/error logs in work_dir.
 0 when the scenario ran to its end, 1 when the call failed, other codes for
 fatal errors. `sipp.log()` gives both logs for assertion messages.
 """
+
 import asyncio
 import os
 import shutil
@@ -78,20 +79,40 @@ class Sipp:
 
     def command(self):
         command = [
-            sipp_path(), "-sf", self.scenario,
-            "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(self.media_port),
-            "-m", "1", "-nostdin", "-timeout", "%ds" % self.timeout_s, "-timeout_error",
-            "-trace_msg", "-message_file", self.message_file,
-            "-trace_err", "-error_file", self.error_file,
+            sipp_path(),
+            "-sf",
+            self.scenario,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mp",
+            str(self.media_port),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "%ds" % self.timeout_s,
+            "-timeout_error",
+            "-trace_msg",
+            "-message_file",
+            self.message_file,
+            "-trace_err",
+            "-error_file",
+            self.error_file,
         ] + self.extra
         if self.remote:
             command.append("%s:%d" % self.remote)
         return command
 
     def start(self):
-        self.process = subprocess.Popen(self.command(), cwd=self.work_dir,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=self.work_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         # A UAS must be listening before the UA sends; wait for its port.
         deadline = time.monotonic() + 5
         while not _port_taken(self.port):

@@ -21,6 +21,7 @@ Prints `name: value unit` lines:
       once in GET /sim/call (a queue of 8, the contract cap: 4 SIP, 4 analog).
   all_targets_ringing_ms       keypad request -> all of them ringing.
 """
+
 import json
 import os
 import socket
@@ -70,7 +71,7 @@ class Responder:
         # ends the call: its INVITE transaction ends at the 2xx, whereas a
         # cancelled INVITE lingers 32 s (Timer D) in the user agent's table.
         self.answering = True
-        self.invites = []          # (perf_counter, Call-ID) of each first INVITE
+        self.invites = []  # (perf_counter, Call-ID) of each first INVITE
         self.seen = set()
         self.running = True
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -112,8 +113,9 @@ class Responder:
             elif method == "CANCEL":
                 self.answer(address, vias, headers, "200 OK", tag=True)
                 cseq = headers["cseq"].replace("CANCEL", "INVITE")
-                self.answer(address, vias, dict(headers, cseq=cseq),
-                            "487 Request Terminated", tag=True)
+                self.answer(
+                    address, vias, dict(headers, cseq=cseq), "487 Request Terminated", tag=True
+                )
             elif method in ("BYE", "OPTIONS", "INFO"):
                 self.answer(address, vias, headers, "200 OK", tag=True)
 
@@ -122,14 +124,20 @@ class Responder:
         if tag and ";tag=" not in to:
             to += ";tag=bench"
         body = ""
-        lines = ["SIP/2.0 " + status] + vias + [headers.get("from", ""), to,
-                                                headers.get("call-id", ""),
-                                                headers.get("cseq", "")]
+        lines = (
+            ["SIP/2.0 " + status]
+            + vias
+            + [headers.get("from", ""), to, headers.get("call-id", ""), headers.get("cseq", "")]
+        )
         if sdp:
-            body = ("v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
-                    "t=0 0\r\nm=audio %d RTP/AVP 0\r\n" % self.media.getsockname()[1])
-            lines += ["Contact: <sip:5588@127.0.0.1:%d>" % self.port,
-                      "Content-Type: application/sdp"]
+            body = (
+                "v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                "t=0 0\r\nm=audio %d RTP/AVP 0\r\n" % self.media.getsockname()[1]
+            )
+            lines += [
+                "Contact: <sip:5588@127.0.0.1:%d>" % self.port,
+                "Content-Type: application/sdp",
+            ]
         lines.append("Content-Length: %d" % len(body))
         self.socket.sendto(("\r\n".join(lines) + "\r\n\r\n" + body).encode(), address)
 
@@ -140,8 +148,14 @@ def populate(data_dir, queue):
     rules = ForwardRules(store, RULES)
     batch = []
     for number in range(1, RULES + 1):
-        entry = queue if number == APARTMENT else ["sip:%d@10.0.%d.%d" % (
-            number, number // 250 % 250, number % 250 + 1), "laskomex:%d" % (number % 80 + 1)]
+        entry = (
+            queue
+            if number == APARTMENT
+            else [
+                "sip:%d@10.0.%d.%d" % (number, number // 250 % 250, number % 250 + 1),
+                "laskomex:%d" % (number % 80 + 1),
+            ]
+        )
         batch.append((number, entry))
         if len(batch) == BATCH:
             rules.upsert_many(batch)
@@ -201,16 +215,29 @@ def main():
     target = "sip:5588@127.0.0.1:%d" % responder.port
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as data_dir:
         stored = populate(data_dir, [target, "laskomex:10"])
-        panel = PanelProcess(data_dir, extra_args=["--sip-port", "0",
-                                                   "--adapter-http-port", "0"]).start(60)
+        panel = PanelProcess(
+            data_dir, extra_args=["--sip-port", "0", "--adapter-http-port", "0"]
+        ).start(60)
         try:
             control = emulator_port(data_dir)
-            wait_for(lambda: panel.request("GET", "/api/info", auth=None).json["hybrid_enable"],
-                     20, 0.05)
-            panel.request("POST", "/api/v1/device/sip/settings", {
-                "proxy": "sip:127.0.0.1:9", "realm": "127.0.0.1", "user": "100001",
-                "password": "s3cret", "user_id": "", "registration_interval": 30,
-                "transport": "udp", "outbound": "", "stun": {"ip": "", "port": 3478}})
+            wait_for(
+                lambda: panel.request("GET", "/api/info", auth=None).json["hybrid_enable"], 20, 0.05
+            )
+            panel.request(
+                "POST",
+                "/api/v1/device/sip/settings",
+                {
+                    "proxy": "sip:127.0.0.1:9",
+                    "realm": "127.0.0.1",
+                    "user": "100001",
+                    "password": "s3cret",
+                    "user_id": "",
+                    "registration_interval": 30,
+                    "transport": "udp",
+                    "outbound": "",
+                    "stun": {"ip": "", "port": 3478},
+                },
+            )
             panel.request("POST", "/api/v1/device/sip/enable", {"sip_enable": True})
             invite_ms, ring_ms, request_ms, http_ms, poll_ms = [], [], [], [], []
             for _ in range(20):
@@ -228,44 +255,58 @@ def main():
                 rings_before = emulator_get(control, "/lines/laskomex:10")["ring_count"]
                 watcher = RingWatcher(control, "laskomex:10", rings_before)
                 started = time.perf_counter()
-                reply = panel.request("POST", "/sim/keypad", {"keys": "%d#" % APARTMENT},
-                                      auth=None)
+                reply = panel.request("POST", "/sim/keypad", {"keys": "%d#" % APARTMENT}, auth=None)
                 request_ms.append((time.perf_counter() - started) * 1000)
                 if not reply.json["results"][-1]["accepted"]:
                     raise RuntimeError("dial refused: %r" % reply.json)
                 try:
-                    wait_for(lambda: len(responder.invites) > invites_before)
+                    wait_for(lambda before=invites_before: len(responder.invites) > before)
                 except RuntimeError:
-                    raise RuntimeError("no INVITE: %r" % panel.request(
-                        "GET", "/sim/call", auth=None).json)
+                    raise RuntimeError(
+                        "no INVITE: %r" % panel.request("GET", "/sim/call", auth=None).json
+                    )
                 watcher.thread.join()
                 if watcher.seen_at is None:
                     raise RuntimeError("no RING seen")
                 invite_ms.append((responder.invites[invites_before][0] - started) * 1000)
                 ring_ms.append((watcher.seen_at - started) * 1000)
-                wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"]
-                         == "talking", 10, 0.005)
+                wait_for(
+                    lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "talking",
+                    10,
+                    0.005,
+                )
                 panel.request("POST", "/sim/call/hangup", auth=None)
-                wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"]
-                         == "idle", 10, 0.005)
+                wait_for(
+                    lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle",
+                    10,
+                    0.005,
+                )
             # Eight targets at once: four SIP users at the responder (ringing,
             # never answering), four handsets.
             responder.answering = False
-            eight = ["sip:%d@127.0.0.1:%d" % (user, responder.port) for user in range(1, 5)] + \
-                ["laskomex:%d" % line for line in range(30, 34)]
-            panel.request("POST", "/api/v1/forward/item/%d" % (APARTMENT + 1),
-                          {"forward_entity_list": eight})
+            eight = ["sip:%d@127.0.0.1:%d" % (user, responder.port) for user in range(1, 5)] + [
+                "laskomex:%d" % line for line in range(30, 34)
+            ]
+            panel.request(
+                "POST", "/api/v1/forward/item/%d" % (APARTMENT + 1), {"forward_entity_list": eight}
+            )
             started = time.perf_counter()
             panel.request("POST", "/sim/keypad", {"keys": "%d#" % (APARTMENT + 1)}, auth=None)
 
             def ringing_count():
                 call = panel.request("GET", "/sim/call", auth=None).json
                 return len([leg for leg in call["targets"] if leg["state"] == "ringing"])
+
             wait_for(lambda: ringing_count() == len(eight), 10, 0.002)
             all_ringing_ms = (time.perf_counter() - started) * 1000
             concurrent = ringing_count()
-            lines_ringing = len([line for line in range(30, 34) if emulator_get(
-                control, "/lines/laskomex:%d" % line)["state"] == "ringing"])
+            lines_ringing = len(
+                [
+                    line
+                    for line in range(30, 34)
+                    if emulator_get(control, "/lines/laskomex:%d" % line)["state"] == "ringing"
+                ]
+            )
             if lines_ringing != 4:
                 raise RuntimeError("emulator shows %d of 4 lines ringing" % lines_ringing)
             panel.request("POST", "/sim/call/hangup", auth=None)

@@ -19,6 +19,7 @@ Prints `name: value unit` lines:
       and 200 commands, and the cost of one ring exchange (RING encoded, fed
       to the adapter machine, its ACK fed back) in microseconds.
 """
+
 import asyncio
 import os
 import statistics
@@ -164,8 +165,9 @@ def micropython_figures():
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(MPY_SNIPPET)
     try:
-        result = subprocess.run(["node", script, handle.name], cwd=ROOT, capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            ["node", script, handle.name], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return ["# mpy figures skipped: %s" % error]
     finally:
@@ -191,10 +193,11 @@ async def main():
     print("pty_echo_roundtrip_p99_ms: %.3f ms" % percentile(baseline, 0.99))
     print("hybrid_frame_overhead_bytes: %d bytes" % (len(ring) - 3))
     print("hybrid_ring_frame_bytes: %d bytes" % len(ring))
-    print("hybrid_ring_wire_time_115200_ms: %.3f ms"
-          % (len(ring) * BITS_PER_BYTE * 1000 / BAUD))
-    print("hybrid_ring_exchange_wire_time_115200_ms: %.3f ms"
-          % ((len(ring) + len(ack)) * BITS_PER_BYTE * 1000 / BAUD))
+    print("hybrid_ring_wire_time_115200_ms: %.3f ms" % (len(ring) * BITS_PER_BYTE * 1000 / BAUD))
+    print(
+        "hybrid_ring_exchange_wire_time_115200_ms: %.3f ms"
+        % ((len(ring) + len(ack)) * BITS_PER_BYTE * 1000 / BAUD)
+    )
     print("hybrid_encode_ring_us: %.2f us" % encode_us)
     print("hybrid_feed_ack_us: %.2f us" % feed_us)
     for line in micropython_figures():

@@ -18,6 +18,7 @@ matcher on the very same input. When node and the MicroPython WebAssembly
 package are installed, the same figures are measured under MicroPython too
 (lines prefixed `mpy_`), by running this file through mpy_run.mjs.
 """
+
 import sys
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
@@ -42,6 +43,7 @@ else:
 
     def elapsed_us(start):
         return (time.perf_counter() - start) * 1e6
+
 
 from panel.core import numbers  # noqa: E402  (after the path set-up above)
 
@@ -104,8 +106,11 @@ def measure(prefix):
         raise SystemExit("simple pattern matched")
     simple_us = median_us(numbers.compiled_matches, simple, "155")
     report(prefix, "dial_pattern_simple_us", simple_us, "us")
-    shapes = (("wildcards", wildcard_pattern), ("interleaved", interleaved_pattern),
-              ("worst", worst_pattern))
+    shapes = (
+        ("wildcards", wildcard_pattern),
+        ("interleaved", interleaved_pattern),
+        ("worst", worst_pattern),
+    )
     for shape, build in shapes:
         for count in TOKEN_COUNTS:
             compiled = numbers.compile_dial_pattern(build(count))
@@ -115,18 +120,26 @@ def measure(prefix):
             report(prefix, "dial_pattern_%d_%s_us" % (count, shape), value, "us")
             if count == 64 and shape == "wildcards":
                 report(prefix, "dial_pattern_64_wildcards_vs_simple_ratio", value / simple_us, "x")
-    report(prefix, "dial_pattern_compile_64_wildcards_us",
-           median_us(_compile, wildcard_pattern(64), None), "us")
+    report(
+        prefix,
+        "dial_pattern_compile_64_wildcards_us",
+        median_us(_compile, wildcard_pattern(64), None),
+        "us",
+    )
 
 
 def measure_re_baseline():
     import re
+
     short_number = "1" * 24
     for count in (4, 6, 8):
         regex = re.compile("(?:.*)1" * count + "2", re.DOTALL)
         value = median_us(lambda compiled, text: compiled.fullmatch(text), regex, short_number)
-        ours = median_us(numbers.compiled_matches,
-                         numbers.compile_dial_pattern(interleaved_pattern(count)), short_number)
+        ours = median_us(
+            numbers.compiled_matches,
+            numbers.compile_dial_pattern(interleaved_pattern(count)),
+            short_number,
+        )
         report("", "re_backtracking_%d_interleaved_24_chars_us" % count, value, "us")
         report("", "dial_pattern_%d_interleaved_24_chars_us" % count, ours, "us")
 
@@ -134,14 +147,27 @@ def measure_re_baseline():
 def measure_under_micropython():
     import shutil
     import subprocess
+
     snippet = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
-    package = os.path.join(ROOT, "tools", "mpy", "node_modules", "@micropython",
-                           "micropython-webassembly-pyscript", "package.json")
+    package = os.path.join(
+        ROOT,
+        "tools",
+        "mpy",
+        "node_modules",
+        "@micropython",
+        "micropython-webassembly-pyscript",
+        "package.json",
+    )
     if not (shutil.which("node") and os.path.exists(snippet) and os.path.exists(package)):
         print("# MicroPython figures skipped: node or the WebAssembly package is missing")
         return
-    result = subprocess.run(["node", snippet, os.path.abspath(__file__)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["node", snippet, os.path.abspath(__file__)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     sys.stdout.write(result.stdout)
     if result.returncode != 0:
         print("# MicroPython run failed: %s" % result.stderr.strip()[-300:])

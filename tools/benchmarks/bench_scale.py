@@ -43,6 +43,7 @@ flash_bytes_per_change is bench_store.py's.
 
 Usage: python tools/benchmarks/bench_scale.py [--no-mpy] [--keep DIR]
 """
+
 import asyncio
 import json
 import os
@@ -58,6 +59,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 from microdot.test_client import TestClient  # noqa: E402
+
 from panel import redirect_index  # noqa: E402
 from panel.api import redirectrules  # noqa: E402
 from panel.app import Panel, build_app  # noqa: E402
@@ -71,15 +73,35 @@ PERSONAL_RULES = 976
 PROBES = 200
 BOOT_RUNS = 5
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
-BOARD = {"name": "bench", "device_model": "BENCH-PANEL", "mcu_version": "bench",
-         "device_serial_number": "00000000-0000-4000-8000-000000000001",
-         "limits": {"forward_rules": 10000, "redirect_rules": 1024, "tokens": 8,
-                    "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
-TARGETS = (("mpy_heap_rules_bytes", 49152, "bytes"),
-           ("mpy_heap_peak_list_bytes", 65536, "bytes"),
-           ("mpy_plan_lookup_ms", 10, "ms"))
-TYPES = ("absolute", "busy", "busy", "noanswer", "noanswer", "unavailable", "unregistered",
-         "reject")
+BOARD = {
+    "name": "bench",
+    "device_model": "BENCH-PANEL",
+    "mcu_version": "bench",
+    "device_serial_number": "00000000-0000-4000-8000-000000000001",
+    "limits": {
+        "forward_rules": 10000,
+        "redirect_rules": 1024,
+        "tokens": 8,
+        "call_log_entries": 20,
+        "identifiers": 10,
+        "body_bytes": 16384,
+    },
+}
+TARGETS = (
+    ("mpy_heap_rules_bytes", 49152, "bytes"),
+    ("mpy_heap_peak_list_bytes", 65536, "bytes"),
+    ("mpy_plan_lookup_ms", 10, "ms"),
+)
+TYPES = (
+    "absolute",
+    "busy",
+    "busy",
+    "noanswer",
+    "noanswer",
+    "unavailable",
+    "unregistered",
+    "reject",
+)
 
 
 def emit(name, value, unit):
@@ -115,8 +137,7 @@ def schedule_fields(rng, rule):
         rule["schedule"] = "custom"
         periods = []
         for day in rng.sample(range(1, 8), rng.randrange(1, 6)):
-            periods.append({"daystart": day, "timestart": 480, "daystop": day,
-                            "timestop": 1200})
+            periods.append({"daystart": day, "timestart": 480, "daystop": day, "timestop": 1200})
         rule["periods"] = periods
 
 
@@ -137,25 +158,38 @@ def masks():
     """48 masks an installer might use: per leading digit, then catch-alls."""
     patterns = []
     for digit in range(1, 10):
-        patterns += ["%dXX" % digit, "%dXXX" % digit, "%d*" % digit, "%d[0-4]X" % digit,
-                     "%d." % digit]
+        patterns += [
+            "%dXX" % digit,
+            "%dXXX" % digit,
+            "%d*" % digit,
+            "%d[0-4]X" % digit,
+            "%d." % digit,
+        ]
     return patterns + ["*", "N", "?XX"]
 
 
 def redirect_bodies(rng, personal_apartments):
     bodies = []
     for apartment in personal_apartments:
-        body = {"type": rng.choice(TYPES), "filter_number": str(apartment),
-                "tran_number": destination(rng, apartment), "priority": rng.randrange(0, 200),
-                "opts": {"title": "Apt %d redirect" % apartment}}
+        body = {
+            "type": rng.choice(TYPES),
+            "filter_number": str(apartment),
+            "tran_number": destination(rng, apartment),
+            "priority": rng.randrange(0, 200),
+            "opts": {"title": "Apt %d redirect" % apartment},
+        }
         if rng.random() < 0.1:
             body["opts"]["comment"] = "Requested by the tenant by phone; check again next year."
         schedule_fields(rng, body)
         bodies.append(body)
     for pattern in masks():
-        body = {"type": rng.choice(TYPES[1:]), "filter_number": pattern,
-                "tran_number": rng.choice(("900", "901", "sip:concierge@10.0.0.2")),
-                "priority": rng.randrange(100, 1000), "opts": {"title": "Mask %s" % pattern}}
+        body = {
+            "type": rng.choice(TYPES[1:]),
+            "filter_number": pattern,
+            "tran_number": rng.choice(("900", "901", "sip:concierge@10.0.0.2")),
+            "priority": rng.randrange(100, 1000),
+            "opts": {"title": "Mask %s" % pattern},
+        }
         schedule_fields(rng, body)
         bodies.append(body)
     return bodies
@@ -164,8 +198,12 @@ def redirect_bodies(rng, personal_apartments):
 def open_app(directory):
     store = Store(directory)
     store.open()
-    panel = Panel(json.loads(json.dumps(BOARD)), store, Clock(assume_set=True),
-                  [RecordingPin(1), RecordingPin(2)])
+    panel = Panel(
+        json.loads(json.dumps(BOARD)),
+        store,
+        Clock(assume_set=True),
+        [RecordingPin(1), RecordingPin(2)],
+    )
     app = build_app(panel)
     return store, panel, app
 
@@ -173,8 +211,9 @@ def open_app(directory):
 async def post_rules(app, bodies):
     client = TestClient(app)
     for body in bodies:
-        response = await client.request("POST", redirectrules.COLLECTION_PATH,
-                                        headers=dict(AUTH), body=body)
+        response = await client.request(
+            "POST", redirectrules.COLLECTION_PATH, headers=dict(AUTH), body=body
+        )
         if response.status_code != 200:
             raise RuntimeError("rule refused: %s" % response.text)
 
@@ -229,8 +268,9 @@ def plan(panel, number):
 def baseline_plan(forwards, all_rules, number):
     called = str(number)
     queue = forwards.get(number)
-    rules = [rule for rule in all_rules
-             if numbers.dial_pattern_matches(rule["filter_number"], called)]
+    rules = [
+        rule for rule in all_rules if numbers.dial_pattern_matches(rule["filter_number"], called)
+    ]
     first = routing.CallRouting(called, "panel", 600).next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")
     return queue, len(rules), step_of(first), step_of(busy)
@@ -303,14 +343,22 @@ def measure_cpython(data, probes):
 
 def microdot_directory():
     import microdot
+
     return os.path.dirname(microdot.__file__)
 
 
 def measure_micropython(data):
     runner = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
     script = os.path.join(ROOT, "tools", "benchmarks", "scale_mpy_measure.py")
-    command = ["node", runner, "--microdot", microdot_directory(),
-               "--copy", data + ":/data", script]
+    command = [
+        "node",
+        runner,
+        "--microdot",
+        microdot_directory(),
+        "--copy",
+        data + ":/data",
+        script,
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     figures = {}
     for line in result.stdout.splitlines():
@@ -338,9 +386,12 @@ def main():
             probes = build(data, random.Random(20261123))
             emit("scale_build_s", "%.1f" % (time.perf_counter() - started), "s")
         emit("scale_store_bytes", directory_bytes(os.path.join(data, "full", "store")), "bytes")
-        emit("scale_baseline_files_bytes",
-             os.path.getsize(os.path.join(data, "forwards.jsonl"))
-             + os.path.getsize(os.path.join(data, "rules.jsonl")), "bytes")
+        emit(
+            "scale_baseline_files_bytes",
+            os.path.getsize(os.path.join(data, "forwards.jsonl"))
+            + os.path.getsize(os.path.join(data, "rules.jsonl")),
+            "bytes",
+        )
         measure_cpython(data, probes)
         if "--no-mpy" in sys.argv:
             return 0

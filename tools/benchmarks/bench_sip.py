@@ -5,6 +5,7 @@ run; MicroPython figures come from the WebAssembly interpreter (the build
 whose hashlib has no md5, so the pure-Python MD5 is what a digest costs there).
 Prints one `name: value unit` line per figure.
 """
+
 import hashlib
 import os
 import subprocess
@@ -47,7 +48,7 @@ gc.collect()
 print("mpy_sip_stack_import_heap_bytes: %d bytes" % (gc.mem_alloc() - before))
 """
 
-MICROPYTHON_SNIPPET = r'''
+MICROPYTHON_SNIPPET = r"""
 import time
 from panel.proto import md5, sip_message
 data = %r
@@ -66,7 +67,7 @@ while time.ticks_diff(time.ticks_ms(), start) < 1000:
 elapsed = time.ticks_diff(time.ticks_ms(), start)
 print("mpy_md5_pure_us: %%.1f us" %% (elapsed * 1000 / count))
 print("mpy_digest_response_pure_us: %%.1f us" %% (3 * elapsed * 1000 / count))
-''' % (INVITE, DIGEST_INPUT)
+""" % (INVITE, DIGEST_INPUT)
 
 
 def _rate(function, seconds=1.0):
@@ -91,8 +92,11 @@ def main():
     print("md5_hashlib_us: %.3f us" % (1e6 / native))
     print("md5_pure_vs_hashlib_ratio: %.0f x" % (native / pure))
     challenge = digest.parse_challenge('Digest realm="asterisk", nonce="5f3e", qop="auth"')
-    response = _rate(lambda: digest.authorization(challenge, "REGISTER", "sip:10.0.0.1",
-                                                  "100001", "s3cret", "0a4f113b"))
+    response = _rate(
+        lambda: digest.authorization(
+            challenge, "REGISTER", "sip:10.0.0.1", "100001", "s3cret", "0a4f113b"
+        )
+    )
     print("digest_authorization_header_us: %.1f us" % (1e6 / response))
 
     for snippet in (MICROPYTHON_SNIPPET, MICROPYTHON_HEAP_SNIPPET):
@@ -108,8 +112,9 @@ def _run_micropython(snippet):
         handle.write(snippet)
         path = handle.name
     try:
-        result = subprocess.run(["node", runner, path], capture_output=True, text=True,
-                                cwd=ROOT, timeout=120)
+        result = subprocess.run(
+            ["node", runner, path], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
         sys.stdout.write(result.stdout)
         if result.returncode != 0:
             print("# MicroPython figures unavailable: %s" % result.stderr.strip()[-200:])

@@ -28,6 +28,7 @@ tools/benchmarks/mpy_run.mjs (needs node and tools/mpy/node_modules).
 
 Usage: python tools/benchmarks/bench_store.py [--quick] [--no-mpy]
 """
+
 import json
 import os
 import random
@@ -97,10 +98,12 @@ def forward_rule(rng, apartment):
     text = ""
     wanted = rng.randrange(60, 151)
     while True:
-        targets.append("sip:%d@10.0.%d.%d" % (rng.randrange(100, 9999),
-                                             rng.randrange(256), rng.randrange(256)))
-        text = json.dumps({"apartment": apartment, "mode": "parallel", "targets": targets},
-                          separators=(",", ":"))
+        targets.append(
+            "sip:%d@10.0.%d.%d" % (rng.randrange(100, 9999), rng.randrange(256), rng.randrange(256))
+        )
+        text = json.dumps(
+            {"apartment": apartment, "mode": "parallel", "targets": targets}, separators=(",", ":")
+        )
         if len(text) >= wanted - 20:
             break
     return (text + " " * max(0, wanted - len(text))).encode()
@@ -108,8 +111,13 @@ def forward_rule(rng, apartment):
 
 def redirect_rule(rng):
     wanted = rng.randrange(300, 601)
-    body = {"type": "schedule", "priority": rng.randrange(100), "mask": "2XX",
-            "target": "sip:%d@pbx" % rng.randrange(1000), "comment": ""}
+    body = {
+        "type": "schedule",
+        "priority": rng.randrange(100),
+        "mask": "2XX",
+        "target": "sip:%d@pbx" % rng.randrange(1000),
+        "comment": "",
+    }
     text = json.dumps(body, separators=(",", ":"))
     body["comment"] = "x" * max(0, wanted - len(text))
     return json.dumps(body, separators=(",", ":")).encode()
@@ -189,8 +197,10 @@ def measure_store(changes, records):
         if scanned != total:
             raise SystemExit("reverse scan saw %d of %d" % (scanned, total))
         partitions = len(store._ids)
-        on_disk = sum(os.path.getsize(os.path.join(directory, "kv", name))
-                      for name in os.listdir(directory + "/kv"))
+        on_disk = sum(
+            os.path.getsize(os.path.join(directory, "kv", name))
+            for name in os.listdir(directory + "/kv")
+        )
         return {
             "flash_bytes_per_change": written / changes,
             "record_bytes": changed_bytes / changes,
@@ -223,9 +233,11 @@ def measure_inserts(records):
             value = forward_rule(rng, apartment)
             inserted += len(key) + len(value)
             store.put(key, value)
-        return {"insert_flash_bytes_per_change": counter.bytes_written / records,
-                "insert_record_bytes": inserted / records,
-                "insert_partitions": len(store._ids)}
+        return {
+            "insert_flash_bytes_per_change": counter.bytes_written / records,
+            "insert_record_bytes": inserted / records,
+            "insert_partitions": len(store._ids),
+        }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -252,8 +264,10 @@ def measure_baseline(changes, records):
             os.rename(path + ".tmp", path)
             written += len(data)
         seconds = time.perf_counter() - started
-        return {"baseline_flash_bytes_per_change": written / changes,
-                "baseline_put_us": seconds / changes * 1e6}
+        return {
+            "baseline_flash_bytes_per_change": written / changes,
+            "baseline_put_us": seconds / changes * 1e6,
+        }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -265,6 +279,7 @@ def measure_littlefs(changes, records):
     except ImportError:
         return {}
     from support.faulty_fs import LittleFsFileSystem
+
     rng = random.Random(1)
     file_system = LittleFsFileSystem(blocks=4096)  # a 16 MiB image
     store = Store("/kv", file_system)
@@ -273,11 +288,13 @@ def measure_littlefs(changes, records):
     blocks_after_fill = file_system.blocks_used()
     file_system.programmed = file_system.erased = 0
     changed_bytes = change_random_rules(store, rng, records, changes)
-    figures = {"lfs_prog_bytes_per_change": file_system.programmed / changes,
-               "lfs_erase_bytes_per_change": file_system.erased / changes,
-               "lfs_record_bytes": changed_bytes / changes,
-               "lfs_blocks_used_after_fill": blocks_after_fill,
-               "lfs_blocks_used": file_system.blocks_used()}
+    figures = {
+        "lfs_prog_bytes_per_change": file_system.programmed / changes,
+        "lfs_erase_bytes_per_change": file_system.erased / changes,
+        "lfs_record_bytes": changed_bytes / changes,
+        "lfs_blocks_used_after_fill": blocks_after_fill,
+        "lfs_blocks_used": file_system.blocks_used(),
+    }
     # Baseline on the same kind of image: the JSON file rewritten per change.
     baseline = LittleFsFileSystem(blocks=4096)
     rules = {}
@@ -305,8 +322,7 @@ def measure_micropython_heap(quick):
     command = ["node", script, snippet]
     if quick:
         command.append("--quick")
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                            timeout=1800)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
     figures = {}
     for line in result.stdout.splitlines():
         if ": " in line and line.startswith("mpy_"):
@@ -330,13 +346,18 @@ def main():
     print("record_bytes: %.1f bytes" % ours["record_bytes"])
     print("flash_bytes_per_change_ratio: %.2f ratio" % ratio)
     print("steady_flash_bytes_per_change: %.1f bytes" % ours["steady_flash_bytes_per_change"])
-    print("steady_flash_bytes_per_change_ratio: %.2f ratio"
-          % (ours["steady_flash_bytes_per_change"] / ours["steady_record_bytes"]))
+    print(
+        "steady_flash_bytes_per_change_ratio: %.2f ratio"
+        % (ours["steady_flash_bytes_per_change"] / ours["steady_record_bytes"])
+    )
     print("insert_flash_bytes_per_change: %.1f bytes" % inserts["insert_flash_bytes_per_change"])
-    print("insert_flash_bytes_per_change_ratio: %.2f ratio"
-          % (inserts["insert_flash_bytes_per_change"] / inserts["insert_record_bytes"]))
-    print("baseline_flash_bytes_per_change: %.1f bytes"
-          % baseline["baseline_flash_bytes_per_change"])
+    print(
+        "insert_flash_bytes_per_change_ratio: %.2f ratio"
+        % (inserts["insert_flash_bytes_per_change"] / inserts["insert_record_bytes"])
+    )
+    print(
+        "baseline_flash_bytes_per_change: %.1f bytes" % baseline["baseline_flash_bytes_per_change"]
+    )
     print("baseline_flash_bytes_per_change_ratio: %.1f ratio" % base_ratio)
     print("lookup_read_bytes_avg: %.0f bytes" % ours["lookup_read_bytes_avg"])
     print("lookup_read_bytes_max: %d bytes" % ours["lookup_read_bytes_max"])
@@ -350,15 +371,25 @@ def main():
     littlefs_figures = measure_littlefs(changes, records)
     if littlefs_figures:
         record = littlefs_figures["lfs_record_bytes"]
-        print("lfs_prog_bytes_per_change: %.0f bytes" % littlefs_figures["lfs_prog_bytes_per_change"])
-        print("lfs_prog_bytes_per_change_ratio: %.2f ratio"
-              % (littlefs_figures["lfs_prog_bytes_per_change"] / record))
-        print("lfs_erase_bytes_per_change: %.0f bytes"
-              % littlefs_figures["lfs_erase_bytes_per_change"])
-        print("lfs_blocks_used_after_fill: %d blocks" % littlefs_figures["lfs_blocks_used_after_fill"])
+        print(
+            "lfs_prog_bytes_per_change: %.0f bytes" % littlefs_figures["lfs_prog_bytes_per_change"]
+        )
+        print(
+            "lfs_prog_bytes_per_change_ratio: %.2f ratio"
+            % (littlefs_figures["lfs_prog_bytes_per_change"] / record)
+        )
+        print(
+            "lfs_erase_bytes_per_change: %.0f bytes"
+            % littlefs_figures["lfs_erase_bytes_per_change"]
+        )
+        print(
+            "lfs_blocks_used_after_fill: %d blocks" % littlefs_figures["lfs_blocks_used_after_fill"]
+        )
         print("lfs_blocks_used: %d blocks" % littlefs_figures["lfs_blocks_used"])
-        print("lfs_baseline_prog_bytes_per_change: %.0f bytes"
-              % littlefs_figures["lfs_baseline_prog_bytes_per_change"])
+        print(
+            "lfs_baseline_prog_bytes_per_change: %.0f bytes"
+            % littlefs_figures["lfs_baseline_prog_bytes_per_change"]
+        )
     else:
         print("# littlefs-python not installed: no lfs_* figures")
     sys.stdout.flush()

@@ -21,13 +21,19 @@ DIRECTORY = "/bench-store"
 def forward_value(apartment):
     # 60..150 bytes of JSON-like text, varying with the apartment number.
     text = '{"apartment":%d,"mode":"parallel","targets":["sip:%d@10.0.1.%d"' % (
-        apartment, 100 + apartment % 900, apartment % 250)
+        apartment,
+        100 + apartment % 900,
+        apartment % 250,
+    )
     return (text + "," + '"sip:9%d@pbx"' % apartment * (apartment % 3) + "]}").encode()
 
 
 def redirect_value(number):
-    return ('{"type":"schedule","priority":%d,"comment":"' % (number % 100)
-            + "x" * (300 + number * 7 % 300) + '"}').encode()
+    return (
+        '{"type":"schedule","priority":%d,"comment":"' % (number % 100)
+        + "x" * (300 + number * 7 % 300)
+        + '"}'
+    ).encode()
 
 
 def fill(store):
@@ -38,8 +44,9 @@ def fill(store):
             store.write_batch(batch)
             batch = []
     for number in range(REDIRECTS):
-        batch.append(("r:%08x-%04x" % (number * 2654435761 % 4294967296, number),
-                      redirect_value(number)))
+        batch.append(
+            ("r:%08x-%04x" % (number * 2654435761 % 4294967296, number), redirect_value(number))
+        )
         if len(batch) == 10:
             store.write_batch(batch)
             batch = []
@@ -99,7 +106,7 @@ before = gc.mem_alloc()
 store.put("f:%020d" % 4321, forward_value(4322))
 print("mpy_store_put_alloc_bytes: %d bytes" % (gc.mem_alloc() - before))
 before = gc.mem_alloc()
-for key in store.keys("f:", "f;", reverse=True):
+for _key in store.keys("f:", "f;", reverse=True):
     break
 print("mpy_store_scan_step_alloc_bytes: %d bytes" % (gc.mem_alloc() - before))
 gc.enable()

@@ -20,10 +20,20 @@ from panel.drivers.pins import RecordingPin
 from panel.store import Store
 
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
-BOARD = {"name": "bench", "device_model": "BENCH-PANEL", "mcu_version": "bench",
-         "device_serial_number": "00000000-0000-4000-8000-000000000001",
-         "limits": {"forward_rules": 10000, "redirect_rules": 1024, "tokens": 8,
-                    "call_log_entries": 20, "identifiers": 10, "body_bytes": 16384}}
+BOARD = {
+    "name": "bench",
+    "device_model": "BENCH-PANEL",
+    "mcu_version": "bench",
+    "device_serial_number": "00000000-0000-4000-8000-000000000001",
+    "limits": {
+        "forward_rules": 10000,
+        "redirect_rules": 1024,
+        "tokens": 8,
+        "call_log_entries": 20,
+        "identifiers": 10,
+        "body_bytes": 16384,
+    },
+}
 # Each probe is timed over this many runs: this port's ticks_us() moves in
 # whole milliseconds.
 REPEATS = 10
@@ -45,12 +55,12 @@ class WireReader:
     async def readline(self):
         end = self._raw.find(b"\n", self._at)
         end = len(self._raw) if end < 0 else end + 1
-        line = self._raw[self._at:end]
+        line = self._raw[self._at : end]
         self._at = end
         return line
 
     async def readexactly(self, count):
-        chunk = self._raw[self._at:self._at + count]
+        chunk = self._raw[self._at : self._at + count]
         self._at += len(chunk)
         return chunk
 
@@ -80,8 +90,8 @@ class WireWriter:
             self.head = bytes(data[:12])
         self.sent += len(data)
         self.writes += 1
-        gc.collect()            # asks for a collection...
-        await asyncio.sleep_ms(2)   # ...which runs once back in JavaScript
+        gc.collect()  # asks for a collection...
+        await asyncio.sleep_ms(2)  # ...which runs once back in JavaScript
 
     async def aclose(self):
         pass
@@ -91,8 +101,10 @@ class WireWriter:
 
 
 def raw_get(path):
-    return ("GET %s HTTP/1.0\r\nHost: panel\r\nAuthorization: %s\r\n\r\n"
-            % (path, AUTH["Authorization"])).encode()
+    return (
+        "GET %s HTTP/1.0\r\nHost: panel\r\nAuthorization: %s\r\n\r\n"
+        % (path, AUTH["Authorization"])
+    ).encode()
 
 
 async def serve(app, path):
@@ -105,8 +117,12 @@ async def serve(app, path):
 def make_app(path):
     store = Store(path)
     store.open()
-    panel = Panel(json.loads(json.dumps(BOARD)), store, Clock(assume_set=True),
-                  [RecordingPin(1), RecordingPin(2)])
+    panel = Panel(
+        json.loads(json.dumps(BOARD)),
+        store,
+        Clock(assume_set=True),
+        [RecordingPin(1), RecordingPin(2)],
+    )
     app = build_app(panel)
     return store, panel, app
 
@@ -126,7 +142,9 @@ def baseline_plan(forwards, all_rules, number):
     """The same plan from plain dicts in RAM: every rule is scanned."""
     called = str(number)
     queue = forwards.get(number)
-    rules = [rule for rule in all_rules if numbers.dial_pattern_matches(rule["filter_number"], called)]
+    rules = [
+        rule for rule in all_rules if numbers.dial_pattern_matches(rule["filter_number"], called)
+    ]
     state = routing.CallRouting(called, "panel", 600)
     first = state.next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")

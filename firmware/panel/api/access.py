@@ -6,8 +6,7 @@ from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 
 LOCK_SETTINGS = "lock_%d"
-LOCK_DEFAULTS = {1: {"dtmf_code": "1", "lock_timeout": 5},
-                 2: {"dtmf_code": "2", "lock_timeout": 5}}
+LOCK_DEFAULTS = {1: {"dtmf_code": "1", "lock_timeout": 5}, 2: {"dtmf_code": "2", "lock_timeout": 5}}
 _DTMF_CHARS = "0123456789*#ABCD"
 _MAX_UNLOCK_SECONDS = 604800
 _IDENTIFIER_PREFIX = "i:"
@@ -68,7 +67,7 @@ class Identifiers:
             raise body_rules.range_error("identifier_number", "Identifier limit reached")
         last = 0
         for key in self._store.keys(_IDENTIFIER_PREFIX, _IDENTIFIER_STOP, reverse=True):
-            last = int(key[len(_IDENTIFIER_PREFIX):])
+            last = int(key[len(_IDENTIFIER_PREFIX) :])
             break
         uid = last + 1
         item["identifier_uid"] = uid
@@ -102,9 +101,13 @@ def validate_identifier(document):
             raise body_rules.wrong_type("identifier_owner")
     if lock not in _LOCK_CHOICES:
         raise body_rules.range_error("lock", "first, second or all")
-    return {"identifier_number": number, "identifier_type": kind,
-            "identifier_owner": {"name": owner.get("name", ""), "type": owner.get("type", "")},
-            "lock": lock, "valid": valid}
+    return {
+        "identifier_number": number,
+        "identifier_type": kind,
+        "identifier_owner": {"name": owner.get("name", ""), "type": owner.get("type", "")},
+        "lock": lock,
+        "valid": valid,
+    }
 
 
 def register(app, panel):
@@ -151,19 +154,22 @@ def register(app, panel):
             unlock_seconds = body_rules.parse_positive_int(unlock_text) if unlock_text != "0" else 0
             if unlock_seconds is None or unlock_seconds > _MAX_UNLOCK_SECONDS:
                 raise body_rules.range_error("unlockTime", "0..604800")
-        for lock_number in ((1, 2) if number == 0 else (number,)):
+        for lock_number in (1, 2) if number == 0 else (number,):
             panel.open_lock(lock_number, unlock_seconds, "access_granted_by_api_call")
         return ok()
 
-    route(app, "/api/v1/access/general/lock/open/remote/accepted/<lock>",
-              ["GET", "POST"])(open_remote)
+    route(app, "/api/v1/access/general/lock/open/remote/accepted/<lock>", ["GET", "POST"])(
+        open_remote
+    )
 
     identifiers = panel.identifiers
 
     async def add_identifier(request):
         item = validate_identifier(read_object(request))
-        if (item["identifier_type"] == "personal_code"
-                and identifiers.find_personal_code(item["identifier_number"]) is not None):
+        if (
+            item["identifier_type"] == "personal_code"
+            and identifiers.find_personal_code(item["identifier_number"]) is not None
+        ):
             raise ApiError(400, "Identifier already exists")
         return answer({"uid": identifiers.add(item)})
 
@@ -178,9 +184,16 @@ def register(app, panel):
                     raise body_rules.wrong_type("uid_items")
             identifiers.delete_many(uids)
             return ok()
-        return answer(listing.answer_list(
-            request, identifiers.scan, IDENTIFIER_FIELDS, {},
-            sortable=["identifier_uid"], default_sort="identifier_uid",
-            default_ascending=True))
+        return answer(
+            listing.answer_list(
+                request,
+                identifiers.scan,
+                IDENTIFIER_FIELDS,
+                {},
+                sortable=["identifier_uid"],
+                default_sort="identifier_uid",
+                default_ascending=True,
+            )
+        )
 
     route(app, "/api/v1/access/identifier/items", ["GET", "DELETE"])(identifier_items)

@@ -21,8 +21,7 @@ FACTORY_PASSWORD_MD5 = "e10adc3949ba59abbe56e057f20f883e"
 ACCOUNT_SETTINGS = "account"
 
 # Routes that need no credentials (contract 2.2).
-PUBLIC_PATHS = ("/api/info", "/api/v1/login", "/api/v1/sip/status",
-                "/api/v1/device/sip/status")
+PUBLIC_PATHS = ("/api/info", "/api/v1/login", "/api/v1/sip/status", "/api/v1/device/sip/status")
 
 
 class Accounts:
@@ -48,8 +47,7 @@ class Accounts:
         return username == ADMIN_USER and md5_hex(plain_password) == self.password_md5()
 
     def check_md5(self, username, password_md5):
-        return (username == ADMIN_USER
-                and password_md5.lower() == self.password_md5())
+        return username == ADMIN_USER and password_md5.lower() == self.password_md5()
 
     def set_password(self, plain_password):
         self._settings.put(ACCOUNT_SETTINGS, {"password_md5": md5_hex(plain_password)})
@@ -77,8 +75,9 @@ class Accounts:
 
     def _drop_expired(self):
         now = self._ticks_ms()
-        self._tokens = [entry for entry in self._tokens
-                        if compat.ticks_diff(now, entry[1]) < TOKEN_LIFETIME_MS]
+        self._tokens = [
+            entry for entry in self._tokens if compat.ticks_diff(now, entry[1]) < TOKEN_LIFETIME_MS
+        ]
 
     def authenticate(self, request):
         """True when the request carries valid Bearer or Basic credentials."""
@@ -121,8 +120,11 @@ def register(app, panel):
             password = request.args.get("password")
         if username is None or password is None:
             raise ApiError(400, "Required parameters missed")
-        if (not isinstance(username, str) or not isinstance(password, str)
-                or not accounts.check_md5(username, password)):
+        if (
+            not isinstance(username, str)
+            or not isinstance(password, str)
+            or not accounts.check_md5(username, password)
+        ):
             panel.call_log.add("incorrect_login_api_call", {"username": str(username)})
             raise ApiError(400, "Wrong login or password")
         panel.call_log.add("successful_login_api_call", {"username": username})

@@ -33,6 +33,7 @@ def route(app, path, methods):
     """Register an async handler for path; ApiError and BodyError raised inside
     become the contract's JSON answer here (microdot would print a traceback
     for every such expected error before calling an error handler)."""
+
     def decorate(handler):
         async def guarded(request, *args, **kwargs):
             try:
@@ -41,8 +42,10 @@ def route(app, path, methods):
                 return error_answer(exc.status, exc.text)
             except body_rules.BodyError as exc:
                 return error_answer(exc.status, exc.text)
+
         app.route(path, methods=methods)(guarded)
         return handler
+
     return decorate
 
 

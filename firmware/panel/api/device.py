@@ -11,20 +11,27 @@ SIP_ENABLE_SETTINGS = "sip_enable"
 DIAL_TIMEOUT_DEFAULTS = {"dial_timeout": 45, "forwarding_timeout": 20}
 TALK_TIMEOUT_DEFAULTS = {"talk_timeout": 90}
 # What a fresh panel answers (contract 8, defaults [COMPAT]).
-SIP_DEFAULTS = {"proxy": "", "realm": "", "user": "", "password": "", "user_id": "",
-                "transport": "udp", "registration_interval": 30, "outbound": "",
-                "stun": {"ip": "", "port": 3478}}
+SIP_DEFAULTS = {
+    "proxy": "",
+    "realm": "",
+    "user": "",
+    "password": "",
+    "user_id": "",
+    "transport": "udp",
+    "registration_interval": 30,
+    "outbound": "",
+    "stun": {"ip": "", "port": 3478},
+}
 SIP_ENABLE_DEFAULTS = {"sip_enable": False}
 # GET never shows the password (vendor rule); posting it back keeps the stored one.
 PASSWORD_PLACEHOLDER = "WebPass"
 
-_FIELD_MAX = 31        # user, password, user_id
-_ADDRESS_MAX = 63      # proxy, realm
+_FIELD_MAX = 31  # user, password, user_id
+_ADDRESS_MAX = 63  # proxy, realm
 
 
 def _is_host_char(char):
-    return ("0" <= char <= "9" or "a" <= char <= "z" or "A" <= char <= "Z"
-            or char in ".+_-")
+    return "0" <= char <= "9" or "a" <= char <= "z" or "A" <= char <= "Z" or char in ".+_-"
 
 
 def host_port_ok(text):
@@ -84,10 +91,17 @@ def validate_sip_settings(document, stored):
     stun_port = body_rules.optional(stun, "port", "int", 3478)
     if not 0 <= stun_port <= 65535:
         raise body_rules.range_error("stun", "port: 0..65535")
-    return {"proxy": proxy, "realm": realm, "user": user, "password": password,
-            "user_id": user_id, "transport": transport,
-            "registration_interval": interval, "outbound": outbound,
-            "stun": {"ip": stun_ip, "port": stun_port}}
+    return {
+        "proxy": proxy,
+        "realm": realm,
+        "user": user,
+        "password": password,
+        "user_id": user_id,
+        "transport": transport,
+        "registration_interval": interval,
+        "outbound": outbound,
+        "stun": {"ip": stun_ip, "port": stun_port},
+    }
 
 
 def _checked_int(document, name, low, high):
@@ -120,8 +134,10 @@ def register(app, panel):
     async def talk_timeout(request):
         if request.method == "POST":
             document = read_object(request)
-            settings.put(TALK_TIMEOUT_SETTINGS,
-                         {"talk_timeout": _checked_int(document, "talk_timeout", 10, 600)})
+            settings.put(
+                TALK_TIMEOUT_SETTINGS,
+                {"talk_timeout": _checked_int(document, "talk_timeout", 10, 600)},
+            )
             return ok()
         return answer(settings.get(TALK_TIMEOUT_SETTINGS, TALK_TIMEOUT_DEFAULTS))
 
@@ -152,7 +168,9 @@ def register(app, panel):
             settings.put(SIP_ENABLE_SETTINGS, stored)
             panel.sip_changed()
             return ok()
-        return answer({"sip_enable": settings.get(SIP_ENABLE_SETTINGS, SIP_ENABLE_DEFAULTS)["sip_enable"]})
+        return answer(
+            {"sip_enable": settings.get(SIP_ENABLE_SETTINGS, SIP_ENABLE_DEFAULTS)["sip_enable"]}
+        )
 
     route(app, "/api/v1/device/sip/enable", ["GET", "POST"])(sip_enable)
 

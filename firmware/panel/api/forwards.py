@@ -1,11 +1,17 @@
 # The forward family of the BAS-IP contract (section 3): one rule, many rules,
 # the Link-server calls and the forwarding mode.
-from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.api import listing
+from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 from panel.core import numbers
-from panel.forward_rules import (MAX_FORWARD_NUMBER, MAX_QUEUE_LENGTH, MODE_ALL_AT_ONCE,
-                                 MODE_ONE_BY_ONE, RuleLimitReached, TooManyAtOnce)
+from panel.forward_rules import (
+    MAX_FORWARD_NUMBER,
+    MAX_QUEUE_LENGTH,
+    MODE_ALL_AT_ONCE,
+    MODE_ONE_BY_ONE,
+    RuleLimitReached,
+    TooManyAtOnce,
+)
 
 FORWARD_MODE_SETTINGS = "forward_mode"
 _QUEUE_FIELD = "forward_entity_list"
@@ -87,11 +93,21 @@ def register(app, panel):
         def unfiltered(reverse, skip, limit):
             page = [_item(number, queue) for number, queue in rules.page(skip, limit, reverse)]
             return page, rules.count()
-        return answer(listing.answer_list(
-            request, rules.numbers, LIST_FIELDS, LIST_ALIASES,
-            sortable=["forward_number"], default_sort="forward_number",
-            default_ascending=True, field_getter=_number_field, materialize=page_item,
-            unfiltered=unfiltered))
+
+        return answer(
+            listing.answer_list(
+                request,
+                rules.numbers,
+                LIST_FIELDS,
+                LIST_ALIASES,
+                sortable=["forward_number"],
+                default_sort="forward_number",
+                default_ascending=True,
+                field_getter=_number_field,
+                materialize=page_item,
+                unfiltered=unfiltered,
+            )
+        )
 
     async def many_rules(request):
         if request.method == "GET":
@@ -110,10 +126,18 @@ def register(app, panel):
         if request.method == "DELETE":
             link_ids = _integer_list(document, "link_ids")
             deleted = rules.delete_many(link_ids)
-            return answer({"result": [
-                {"link_id": link_id, "success": found,
-                 "extended_info": "deleted" if found else "entity_not_found"}
-                for link_id, found in zip(link_ids, deleted)]})
+            return answer(
+                {
+                    "result": [
+                        {
+                            "link_id": link_id,
+                            "success": found,
+                            "extended_info": "deleted" if found else "entity_not_found",
+                        }
+                        for link_id, found in zip(link_ids, deleted)
+                    ]
+                }
+            )
         items = body_rules.require(document, "list_items", "list")
         pairs = []
         for item in items:
@@ -121,10 +145,18 @@ def register(app, panel):
                 raise body_rules.wrong_type("list_items")
             pairs.append((_link_number(item), validate_queue(item)))
         created = store_rules(pairs)
-        return answer({"result": [
-            {"link_id": number, "success": True,
-             "extended_info": "created" if was_created else "updated"}
-            for (number, _), was_created in zip(pairs, created)]})
+        return answer(
+            {
+                "result": [
+                    {
+                        "link_id": number,
+                        "success": True,
+                        "extended_info": "created" if was_created else "updated",
+                    }
+                    for (number, _), was_created in zip(pairs, created)
+                ]
+            }
+        )
 
     route(app, "/api/v1/forward/items/link", ["GET", "POST", "DELETE"])(linked_rules)
 
@@ -136,8 +168,7 @@ def register(app, panel):
                 raise body_rules.range_error("forward_mode", "all_at_once or one_by_one")
             panel.settings.put(FORWARD_MODE_SETTINGS, {"forward_mode": mode})
             return ok()
-        return answer(panel.settings.get(FORWARD_MODE_SETTINGS,
-                                         {"forward_mode": MODE_ALL_AT_ONCE}))
+        return answer(panel.settings.get(FORWARD_MODE_SETTINGS, {"forward_mode": MODE_ALL_AT_ONCE}))
 
     route(app, "/api/v1/forward/mode", ["GET", "POST"])(forward_mode)
 

@@ -32,10 +32,18 @@ def register(app, panel):
                     continue
                 yield item
 
-        return answer(listing.answer_list(
-            request, items, LOG_FIELDS, {}, sortable=["timestamp"],
-            default_sort="timestamp", default_ascending=False,
-            field_getter=_log_field))
+        return answer(
+            listing.answer_list(
+                request,
+                items,
+                LOG_FIELDS,
+                {},
+                sortable=["timestamp"],
+                default_sort="timestamp",
+                default_ascending=False,
+                field_getter=_log_field,
+            )
+        )
 
     route(app, "/api/v1/log/items", ["GET"])(log_items)
 

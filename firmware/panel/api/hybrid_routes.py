@@ -19,8 +19,15 @@ def _line(text):
 def register(app, panel):
     async def state(request):
         if panel.adapter is None:
-            return answer({"present": False, "version": None, "capabilities": None,
-                           "lines": [], "configured": False})
+            return answer(
+                {
+                    "present": False,
+                    "version": None,
+                    "capabilities": None,
+                    "lines": [],
+                    "configured": False,
+                }
+            )
         described = panel.adapter.describe()
         described["configured"] = True
         return answer(described)
@@ -37,6 +44,7 @@ def register(app, panel):
             if not done:
                 raise ApiError(409, "Hybrid adapter did not acknowledge")
             return ok()
+
         return handler
 
     route(app, "/api/v1/hybrid/lines/<line>/ring", ["POST"])(command("ring"))

@@ -5,8 +5,18 @@ from panel.api.common import ApiError
 from panel.core import query as list_query
 
 
-def answer_list(request, items, fields, aliases, sortable, default_sort,
-                default_ascending, field_getter=None, materialize=None, unfiltered=None):
+def answer_list(
+    request,
+    items,
+    fields,
+    aliases,
+    sortable,
+    default_sort,
+    default_ascending,
+    field_getter=None,
+    materialize=None,
+    unfiltered=None,
+):
     """The {"list_items", "list_option"} document of a list request.
 
     items(reverse) yields the list's items in ascending order of its one sort
@@ -26,11 +36,13 @@ def answer_list(request, items, fields, aliases, sortable, default_sort,
     except list_query.FilterError:
         raise ApiError(400, list_query.FILTER_ERROR_TEXT)
     limit, page_number = list_query.page_params(arguments)
-    sort_field, ascending = list_query.sort_params(arguments, sortable, default_sort,
-                                                   default_ascending)
+    sort_field, ascending = list_query.sort_params(
+        arguments, sortable, default_sort, default_ascending
+    )
     if expression is None:
         predicate = None
     elif field_getter is not None:
+
         def predicate(item):
             return list_query.evaluate(expression, lambda name: field_getter(item, name))
     else:
@@ -38,11 +50,19 @@ def answer_list(request, items, fields, aliases, sortable, default_sort,
     if predicate is None and unfiltered is not None:
         page, total = unfiltered(not ascending, (page_number - 1) * limit, limit)
     else:
-        page, total = list_query.page_window(items(not ascending), predicate, limit,
-                                             page_number)
+        page, total = list_query.page_window(items(not ascending), predicate, limit, page_number)
         if materialize is not None:
             page = [materialize(item) for item in page]
-    return {"list_items": page,
-            "list_option": list_query.list_option(
-                total, limit, page_number, fields, expression is not None,
-                sort_field, ascending, sortable)}
+    return {
+        "list_items": page,
+        "list_option": list_query.list_option(
+            total,
+            limit,
+            page_number,
+            fields,
+            expression is not None,
+            sort_field,
+            ascending,
+            sortable,
+        ),
+    }

@@ -20,11 +20,12 @@ RAM between requests. Each write also writes the rule's routing record
 (panel.redirect_index) in the same atomic store batch. Writes are durable
 (the store fsyncs) before answering.
 """
+
 import json
 
 from panel import compat, redirect_index
-from panel.core import redirects, schedule, routing
-from panel.core.body import parse_json, JsonError
+from panel.core import redirects, routing, schedule
+from panel.core.body import JsonError, parse_json
 from panel.core.redirects import RuleError, error_body
 from panel.store import MAX_VALUE_BYTES
 
@@ -32,7 +33,7 @@ COLLECTION_PATH = "/rest/v1/uc/redirectrules"
 SETTINGS_PATH = "/api/v1/redirect/settings"
 SETTINGS_NAME = "redirect"
 _KEY_PREFIX = "r:"
-_KEY_STOP = "r;"       # the character after ":": a scan of every r:<id> key
+_KEY_STOP = "r;"  # the character after ":": a scan of every r:<id> key
 # Further parts of a rule too big for one store value (see _records).
 _PART_PREFIX = "r~"
 # The store's value limit (panel.store.MAX_VALUE_BYTES) and the part size that
@@ -90,7 +91,7 @@ def _part_count(raw):
     """Number of store values a rule record spans (1 unless split)."""
     if raw[:1] != b"~":
         return 1
-    return int(raw[1:raw.index(b"~", 1)])
+    return int(raw[1 : raw.index(b"~", 1)])
 
 
 def _decode(store, rule_id, raw):
@@ -98,7 +99,7 @@ def _decode(store, rule_id, raw):
     if raw[:1] != b"~":
         return json.loads(raw)
     end = raw.index(b"~", 1)
-    pieces = [raw[end + 1:]]
+    pieces = [raw[end + 1 :]]
     for index in range(1, int(raw[1:end])):
         pieces.append(store.get(_part_key(rule_id, index)) or b"")
     return json.loads(b"".join(pieces))
@@ -115,9 +116,9 @@ def _records(rule):
     data = redirects.encode(rule).encode()
     if len(data) <= _VALUE_MAX:
         return [data]
-    pieces = [data[start:start + _PART_BYTES] for start in range(0, len(data), _PART_BYTES)]
+    pieces = [data[start : start + _PART_BYTES] for start in range(0, len(data), _PART_BYTES)]
     if len(pieces) > _MAX_PARTS:
-        raise RuleError(500, "Internal error")     # cannot happen for a checked rule
+        raise RuleError(500, "Internal error")  # cannot happen for a checked rule
     pieces[0] = ("~%d~" % len(pieces)).encode() + pieces[0]
     return pieces
 
@@ -166,7 +167,7 @@ def _remove(store, rule_id):
 def iter_rules(store):
     """Every stored rule (dict), in key (id) order, one at a time."""
     for key, raw in store.scan(_KEY_PREFIX, _KEY_STOP):
-        yield _decode(store, key[len(_KEY_PREFIX):], raw)
+        yield _decode(store, key[len(_KEY_PREFIX) :], raw)
 
 
 def _rule_limit(panel):
@@ -194,8 +195,9 @@ def _read_json_body(request, expected):
         if media_type != "application/json":
             raise RuleError(415, "Unsupported media type")
     if not body:
-        raise RuleError(400, redirects.MSG_INVALID_BODY,
-                        {"reason": "invalid_type", "expected": expected})
+        raise RuleError(
+            400, redirects.MSG_INVALID_BODY, {"reason": "invalid_type", "expected": expected}
+        )
     try:
         return parse_json(body)
     except JsonError:
@@ -237,7 +239,7 @@ def _list_body(store, rule_ids, leaves, flat):
     for rule_id in rule_ids:
         raw = store.get(_key(rule_id))
         if raw is None:
-            continue        # deleted since the scan: leave it out
+            continue  # deleted since the scan: leave it out
         rule = _decode(store, rule_id, raw)
         text = redirects.encode(redirects.project(rule, leaves, flat))
         yield text if first else "," + text
@@ -251,7 +253,9 @@ def _create(panel, request):
     rule = redirects.create_rule(body, compat.urandom(16), _now(panel))
     if store.get(_key(rule["id"])) is not None:
         if "id" in body:
-            raise RuleError(409, "Identifier already exists", {"field": "id", "reason": "duplicate"})
+            raise RuleError(
+                409, "Identifier already exists", {"field": "id", "reason": "duplicate"}
+            )
         # A generated id that collides (2**-128): draw again once.
         rule["id"] = redirects.format_id(compat.urandom(16))
         if store.get(_key(rule["id"])) is not None:
@@ -300,7 +304,7 @@ def _list(panel, request):
         if query.matches(rule):
             # The sort key ends with the id: unique, and it names the rule.
             _insert_bounded(selected, query.sort_key(rule), capacity)
-    page = selected[query.offset:]
+    page = selected[query.offset :]
     rule_ids = [key[-1] for key in page]
     del selected, page
     return _page_answer(panel.store, rule_ids, query)
@@ -316,12 +320,16 @@ def _page_answer(store, rule_ids, query):
 def _lookup(panel, request):
     key = _read_json_body(request, "string")
     if type(key) is not str:
-        raise RuleError(400, redirects.MSG_INVALID_BODY,
-                        {"reason": "invalid_type", "expected": "string"})
+        raise RuleError(
+            400, redirects.MSG_INVALID_BODY, {"reason": "invalid_type", "expected": "string"}
+        )
     found = []
     # LOOKUP reads filter_number and id only: the routing records hold both.
-    source = redirect_index.records(panel.store) if redirect_index.is_current(panel.store) \
+    source = (
+        redirect_index.records(panel.store)
+        if redirect_index.is_current(panel.store)
         else iter_rules(panel.store)
+    )
     for rule in source:
         if redirects.lookup_matches(rule, key):
             _insert_bounded(found, redirects.default_sort_key(rule), None)
@@ -354,6 +362,7 @@ def _delete(panel, rule_id_text):
 
 # --- settings ---------------------------------------------------------------------
 
+
 def default_settings():
     """Factory settings of the redirect rules (fresh objects on every call).
 
@@ -364,8 +373,11 @@ def default_settings():
     response_map = {}
     for code in routing.DEFAULT_RESPONSE_MAP:
         response_map[code] = routing.DEFAULT_RESPONSE_MAP[code]
-    return {"work_hours": schedule.default_work_hours(), "response_map": response_map,
-            "ring_timeout_s": DEFAULT_RING_TIMEOUT_S}
+    return {
+        "work_hours": schedule.default_work_hours(),
+        "response_map": response_map,
+        "ring_timeout_s": DEFAULT_RING_TIMEOUT_S,
+    }
 
 
 def load_settings(panel):
@@ -424,8 +436,14 @@ def _check_work_hours(value):
             if key:
                 raise _wrong_value(name + "." + key, "%d..%d" % (details["min"], details["max"]))
             raise _wrong_value(name, "Empty period")
-        periods.append({"daystart": period["daystart"], "timestart": period["timestart"],
-                        "daystop": period["daystop"], "timestop": period["timestop"]})
+        periods.append(
+            {
+                "daystart": period["daystart"],
+                "timestart": period["timestart"],
+                "daystop": period["daystop"],
+                "timestop": period["timestop"],
+            }
+        )
     return periods
 
 
@@ -556,5 +574,12 @@ def register(app, panel):
     app.route(SETTINGS_PATH, methods=["GET", "POST"])(_redirect_settings)
 
 
-__all__ = ["register", "error_body", "load_settings", "minute_of_week", "iter_rules",
-           "default_settings", "candidate_rules"]
+__all__ = [
+    "register",
+    "error_body",
+    "load_settings",
+    "minute_of_week",
+    "iter_rules",
+    "default_settings",
+    "candidate_rules",
+]

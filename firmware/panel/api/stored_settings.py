@@ -12,30 +12,77 @@ TIMEZONE_DEFAULTS = {"timezone": "UTC\u00b100:00"}
 # path -> (settings name, GET allowed, {field: (kind, default)})
 # A default of None means "stored only": not answered when absent.
 ECHO_ROUTES = (
-    ("/api/v1/device/call/concierge", "concierge", False,
-     {"number_enable": ("bool", False), "number_url": ("str", "")}),
-    ("/api/v1/device/settings/video", "video", False,
-     {"fps": ("int", None), "video_resolution": ("str", None)}),
-    ("/api/v1/device/settings/video/payload", "video_payload", False,
-     {"payload_codec_h264": ("int", None)}),
-    ("/api/v1/device/settings/video/rtsp", "video_rtsp", False,
-     {"username": ("str", None), "password": ("str", None), "is_audio_enabled": ("bool", None),
-      "enable": ("bool", None)}),
-    ("/api/v1/access/door/sensor", "door_sensor", False,
-     {"enable": ("bool", None), "mode": ("str", None), "opening_delay": ("int", None)}),
-    ("/api/v1/access/general/wiegand/type", "wiegand_type", False,
-     {"type": ("str", None), "identifier_representation": ("str", None)}),
+    (
+        "/api/v1/device/call/concierge",
+        "concierge",
+        False,
+        {"number_enable": ("bool", False), "number_url": ("str", "")},
+    ),
+    (
+        "/api/v1/device/settings/video",
+        "video",
+        False,
+        {"fps": ("int", None), "video_resolution": ("str", None)},
+    ),
+    (
+        "/api/v1/device/settings/video/payload",
+        "video_payload",
+        False,
+        {"payload_codec_h264": ("int", None)},
+    ),
+    (
+        "/api/v1/device/settings/video/rtsp",
+        "video_rtsp",
+        False,
+        {
+            "username": ("str", None),
+            "password": ("str", None),
+            "is_audio_enabled": ("bool", None),
+            "enable": ("bool", None),
+        },
+    ),
+    (
+        "/api/v1/access/door/sensor",
+        "door_sensor",
+        False,
+        {"enable": ("bool", None), "mode": ("str", None), "opening_delay": ("int", None)},
+    ),
+    (
+        "/api/v1/access/general/wiegand/type",
+        "wiegand_type",
+        False,
+        {"type": ("str", None), "identifier_representation": ("str", None)},
+    ),
     ("/api/v1/device/settings/volume", "volume", True, {"volume_level": ("int", 5)}),
     ("/api/v1/device/settings/mic", "mic", True, {"mic_gain_level": ("int", 5)}),
-    ("/api/v1/access/general/unlock/input/code", "input_code", False,
-     {"input_code_enable": ("bool", False), "input_code_number": ("str", "")}),
-    ("/api/v1/access/freeaccess", "freeaccess", True,
-     {"enable": ("bool", False), "days": ("list", [])}),
-    ("/api/v1/network/ntp", "ntp", True,
-     {"custom_server": ("str", ""), "enabled": ("bool", False), "use_default": ("bool", True)}),
-    ("/api/v1/syslog/settings", "syslog", True,
-     {"enabled": ("bool", False),
-      "server": ("dict", {"server": "", "port": 514, "severity": 6}), "tag": ("str", "")}),
+    (
+        "/api/v1/access/general/unlock/input/code",
+        "input_code",
+        False,
+        {"input_code_enable": ("bool", False), "input_code_number": ("str", "")},
+    ),
+    (
+        "/api/v1/access/freeaccess",
+        "freeaccess",
+        True,
+        {"enable": ("bool", False), "days": ("list", [])},
+    ),
+    (
+        "/api/v1/network/ntp",
+        "ntp",
+        True,
+        {"custom_server": ("str", ""), "enabled": ("bool", False), "use_default": ("bool", True)},
+    ),
+    (
+        "/api/v1/syslog/settings",
+        "syslog",
+        True,
+        {
+            "enabled": ("bool", False),
+            "server": ("dict", {"server": "", "port": 514, "severity": 6}),
+            "tag": ("str", ""),
+        },
+    ),
     ("/api/v1/web/ssl", "web_ssl", False, {"is_enabled": ("bool", False)}),
 )
 
@@ -105,8 +152,11 @@ def register(app, panel):
         if request.method == "POST":
             document = read_object(request)
             # One vendor model sends current_timezone instead of timezone.
-            key = "timezone" if "timezone" in document or "current_timezone" not in document \
+            key = (
+                "timezone"
+                if "timezone" in document or "current_timezone" not in document
                 else "current_timezone"
+            )
             text = body_rules.require(document, key, "str")
             offset = schedule.parse_utc_offset(text)
             if offset is None:
@@ -137,6 +187,7 @@ def register(app, panel):
         async def handler(request):
             settings.put("panel_mode", {"current_panel_mode": mode})
             return ok()
+
         return handler
 
     route(app, "/api/v1/device/mode/wall", ["POST"])(set_mode("Wall"))

@@ -33,7 +33,7 @@
 # decode), never built a character at a time. Control characters are found by
 # one C-speed scan of the whole body per forbidden byte (_scan_controls), not by
 # a per-string check.
-from panel.compat import const, IS_MICROPYTHON
+from panel.compat import IS_MICROPYTHON, const
 
 # Nesting limit for objects and arrays. BAS-IP bodies nest 3 deep at most
 # (list_items -> item -> forward_entity_list); 32 leaves plenty of room.
@@ -78,8 +78,14 @@ _LOWER_U = const(0x75)
 
 # The simple escapes: byte after the backslash -> the character it stands for.
 _ESCAPES = {
-    0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b",
-    0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t",
+    0x22: '"',
+    0x5C: "\\",
+    0x2F: "/",
+    0x62: "\b",
+    0x66: "\f",
+    0x6E: "\n",
+    0x72: "\r",
+    0x74: "\t",
 }
 
 
@@ -98,7 +104,9 @@ def _hex_values():
 _HEX_VALUES = _hex_values()
 
 # The control bytes JSON allows nowhere, one needle each for _scan_controls.
-_FORBIDDEN_CONTROLS = tuple(bytes((code,)) for code in range(0x20) if code not in (0x09, 0x0A, 0x0D))
+_FORBIDDEN_CONTROLS = tuple(
+    bytes((code,)) for code in range(0x20) if code not in (0x09, 0x0A, 0x0D)
+)
 
 # MicroPython's bytes.decode() rejects broken sequences but accepts overlong
 # forms, encoded surrogates and code points past U+10FFFF; CPython's is strict.
@@ -177,13 +185,13 @@ def parse_json(text, max_depth=_MAX_DEPTH):
                     continue
         elif byte == _MINUS or _ZERO <= byte <= _NINE:
             value, index = _read_number(data, index, end)
-        elif byte == _LOWER_T and data[index:index + 4] == b"true":
+        elif byte == _LOWER_T and data[index : index + 4] == b"true":
             value = True
             index += 4
-        elif byte == _LOWER_F and data[index:index + 5] == b"false":
+        elif byte == _LOWER_F and data[index : index + 5] == b"false":
             value = False
             index += 5
-        elif byte == _LOWER_N and data[index:index + 4] == b"null":
+        elif byte == _LOWER_N and data[index : index + 4] == b"null":
             value = None
             index += 4
         else:
@@ -575,8 +583,7 @@ def str_in_length(body, name, low, high, required=True, default=None, reason=Non
         if value is None:
             return default
     if len(value) < low or len(value) > high:
-        raise range_error(name, reason if reason is not None
-                          else "%d..%d characters" % (low, high))
+        raise range_error(name, reason if reason is not None else "%d..%d characters" % (low, high))
     return value
 
 

@@ -16,7 +16,7 @@ def decode_base64(text):
         padding = 2
     elif text.endswith("="):
         padding = 1
-    body = text[:len(text) - padding]
+    body = text[: len(text) - padding]
     output = bytearray()
     accumulator = 0
     bits = 0

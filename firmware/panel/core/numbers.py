@@ -20,11 +20,11 @@ from panel.compat import const
 # ---------------------------------------------------------------------------
 
 # The five vendor patterns, in the order they are tried (3.2).
-KIND_DIGITS = const(1)      # \d+
-KIND_SIP_URI = const(2)     # sip:user@(IPv4 | dotted host name)
-KIND_SIP_IP = const(3)      # sip:IPv4
-KIND_LASKOMEX = const(4)    # laskomex:\d+
-KIND_VIZIT = const(5)       # vizit:\d+
+KIND_DIGITS = const(1)  # \d+
+KIND_SIP_URI = const(2)  # sip:user@(IPv4 | dotted host name)
+KIND_SIP_IP = const(3)  # sip:IPv4
+KIND_LASKOMEX = const(4)  # laskomex:\d+
+KIND_VIZIT = const(5)  # vizit:\d+
 
 _SIP_PREFIX = "sip:"
 _LASKOMEX_PREFIX = "laskomex:"
@@ -45,14 +45,23 @@ def _is_digit(character):
 
 def _is_host_letter(character):
     # The vendor's class [A-Za-z+\-_]: letters and three punctuation marks.
-    return ("a" <= character <= "z" or "A" <= character <= "Z"
-            or character == "+" or character == "-" or character == "_")
+    return (
+        "a" <= character <= "z"
+        or "A" <= character <= "Z"
+        or character == "+"
+        or character == "-"
+        or character == "_"
+    )
 
 
 def _is_word(character):
     # \w under re.ASCII, which decides where \b holds: [A-Za-z0-9_].
-    return ("a" <= character <= "z" or "A" <= character <= "Z"
-            or "0" <= character <= "9" or character == "_")
+    return (
+        "a" <= character <= "z"
+        or "A" <= character <= "Z"
+        or "0" <= character <= "9"
+        or character == "_"
+    )
 
 
 def _all_digits(text):
@@ -83,7 +92,7 @@ def _is_vendor_octet(segment):
         return False
     first = digits[0]
     if colon >= 0:
-        port = segment[colon + 1:]
+        port = segment[colon + 1 :]
         # _all_digits also refuses a second colon and an empty port.
         if len(port) > _PORT_MAX_DIGITS or not _all_digits(port):
             return False
@@ -95,8 +104,8 @@ def _is_vendor_octet(segment):
         return False
     second = digits[1]
     if second < "5":
-        return True                      # 2[0-4][0-9]
-    return second == "5" and digits[2] <= "5"   # 25[0-5]
+        return True  # 2[0-4][0-9]
+    return second == "5" and digits[2] <= "5"  # 25[0-5]
 
 
 def _is_vendor_ipv4(text):
@@ -163,7 +172,7 @@ def _is_vendor_user(text):
 
 
 def _is_number_line(text, prefix):
-    return text.startswith(prefix) and _all_digits(text[len(prefix):])
+    return text.startswith(prefix) and _all_digits(text[len(prefix) :])
 
 
 def destination_kind(text):
@@ -177,12 +186,12 @@ def destination_kind(text):
     if _all_digits(text):
         return KIND_DIGITS
     if text.startswith(_SIP_PREFIX):
-        rest = text[len(_SIP_PREFIX):]
+        rest = text[len(_SIP_PREFIX) :]
         at = rest.find("@")
         if at >= 0:
             # Neither the user part nor the host accepts "@", so the first "@"
             # is the only possible split.
-            host = rest[at + 1:]
+            host = rest[at + 1 :]
             if _is_vendor_user(rest[:at]) and (_is_vendor_ipv4(host) or _is_vendor_host(host)):
                 return KIND_SIP_URI
             return None
@@ -224,9 +233,9 @@ def destination_line(text):
     if not isinstance(text, str):
         return None
     if _is_number_line(text, _LASKOMEX_PREFIX):
-        return ("laskomex", int(text[len(_LASKOMEX_PREFIX):]))
+        return ("laskomex", int(text[len(_LASKOMEX_PREFIX) :]))
     if _is_number_line(text, _VIZIT_PREFIX):
-        return ("vizit", int(text[len(_VIZIT_PREFIX):]))
+        return ("vizit", int(text[len(_VIZIT_PREFIX) :]))
     return None
 
 
@@ -249,8 +258,14 @@ _MAX_PATTERN_CHARS = const(256)
 _ANY = None
 _STAR = ""
 _DIGITS = "0123456789"
-_PATTERN_CLASSES = {"x": _DIGITS, "n": "23456789", "z": "123456789",
-                    "X": _DIGITS, "N": "23456789", "Z": "123456789"}
+_PATTERN_CLASSES = {
+    "x": _DIGITS,
+    "n": "23456789",
+    "z": "123456789",
+    "X": _DIGITS,
+    "N": "23456789",
+    "Z": "123456789",
+}
 _SET_SYMBOLS = "*#+"
 
 
@@ -264,7 +279,7 @@ def _compile_set(pattern, index, tokens):
     members = ""
     while True:
         if index >= length:
-            raise _pattern_error()                   # unclosed [
+            raise _pattern_error()  # unclosed [
         character = pattern[index]
         if character == "]":
             break
@@ -277,14 +292,14 @@ def _compile_set(pattern, index, tokens):
                     raise _pattern_error()
                 high = pattern[index + 2]
                 if not _is_digit(high) or high < character:
-                    raise _pattern_error()           # [1-], [1-*], [4-1]
-                members += _DIGITS[int(character):int(high) + 1]
+                    raise _pattern_error()  # [1-], [1-*], [4-1]
+                members += _DIGITS[int(character) : int(high) + 1]
                 index += 3
             else:
                 members += character
                 index += 1
         else:
-            raise _pattern_error()                   # letters, ?, [, -, ...
+            raise _pattern_error()  # letters, ?, [, -, ...
     # `[]` is the empty string (compatibility: `[]9XXX` is `9XXX`): no token.
     if members:
         tokens.append(members)
@@ -327,7 +342,7 @@ def compile_dial_pattern(pattern):
         elif character == "[":
             index = _compile_set(pattern, index, tokens)
         else:
-            raise _pattern_error()                   # ], letters, spaces, ...
+            raise _pattern_error()  # ], letters, spaces, ...
     return tuple(tokens)
 
 
@@ -356,8 +371,8 @@ def compiled_matches(compiled, number):
     length = len(number)
     token_index = 0
     position = 0
-    star_index = -1          # token index of the latest star seen, or -1
-    star_position = 0        # where the characters that star absorbs end
+    star_index = -1  # token index of the latest star seen, or -1
+    star_position = 0  # where the characters that star absorbs end
     while position < length:
         if token_index < token_count:
             token = compiled[token_index]
@@ -430,7 +445,7 @@ def _is_sip_user(text):
         character = text[index]
         if character == "%":
             if index + 2 >= length:
-                return False                         # "%" needs two hex digits
+                return False  # "%" needs two hex digits
             if text[index + 1] not in _HEX_DIGITS or text[index + 2] not in _HEX_DIGITS:
                 return False
             index += 3
@@ -472,14 +487,14 @@ def _is_sip_destination(text):
     """`sip:user@host[:port]` (user required; host a name or an IPv4 address)."""
     if not text.startswith(_SIP_PREFIX):
         return False
-    rest = text[len(_SIP_PREFIX):]
+    rest = text[len(_SIP_PREFIX) :]
     at = rest.find("@")
     if at < 0 or not _is_sip_user(rest[:at]):
         return False
-    host = rest[at + 1:]
+    host = rest[at + 1 :]
     colon = host.find(":")
     if colon >= 0:
-        port = host[colon + 1:]
+        port = host[colon + 1 :]
         host = host[:colon]
         if len(port) > _SIP_PORT_MAX_DIGITS or not _all_digits(port):
             return False
@@ -489,7 +504,7 @@ def _is_sip_destination(text):
 
 
 def destination_form(tran_number):
-    """"number", "template", "sip", "line" or None (invalid) for a tran_number."""
+    """ "number", "template", "sip", "line" or None (invalid) for a tran_number."""
     if not isinstance(tran_number, str):
         return None
     kind = _plain_number_kind(tran_number)

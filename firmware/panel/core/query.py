@@ -122,8 +122,10 @@ def _field_rows(fields):
 
 def available_fields(fields):
     """The `available_fields` list of a list response's filter block (3.9)."""
-    return [{"field_name": name, "data_type": data_type, "compare_operators": list(operators)}
-            for name, data_type, operators in _field_rows(fields)]
+    return [
+        {"field_name": name, "data_type": data_type, "compare_operators": list(operators)}
+        for name, data_type, operators in _field_rows(fields)
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -153,8 +155,14 @@ def _ascii_words(text):
 
 
 def _is_word_character(character):
-    return ("a" <= character <= "z" or "A" <= character <= "Z" or "0" <= character <= "9"
-            or character == "_" or character == "." or character == "-")
+    return (
+        "a" <= character <= "z"
+        or "A" <= character <= "Z"
+        or "0" <= character <= "9"
+        or character == "_"
+        or character == "."
+        or character == "-"
+    )
 
 
 def _tokenize(text):
@@ -603,8 +611,16 @@ def total_pages(total_items, limit):
     return (total_items + limit - 1) // limit
 
 
-def list_option(total_items, limit, page_number, fields=(), is_filtered=False,
-                sort_field=None, ascending=True, sortable=()):
+def list_option(
+    total_items,
+    limit,
+    page_number,
+    fields=(),
+    is_filtered=False,
+    sort_field=None,
+    ascending=True,
+    sortable=(),
+):
     """The `list_option` object of a 3.9 list response."""
     return {
         "pagination": {

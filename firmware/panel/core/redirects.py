@@ -21,44 +21,88 @@ immutable, required, types, values, then conflicts (the API). Each phase
 walks the fields in the order of the table of 2.2; keys of one object are
 visited in code-point order so both runtimes report the same first problem.
 """
+
 from panel.compat import const, hexlify
 from panel.core import numbers, schedule
-from panel.core.body import parse_json, JsonError
+from panel.core.body import JsonError, parse_json
 
 # Limits of 2.2, each checked before the value is kept.
-_FILTER_NUMBER_MAX = const(64)     # characters of filter_number / filter_fromnumber
-_TRAN_NUMBER_MAX = const(128)      # characters of tran_number
-_PRIORITY_MAX = const(65535)       # lowest priority value (highest number)
+_FILTER_NUMBER_MAX = const(64)  # characters of filter_number / filter_fromnumber
+_TRAN_NUMBER_MAX = const(128)  # characters of tran_number
+_PRIORITY_MAX = const(65535)  # lowest priority value (highest number)
 _DEFAULT_PRIORITY = const(100)
-_PERIODS_MAX = const(16)           # periods of one rule
-_TITLE_MAX = const(128)            # characters of opts.title
-_COMMENT_MAX = const(1024)         # characters of opts.comment
+_PERIODS_MAX = const(16)  # periods of one rule
+_TITLE_MAX = const(128)  # characters of opts.title
+_COMMENT_MAX = const(1024)  # characters of opts.comment
 # Query limits: bounded work for a bounded query string.
-_FILTER_VALUES_MAX = const(64)     # elements of an "equals one of" array
-_ORDER_ITEMS_MAX = const(16)       # items of `order` (12 sortable fields + repeats)
-_NUMBER_DIGITS_MAX = const(9)      # digits of offset / limit: stays a small int
+_FILTER_VALUES_MAX = const(64)  # elements of an "equals one of" array
+_ORDER_ITEMS_MAX = const(16)  # items of `order` (12 sortable fields + repeats)
+_NUMBER_DIGITS_MAX = const(9)  # digits of offset / limit: stays a small int
 
 TYPES = ("absolute", "unregistered", "busy", "reject", "noanswer", "unavailable")
 
 # Top-level fields in the order of the table of 2.2 (and of every output).
-FIELDS = ("id", "type", "filter_number", "filter_fromnumber", "tran_number",
-          "priority", "enabled", "schedule", "periods", "opts", "ext")
+FIELDS = (
+    "id",
+    "type",
+    "filter_number",
+    "filter_fromnumber",
+    "tran_number",
+    "priority",
+    "enabled",
+    "schedule",
+    "periods",
+    "opts",
+    "ext",
+)
 _OPTS_KEYS = ("title", "comment")
 
 # Leaves of an entity in output order; names of `mask` map onto them.
-_LEAVES = ("id", "type", "filter_number", "filter_fromnumber", "tran_number",
-           "priority", "enabled", "schedule", "periods", "opts.title",
-           "opts.comment", "ext.ct", "ext.lwt")
+_LEAVES = (
+    "id",
+    "type",
+    "filter_number",
+    "filter_fromnumber",
+    "tran_number",
+    "priority",
+    "enabled",
+    "schedule",
+    "periods",
+    "opts.title",
+    "opts.comment",
+    "ext.ct",
+    "ext.lwt",
+)
 # A list without a mask (3.2): no periods, no opts.comment.
-LIST_LEAVES = ("id", "type", "filter_number", "filter_fromnumber", "tran_number",
-               "priority", "enabled", "schedule", "opts.title", "ext.ct", "ext.lwt")
+LIST_LEAVES = (
+    "id",
+    "type",
+    "filter_number",
+    "filter_fromnumber",
+    "tran_number",
+    "priority",
+    "enabled",
+    "schedule",
+    "opts.title",
+    "ext.ct",
+    "ext.lwt",
+)
 ALL_LEAVES = _LEAVES
 
 # Fields usable in `filter` and `order`, with their JSON type.
 _QUERY_FIELDS = {
-    "id": str, "type": str, "filter_number": str, "filter_fromnumber": str,
-    "tran_number": str, "priority": int, "enabled": int, "schedule": str,
-    "opts.title": str, "opts.comment": str, "ext.ct": str, "ext.lwt": str,
+    "id": str,
+    "type": str,
+    "filter_number": str,
+    "filter_fromnumber": str,
+    "tran_number": str,
+    "priority": int,
+    "enabled": int,
+    "schedule": str,
+    "opts.title": str,
+    "opts.comment": str,
+    "ext.ct": str,
+    "ext.lwt": str,
 }
 _COMPARISONS = ("ne", "lt", "le", "gt", "ge")
 
@@ -66,21 +110,63 @@ _COMPARISONS = ("ne", "lt", "le", "gt", "ge")
 # settings. Keys not listed come after, in code-point order.
 _KEY_RANK = {}
 for _index, _name in enumerate(
-        ("id", "type", "filter_number", "filter_fromnumber", "tran_number",
-         "priority", "enabled", "schedule", "periods", "opts", "opts.title",
-         "opts.comment", "ext", "ext.ct", "ext.lwt", "title", "comment", "ct", "lwt",
-         "daystart", "timestart", "daystop", "timestop",
-         "error_code", "error_message", "error_details", "field", "parameter",
-         "reason", "expected", "allowed", "min", "max", "min_length", "max_length",
-         "max_items", "limit", "work_hours", "response_map", "ring_timeout_s")):
+    (
+        "id",
+        "type",
+        "filter_number",
+        "filter_fromnumber",
+        "tran_number",
+        "priority",
+        "enabled",
+        "schedule",
+        "periods",
+        "opts",
+        "opts.title",
+        "opts.comment",
+        "ext",
+        "ext.ct",
+        "ext.lwt",
+        "title",
+        "comment",
+        "ct",
+        "lwt",
+        "daystart",
+        "timestart",
+        "daystop",
+        "timestop",
+        "error_code",
+        "error_message",
+        "error_details",
+        "field",
+        "parameter",
+        "reason",
+        "expected",
+        "allowed",
+        "min",
+        "max",
+        "min_length",
+        "max_length",
+        "max_items",
+        "limit",
+        "work_hours",
+        "response_map",
+        "ring_timeout_s",
+    )
+):
     _KEY_RANK[_name] = _index
 del _index, _name
 
 _MESSAGES = {
-    400: "Invalid request body", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not found", 405: "Method not allowed", 409: "Identifier already exists",
-    413: "Request body too large", 415: "Unsupported media type",
-    500: "Internal error", 507: "Rule storage full",
+    400: "Invalid request body",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Identifier already exists",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    500: "Internal error",
+    507: "Rule storage full",
 }
 MSG_INVALID_JSON = "Invalid JSON"
 MSG_INVALID_BODY = "Invalid request body"
@@ -109,14 +195,17 @@ class RuleError(Exception):
 
 def error_body(status, message=None, details=None):
     """The section 4 body: error_code = 1000 + status, message, details."""
-    body = {"error_code": 1000 + status,
-            "error_message": message if message is not None else _MESSAGES.get(status, "Error")}
+    body = {
+        "error_code": 1000 + status,
+        "error_message": message if message is not None else _MESSAGES.get(status, "Error"),
+    }
     if details:
         body["error_details"] = details
     return body
 
 
 # --- identifiers and timestamps ---------------------------------------------
+
 
 def format_id(random16):
     """Lower-case 8-4-4-4-12 text of 16 random bytes (2.7)."""
@@ -148,8 +237,9 @@ def _civil_from_days(days):
     days += 719468
     era = days // 146097
     day_of_era = days - era * 146097
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524
-                   - day_of_era // 146096) // 365
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
     year = year_of_era + era * 400
     day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
     month_index = (5 * day_of_year + 2) // 153
@@ -174,11 +264,18 @@ def format_timestamp(unix_seconds):
     second_of_day = whole - days * 86400
     year, month, day = _civil_from_days(days)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%02dZ" % (
-        year, month, day, second_of_day // 3600, second_of_day // 60 % 60,
-        second_of_day % 60, centis)
+        year,
+        month,
+        day,
+        second_of_day // 3600,
+        second_of_day // 60 % 60,
+        second_of_day % 60,
+        centis,
+    )
 
 
 # --- JSON output --------------------------------------------------------------
+
 
 def _rank(key):
     return (_KEY_RANK.get(key, 1000), key)
@@ -260,6 +357,7 @@ def encode(value):
 
 # --- entity checks ------------------------------------------------------------
 
+
 def _err(message, details):
     return RuleError(400, message, details)
 
@@ -273,8 +371,7 @@ def _check_unknown(body):
     if type(opts) is dict:
         for key in sorted(opts):
             if key not in _OPTS_KEYS:
-                raise _err(MSG_UNKNOWN_FIELD, {"field": "opts." + key,
-                                               "reason": "unknown_field"})
+                raise _err(MSG_UNKNOWN_FIELD, {"field": "opts." + key, "reason": "unknown_field"})
     periods = body.get("periods")
     if type(periods) is list:
         for index in range(len(periods)):
@@ -282,9 +379,10 @@ def _check_unknown(body):
             if type(period) is dict:
                 for key in sorted(period):
                     if key not in schedule.PERIOD_KEYS:
-                        raise _err(MSG_UNKNOWN_FIELD, {
-                            "field": "periods[%d].%s" % (index, key),
-                            "reason": "unknown_field"})
+                        raise _err(
+                            MSG_UNKNOWN_FIELD,
+                            {"field": "periods[%d].%s" % (index, key), "reason": "unknown_field"},
+                        )
 
 
 def _check_required(rule):
@@ -299,15 +397,16 @@ def _check_required(rule):
             if type(period) is dict:
                 for key in schedule.PERIOD_KEYS:
                     if key not in period:
-                        raise _err(MSG_REQUIRED, {
-                            "field": "periods[%d].%s" % (index, key), "reason": "required"})
+                        raise _err(
+                            MSG_REQUIRED,
+                            {"field": "periods[%d].%s" % (index, key), "reason": "required"},
+                        )
     if rule.get("schedule") == "custom" and (periods is None or periods == []):
         raise _err(MSG_REQUIRED, {"field": "periods", "reason": "required"})
 
 
 def _type_error(field, expected):
-    return _err(MSG_INVALID_TYPE, {"field": field, "reason": "invalid_type",
-                                   "expected": expected})
+    return _err(MSG_INVALID_TYPE, {"field": field, "reason": "invalid_type", "expected": expected})
 
 
 def _check_types(rule):
@@ -344,8 +443,10 @@ def _check_types(rule):
 
 
 def _length_error(field, low, high):
-    return _err(MSG_INVALID_VALUE, {"field": field, "reason": "invalid_value",
-                                    "min_length": low, "max_length": high})
+    return _err(
+        MSG_INVALID_VALUE,
+        {"field": field, "reason": "invalid_value", "min_length": low, "max_length": high},
+    )
 
 
 def _check_pattern(field, value, low):
@@ -360,8 +461,9 @@ def _check_values(rule):
     if "id" in rule and normalize_id(rule["id"]) is None:
         raise _err(MSG_INVALID_VALUE, {"field": "id", "reason": "invalid_value"})
     if rule["type"] not in TYPES:
-        raise _err(MSG_INVALID_VALUE, {"field": "type", "reason": "invalid_value",
-                                       "allowed": list(TYPES)})
+        raise _err(
+            MSG_INVALID_VALUE, {"field": "type", "reason": "invalid_value", "allowed": list(TYPES)}
+        )
     _check_pattern("filter_number", rule["filter_number"], 1)
     if "filter_fromnumber" in rule:
         _check_pattern("filter_fromnumber", rule["filter_fromnumber"], 0)
@@ -373,19 +475,26 @@ def _check_values(rule):
     if "priority" in rule:
         priority = rule["priority"]
         if priority < 0 or priority > _PRIORITY_MAX:
-            raise _err(MSG_INVALID_VALUE, {"field": "priority", "reason": "out_of_range",
-                                           "min": 0, "max": _PRIORITY_MAX})
+            raise _err(
+                MSG_INVALID_VALUE,
+                {"field": "priority", "reason": "out_of_range", "min": 0, "max": _PRIORITY_MAX},
+            )
     if "enabled" in rule and type(rule["enabled"]) is int and rule["enabled"] not in (0, 1):
-        raise _err(MSG_INVALID_VALUE, {"field": "enabled", "reason": "invalid_value",
-                                       "allowed": [0, 1]})
+        raise _err(
+            MSG_INVALID_VALUE, {"field": "enabled", "reason": "invalid_value", "allowed": [0, 1]}
+        )
     if "schedule" in rule and rule["schedule"] not in schedule.SCHEDULES:
-        raise _err(MSG_INVALID_VALUE, {"field": "schedule", "reason": "invalid_value",
-                                       "allowed": list(schedule.SCHEDULES)})
+        raise _err(
+            MSG_INVALID_VALUE,
+            {"field": "schedule", "reason": "invalid_value", "allowed": list(schedule.SCHEDULES)},
+        )
     if "periods" in rule:
         periods = rule["periods"]
         if len(periods) > _PERIODS_MAX:
-            raise _err(MSG_INVALID_VALUE, {"field": "periods", "reason": "invalid_value",
-                                           "max_items": _PERIODS_MAX})
+            raise _err(
+                MSG_INVALID_VALUE,
+                {"field": "periods", "reason": "invalid_value", "max_items": _PERIODS_MAX},
+            )
         for index in range(len(periods)):
             problem = schedule.period_value_problem(periods[index])
             if problem is not None:
@@ -416,9 +525,15 @@ def _normalized(rule, ext):
         "priority": rule.get("priority", _DEFAULT_PRIORITY),
         "enabled": 1 if (enabled is True or enabled == 1) else 0,
         "schedule": rule.get("schedule", "all"),
-        "periods": [{"daystart": period["daystart"], "timestart": period["timestart"],
-                     "daystop": period["daystop"], "timestop": period["timestop"]}
-                    for period in rule.get("periods", [])],
+        "periods": [
+            {
+                "daystart": period["daystart"],
+                "timestart": period["timestart"],
+                "daystop": period["daystop"],
+                "timestop": period["timestop"],
+            }
+            for period in rule.get("periods", [])
+        ],
         "opts": {"title": opts.get("title", ""), "comment": opts.get("comment", "")},
         "ext": ext,
     }
@@ -491,6 +606,7 @@ def patch_rule(stored, body, now):
 
 # --- field access, masks, lookup ----------------------------------------------
 
+
 def field_value(rule, name):
     """Value of a leaf such as "priority" or "opts.title" (None if absent)."""
     dot = name.find(".")
@@ -499,7 +615,7 @@ def field_value(rule, name):
     inner = rule.get(name[:dot])
     if type(inner) is not dict:
         return None
-    return inner.get(name[dot + 1:])
+    return inner.get(name[dot + 1 :])
 
 
 def project(rule, leaves, flat):
@@ -514,7 +630,7 @@ def project(rule, leaves, flat):
             group = leaf[:dot]
             if group not in out:
                 out[group] = {}
-            out[group][leaf[dot + 1:]] = value
+            out[group][leaf[dot + 1 :]] = value
     return out
 
 
@@ -529,6 +645,7 @@ def lookup_matches(rule, key):
 
 
 # --- query parameters -----------------------------------------------------------
+
 
 def _parameter_error(parameter, reason="invalid_value", extra=None):
     details = {"parameter": parameter, "reason": reason}
@@ -569,8 +686,11 @@ def _comparable(value):
 def _check_filter_operand(field, value):
     expected = _QUERY_FIELDS[field]
     if type(value) is not expected:
-        raise _parameter_error("filter", "invalid_type", {
-            "field": field, "expected": "string" if expected is str else "int"})
+        raise _parameter_error(
+            "filter",
+            "invalid_type",
+            {"field": field, "expected": "string" if expected is str else "int"},
+        )
 
 
 def _caller_pattern_matches(pattern, number):
@@ -585,11 +705,11 @@ class ListQuery:
     """Parsed list parameters (3.2): conditions, leaves, paging, order, flat."""
 
     def __init__(self):
-        self.conditions = []     # (field, operator, operand)
+        self.conditions = []  # (field, operator, operand)
         self.leaves = LIST_LEAVES
         self.offset = 0
         self.limit = None
-        self.order = []          # (field, descending)
+        self.order = []  # (field, descending)
         self.flat = False
 
     def matches(self, rule):
@@ -648,8 +768,9 @@ def _parse_filter(text, query):
         operand = value[field]
         if type(operand) is list:
             if len(operand) > _FILTER_VALUES_MAX:
-                raise _parameter_error("filter", "invalid_value", {
-                    "field": field, "max_items": _FILTER_VALUES_MAX})
+                raise _parameter_error(
+                    "filter", "invalid_value", {"field": field, "max_items": _FILTER_VALUES_MAX}
+                )
             for item in operand:
                 _check_filter_operand(field, item)
             query.conditions.append((field, "in", operand))
@@ -662,8 +783,9 @@ def _parse_filter(text, query):
                 if field != "filter_number" and field != "filter_fromnumber":
                     raise _parameter_error("filter", "invalid_value", {"field": field})
                 if type(argument) is not str:
-                    raise _parameter_error("filter", "invalid_type", {
-                        "field": field, "expected": "string"})
+                    raise _parameter_error(
+                        "filter", "invalid_type", {"field": field, "expected": "string"}
+                    )
             elif operator in _COMPARISONS:
                 _check_filter_operand(field, argument)
             else:

@@ -30,6 +30,7 @@ Lower-level helpers: is_candidate(rule, called, caller, minute, work_hours),
 destination(rule, called) -> (text, kind) or None, choose(...),
 outcome_from_replies(...), DEFAULT_RESPONSE_MAP, outcome_for_code(...).
 """
+
 from panel.compat import const
 from panel.core import numbers, schedule
 
@@ -42,9 +43,14 @@ OUTCOMES = ("busy", "reject", "noanswer", "unavailable")
 # classes ("4xx", "5xx", "6xx"); an exact code wins over its class, and a
 # code matching neither maps to "unavailable". Values are OUTCOMES.
 DEFAULT_RESPONSE_MAP = {
-    "486": "busy", "600": "busy", "603": "reject",
-    "408": "noanswer", "480": "noanswer",
-    "4xx": "unavailable", "5xx": "unavailable", "6xx": "unavailable",
+    "486": "busy",
+    "600": "busy",
+    "603": "reject",
+    "408": "noanswer",
+    "480": "noanswer",
+    "4xx": "unavailable",
+    "5xx": "unavailable",
+    "6xx": "unavailable",
 }
 
 
@@ -71,8 +77,9 @@ def is_candidate(rule, called, caller, minute_of_week, work_hours):
     """5.1: enabled, both patterns match, schedule active now."""
     if rule.get("enabled") != 1:
         return False
-    if not schedule.schedule_active(rule.get("schedule"), rule.get("periods", ()),
-                                    minute_of_week, work_hours):
+    if not schedule.schedule_active(
+        rule.get("schedule"), rule.get("periods", ()), minute_of_week, work_hours
+    ):
         return False
     if not numbers.dial_pattern_matches(rule["filter_number"], called):
         return False
@@ -210,8 +217,15 @@ class CallRouting:
             rule_types = (outcome,)
         else:
             raise ValueError("unknown outcome %r" % (outcome,))
-        step = choose(rules, self.called, self.caller, self.minute_of_week,
-                      self.work_hours, rule_types, self.visited)
+        step = choose(
+            rules,
+            self.called,
+            self.caller,
+            self.minute_of_week,
+            self.work_hours,
+            rule_types,
+            self.visited,
+        )
         if step is None:
             return None
         self.steps += 1

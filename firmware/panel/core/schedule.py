@@ -10,6 +10,7 @@ wrapping past Sunday 24:00. With start/stop as minutes of the week,
 L = (stop - start) mod 10080 and the period is active at minute m iff
 (m - start) mod 10080 < L; L = 0 means the whole week (e.g. {1,0,7,1440}).
 """
+
 from panel.compat import const
 
 MINUTES_PER_DAY = const(1440)
@@ -36,8 +37,9 @@ PERIOD_RANGES = {
 
 def default_work_hours():
     """Mon-Fri 09:00-18:00 as five periods (a fresh list on every call)."""
-    return [{"daystart": day, "timestart": 540, "daystop": day, "timestop": 1080}
-            for day in range(1, 6)]
+    return [
+        {"daystart": day, "timestart": 540, "daystop": day, "timestop": 1080} for day in range(1, 6)
+    ]
 
 
 def period_bounds(period):

@@ -6,7 +6,7 @@
 # No threads, no task or I/O before start().
 import asyncio
 
-from panel.compat import const, ticks_ms, ticks_diff, urandom
+from panel.compat import const, ticks_diff, ticks_ms, urandom
 from panel.proto import hybrid
 
 # Reconnection backoff: first wait after a failure, doubled up to the maximum,
@@ -44,8 +44,12 @@ class AdapterEvent:
         self.reason = reason
 
     def __repr__(self):
-        return "AdapterEvent(%r, %r, %r, reason=%r)" % (self.kind, self.line, self.detail,
-                                                        self.reason)
+        return "AdapterEvent(%r, %r, %r, reason=%r)" % (
+            self.kind,
+            self.line,
+            self.detail,
+            self.reason,
+        )
 
 
 class AdapterDriver:
@@ -81,8 +85,15 @@ class AdapterDriver:
     hybrid.LocalError (a caller bug).
     """
 
-    def __init__(self, open_transport, clock=ticks_ms, on_event=None, link_options=None,
-                 backoff_min_ms=BACKOFF_MIN_MS, backoff_max_ms=BACKOFF_MAX_MS):
+    def __init__(
+        self,
+        open_transport,
+        clock=ticks_ms,
+        on_event=None,
+        link_options=None,
+        backoff_min_ms=BACKOFF_MIN_MS,
+        backoff_max_ms=BACKOFF_MAX_MS,
+    ):
         self._open_transport = open_transport
         self._clock = clock
         self._on_event = on_event
@@ -109,11 +120,21 @@ class AdapterDriver:
         self._events = []
         self._event_ready = None
         self.last_error = None
-        self.stats = {"connects": 0, "handshakes": 0, "open_failures": 0,
-                      "transport_losses": 0, "adapter_resets": 0, "commands": 0,
-                      "commands_acked": 0, "commands_refused": 0, "commands_failed": 0,
-                      "events": 0, "events_dropped": 0, "callback_errors": 0,
-                      "lines_forgotten": 0}
+        self.stats = {
+            "connects": 0,
+            "handshakes": 0,
+            "open_failures": 0,
+            "transport_losses": 0,
+            "adapter_resets": 0,
+            "commands": 0,
+            "commands_acked": 0,
+            "commands_refused": 0,
+            "commands_failed": 0,
+            "events": 0,
+            "events_dropped": 0,
+            "callback_errors": 0,
+            "lines_forgotten": 0,
+        }
 
     # ------------------------------------------------------------ lifecycle
 
@@ -212,16 +233,26 @@ class AdapterDriver:
         lines = []
         for key in self._lines:
             entry = self._lines[key]
-            lines.append({"line": hybrid.format_line(key[0], key[1]), "event": entry["event"],
-                          "detail": entry["detail"],
-                          "age_ms": ticks_diff(now, entry["at_ms"])})
+            lines.append(
+                {
+                    "line": hybrid.format_line(key[0], key[1]),
+                    "event": entry["event"],
+                    "detail": entry["detail"],
+                    "age_ms": ticks_diff(now, entry["at_ms"]),
+                }
+            )
         lines.sort(key=lambda item: item["line"])
         link_stats = dict(self.link.stats) if self.link is not None else {}
-        return {"present": self.present, "version": self.version,
-                "protocol_version": self.protocol_version,
-                "capabilities": self.capabilities, "lines": lines,
-                "stats": dict(self.stats), "link": link_stats,
-                "last_error": self.last_error}
+        return {
+            "present": self.present,
+            "version": self.version,
+            "protocol_version": self.protocol_version,
+            "capabilities": self.capabilities,
+            "lines": lines,
+            "stats": dict(self.stats),
+            "link": link_stats,
+            "last_error": self.last_error,
+        }
 
     async def next_event(self):
         """The next AdapterEvent (only when no on_event callback was given)."""
@@ -419,8 +450,14 @@ def _line_key(line):
         return hybrid.parse_line(line)
     if isinstance(line, tuple) and len(line) == 2:
         system, number = line
-        if system in hybrid.SYSTEMS and system is not None and isinstance(number, int) \
-                and not isinstance(number, bool) and 0 <= number <= hybrid.MAX_LINE:
+        if (
+            system in hybrid.SYSTEMS
+            and system is not None
+            and isinstance(number, int)
+            and not isinstance(number, bool)
+            and 0 <= number <= hybrid.MAX_LINE
+        ):
             return (system, number)
-    raise hybrid.LocalError("line must be ('laskomex'|'vizit', 0..%d) or 'system:N', not %r"
-                            % (hybrid.MAX_LINE, line))
+    raise hybrid.LocalError(
+        "line must be ('laskomex'|'vizit', 0..%d) or 'system:N', not %r" % (hybrid.MAX_LINE, line)
+    )

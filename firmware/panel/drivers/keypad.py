@@ -18,6 +18,7 @@ number left by one visitor does not prefix the next one's.
     kind: "digit", "code_entry", "dial", "code", "cleared" or "ignored"
     keypad.describe() -> {"buffer", "mode"}
 """
+
 from panel.compat import const, ticks_diff
 
 KEYS = "0123456789*#"
@@ -43,7 +44,7 @@ class Keypad:
     def __init__(self, idle_reset_ms=KEY_IDLE_RESET_MS):
         self.idle_reset_ms = idle_reset_ms
         self.buffer = ""
-        self.mode = "number"        # or "code": personal code entry
+        self.mode = "number"  # or "code": personal code entry
         self._last = None
 
     def clear(self):

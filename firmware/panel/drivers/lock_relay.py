@@ -37,8 +37,9 @@ class LockRelay:
             remaining = ticks_diff(self._close_at, ticks_ms())
             if remaining <= 0:
                 break
-            await asyncio.sleep_ms(min(remaining, 1000)) if hasattr(asyncio, "sleep_ms") \
-                else await asyncio.sleep(min(remaining, 1000) / 1000)
+            await asyncio.sleep_ms(min(remaining, 1000)) if hasattr(
+                asyncio, "sleep_ms"
+            ) else await asyncio.sleep(min(remaining, 1000) / 1000)
         self._pin.value(0)
         self._close_at = None
         self._task = None

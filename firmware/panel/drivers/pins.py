@@ -25,5 +25,8 @@ class RecordingPin:
         """Called after each change; subclasses log it."""
 
     def describe(self):
-        return {"lock": self.number, "state": "open" if self.state else "closed",
-                "openings": self.openings}
+        return {
+            "lock": self.number,
+            "state": "open" if self.state else "closed",
+            "openings": self.openings,
+        }

@@ -18,6 +18,7 @@ into a proto.rtp.DigitCollector to open locks, for instance
     on_digit = lambda digit: open_locks(collector.add(digit, ticks_ms()))
 Packets are accepted from any source address (no latching yet).
 """
+
 from panel.compat import const, ticks_add, ticks_diff, urandom
 from panel.drivers.polled_socket import PolledSocket
 from panel.proto import rtp
@@ -47,8 +48,14 @@ class RtpSession(PolledSocket):
         self.sequence = int.from_bytes(seed[4:6], "big")
         self.timestamp = int.from_bytes(seed[6:8], "big") * 65536
         self.events = rtp.TelephoneEventReceiver()
-        self.counters = {"sent": 0, "received": 0, "malformed": 0, "foreign": 0,
-                         "events": 0, "send_errors": 0}
+        self.counters = {
+            "sent": 0,
+            "received": 0,
+            "malformed": 0,
+            "foreign": 0,
+            "events": 0,
+            "send_errors": 0,
+        }
         # One preallocated packet buffer: header + one PCMU frame.
         self._packet = bytearray(12 + rtp.FRAME_SAMPLES)
         self._next_send = None
@@ -56,7 +63,6 @@ class RtpSession(PolledSocket):
 
     def set_tone(self, frequency):
         self.generator = rtp.ToneGenerator(frequency)
-
 
     def poll(self, now):
         """Read waiting packets, then send every frame that is due."""
@@ -79,8 +85,9 @@ class RtpSession(PolledSocket):
 
     def _send_frame(self):
         packet = self._packet
-        rtp.pack_header(packet, self.audio_type, self.sequence, self.timestamp, self.ssrc,
-                        self._marker)
+        rtp.pack_header(
+            packet, self.audio_type, self.sequence, self.timestamp, self.ssrc, self._marker
+        )
         packet[12:] = self.generator.next_frame()
         try:
             self.transport.sendto(packet, self.remote)

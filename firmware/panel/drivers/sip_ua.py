@@ -53,15 +53,20 @@ Garbage datagrams are counted in ua.counters and dropped, or answered with the
 RemoteError's status when the request is readable enough; nothing raises out
 of poll().
 """
+
 import sys
 
-from panel.compat import const, ticks_ms, ticks_add, ticks_diff, urandom
+from panel.compat import const, ticks_add, ticks_diff, ticks_ms, urandom
 from panel.drivers.polled_socket import PolledSocket
-from panel.proto import sip_message, sdp, digest, rtp
-from panel.proto.sip_message import (SipMessage, RemoteError, LocalError,
-                                     Via, Dialog, MAX_DATAGRAM)
-from panel.proto.sip_transaction import (ClientTransaction, ServerTransaction, client_key,
-                                         server_key, TIMER_B)
+from panel.proto import digest, rtp, sdp, sip_message
+from panel.proto.sip_message import MAX_DATAGRAM, Dialog, LocalError, RemoteError, SipMessage, Via
+from panel.proto.sip_transaction import (
+    TIMER_B,
+    ClientTransaction,
+    ServerTransaction,
+    client_key,
+    server_key,
+)
 
 # Datagrams read per poll: bounds the work one poll does under a flood.
 _MAX_DATAGRAMS_PER_POLL = const(32)
@@ -90,21 +95,23 @@ def _default_resolve(host, port):
     if len(parts) == 4 and all(part.isdigit() for part in parts):
         return host, port
     import socket  # names only: the board's socket module, imported when needed
+
     return socket.getaddrinfo(host, port)[0][-1][:2]
 
 
 def _default_unix_time():
     import time
+
     return int(time.time())
 
 
 def _split_host_port(text, default_port=5060):
     """'sip:host:port', 'host:port' or 'host' -> (host, port)."""
     if text.startswith("sip:") or text.startswith("sips:"):
-        text = text[text.find(":") + 1:]
+        text = text[text.find(":") + 1 :]
     at = text.find("@")
     if at >= 0:
-        text = text[at + 1:]
+        text = text[at + 1 :]
     semicolon = text.find(";")
     if semicolon >= 0:
         text = text[:semicolon]
@@ -124,10 +131,10 @@ class Call:
         self.status = None
         self.call_id = None
         self.local_tag = None
-        self.invite = None          # the INVITE now in progress (SipMessage)
+        self.invite = None  # the INVITE now in progress (SipMessage)
         self.sequence = 1
         self.dialog = None
-        self.ack = None             # bytes of our ACK to the 2xx, re-sent on retransmits
+        self.ack = None  # bytes of our ACK to the 2xx, re-sent on retransmits
         self.ack_destination = None
         self.remote_sdp = None
         self.media = None
@@ -165,8 +172,16 @@ class _Registration:
 
 
 class SipUserAgent(PolledSocket):
-    def __init__(self, transport, local_address, on_event=None, unix_time=None,
-                 random_bytes=None, resolve=None, clock=None):
+    def __init__(
+        self,
+        transport,
+        local_address,
+        on_event=None,
+        unix_time=None,
+        random_bytes=None,
+        resolve=None,
+        clock=None,
+    ):
         self.transport = transport
         self.clock = clock or ticks_ms
         self.local_address = (local_address[0], int(local_address[1]))
@@ -175,9 +190,16 @@ class SipUserAgent(PolledSocket):
         self.random_bytes = random_bytes or urandom
         self.resolve = resolve or _default_resolve
         self.counters = {
-            "received": 0, "malformed": 0, "oversized": 0, "error_responses": 0,
-            "stray_responses": 0, "keepalives": 0, "send_errors": 0,
-            "internal_errors": 0, "overload": 0, "lingering_dropped": 0,
+            "received": 0,
+            "malformed": 0,
+            "oversized": 0,
+            "error_responses": 0,
+            "stray_responses": 0,
+            "keepalives": 0,
+            "send_errors": 0,
+            "internal_errors": 0,
+            "overload": 0,
+            "lingering_dropped": 0,
         }
         self.calls = {}
         self._client = {}
@@ -201,7 +223,7 @@ class SipUserAgent(PolledSocket):
             try:
                 data, address = self.transport.recvfrom(MAX_DATAGRAM + 1)
             except OSError:
-                break   # nothing waiting (EAGAIN), or a transient socket error
+                break  # nothing waiting (EAGAIN), or a transient socket error
             self.receive_datagram(data, address, now)
         self._guarded(self._service_timers, now)
 
@@ -210,12 +232,13 @@ class SipUserAgent(PolledSocket):
         # panel answering. It is counted (tests assert the count stays zero).
         try:
             function(*arguments)
-        except Exception as error:  # noqa: the receive loop must survive
+        except Exception as error:  # noqa: BLE001 - the receive loop must survive
             self.counters["internal_errors"] += 1
             if hasattr(sys, "print_exception"):
                 sys.print_exception(error)
             else:
                 import traceback
+
                 traceback.print_exception(type(error), error, error.__traceback__)
 
     # ----- status and registration ------------------------------------------
@@ -240,8 +263,9 @@ class SipUserAgent(PolledSocket):
             return
         if old is not None and old.registered:
             self._send_unregister(old)
-        self._registration = _Registration(settings, self._token() + "@" + self.local_address[0],
-                                           self._token())
+        self._registration = _Registration(
+            settings, self._token() + "@" + self.local_address[0], self._token()
+        )
         self._cancel_timer("register")
         self._set_status("ERROR")
         self._start_registration()
@@ -321,9 +345,11 @@ class SipUserAgent(PolledSocket):
                 if challenge is not None and (not registration.authenticated or challenge.stale):
                     registration.authenticated = True
                     settings = registration.settings
-                    self._send_register(registration, registration.expires,
-                                        self._authorization(challenge, "REGISTER",
-                                                            request.uri, settings))
+                    self._send_register(
+                        registration,
+                        registration.expires,
+                        self._authorization(challenge, "REGISTER", request.uri, settings),
+                    )
                     return
             elif status == 423 and registration.expires:
                 minimum = response.get("min-expires", "")
@@ -346,8 +372,9 @@ class SipUserAgent(PolledSocket):
             registration.registered = False
             self._set_status("ERROR")
             interval = int(registration.settings.get("registration_interval") or 30)
-            self._set_timer("register", min(interval, _REGISTER_RETRY_S) * 1000,
-                            self._start_registration)
+            self._set_timer(
+                "register", min(interval, _REGISTER_RETRY_S) * 1000, self._start_registration
+            )
 
     def _granted_expiry(self, response, requested):
         # The registrar's answer: our Contact's expires parameter, or Expires.
@@ -355,7 +382,7 @@ class SipUserAgent(PolledSocket):
         try:
             contacts = response.get_all("contact")
         except RemoteError:
-            contacts = []   # more bindings than MAX_LIST_ITEMS: use Expires
+            contacts = []  # more bindings than MAX_LIST_ITEMS: use Expires
         for contact in contacts:
             try:
                 address = sip_message.parse_name_address(contact)
@@ -382,8 +409,9 @@ class SipUserAgent(PolledSocket):
 
     def _authorization(self, challenge, method, uri, settings):
         username = settings.get("user_id") or settings["user"]
-        value = digest.authorization(challenge, method, uri, username,
-                                     settings["password"], self._token(), 1)
+        value = digest.authorization(
+            challenge, method, uri, username, settings["password"], self._token(), 1
+        )
         return challenge.header_name, value
 
     # ----- outgoing calls ------------------------------------------------------
@@ -398,7 +426,9 @@ class SipUserAgent(PolledSocket):
             if settings is None:
                 raise LocalError("digits need a SIP account")
             request_uri = "sip:%s@%s" % (target, settings["realm"])
-            destination = lambda: self._registrar_address(settings)
+
+            def destination():
+                return self._registrar_address(settings)
         elif target.startswith("sip:"):
             try:
                 uri = sip_message.parse_uri(target)
@@ -406,7 +436,9 @@ class SipUserAgent(PolledSocket):
                 # Targets come validated from the API (contract 3.2): a bad one is our bug.
                 raise LocalError("bad SIP target %r" % target)
             request_uri = str(uri)
-            destination = lambda: self.resolve(uri.host, uri.port or 5060)
+
+            def destination():
+                return self.resolve(uri.host, uri.port or 5060)
         else:
             raise LocalError("unsupported target %r" % target)
         call = Call(self, target, request_uri, destination)
@@ -470,14 +502,20 @@ class SipUserAgent(PolledSocket):
         if status < 300:
             self._on_invite_success(call, response)
             return
-        if (status in (401, 407) and not call.authenticated and not call.cancel_wanted
-                and self._account() is not None):
+        if (
+            status in (401, 407)
+            and not call.authenticated
+            and not call.cancel_wanted
+            and self._account() is not None
+        ):
             challenge = self._challenge(response)
             if challenge is not None:
                 call.authenticated = True
                 call.sequence += 1
-                self._send_invite(call, self._authorization(challenge, "INVITE",
-                                                            call.request_uri, self._account()))
+                self._send_invite(
+                    call,
+                    self._authorization(challenge, "INVITE", call.request_uri, self._account()),
+                )
                 return
         self._finish(call, "failed", status)
 
@@ -538,8 +576,9 @@ class SipUserAgent(PolledSocket):
         request = sip_message.mirrored_request(invite, "CANCEL", invite.get("to"))
         self._start_client(request, call.destination, lambda kind, response: None)
         # If the INVITE never gets its final answer, give up after 64*T1 (9.1).
-        self._set_timer("cancel " + call.call_id, TIMER_B,
-                        lambda: self._finish(call, "failed", 487))
+        self._set_timer(
+            "cancel " + call.call_id, TIMER_B, lambda: self._finish(call, "failed", 487)
+        )
 
     def _bye(self, call, report=True):
         if call.state != "answered" or call.dialog is None:
@@ -577,7 +616,7 @@ class SipUserAgent(PolledSocket):
         self._now = now
         self.counters["received"] += 1
         if not data.strip(b"\r\n"):
-            self.counters["keepalives"] += 1   # RFC 5626 CRLF keep-alive
+            self.counters["keepalives"] += 1  # RFC 5626 CRLF keep-alive
             return
         if len(data) > MAX_DATAGRAM:
             self.counters["oversized"] += 1
@@ -619,9 +658,13 @@ class SipUserAgent(PolledSocket):
             self._apply(transaction, transaction.receive(response, now))
             return
         call = self.calls.get(response.get("call-id"))
-        if (call is not None and 200 <= response.status < 300 and key[1] == "INVITE"
-                and call.ack is not None):
-            self._send(call.ack, call.ack_destination)   # 2xx retransmission after M
+        if (
+            call is not None
+            and 200 <= response.status < 300
+            and key[1] == "INVITE"
+            and call.ack is not None
+        ):
+            self._send(call.ack, call.ack_destination)  # 2xx retransmission after M
             return
         self.counters["stray_responses"] += 1
 
@@ -654,8 +697,9 @@ class SipUserAgent(PolledSocket):
             return
         handler(self, transaction, request)
 
-    def _respond(self, transaction, request, status, headers=None, body=b"",
-                 content_type=None, to_tag=None):
+    def _respond(
+        self, transaction, request, status, headers=None, body=b"", content_type=None, to_tag=None
+    ):
         response = sip_message.make_response(request, status, to_tag=to_tag or self._token())
         response.add("user-agent", USER_AGENT)
         for name, value in headers or ():
@@ -666,9 +710,12 @@ class SipUserAgent(PolledSocket):
         self._apply(transaction, transaction.respond(response, self._now))
 
     def _on_options(self, transaction, request):
-        self._respond(transaction, request, 200,
-                      [("allow", ALLOW), ("accept", "application/sdp"),
-                       ("supported", "")])
+        self._respond(
+            transaction,
+            request,
+            200,
+            [("allow", ALLOW), ("accept", "application/sdp"), ("supported", "")],
+        )
 
     def _find_call(self, request):
         call = self.calls.get(request.get("call-id"))
@@ -699,8 +746,13 @@ class SipUserAgent(PolledSocket):
             return
         digit = rtp.parse_info_dtmf(content_type, request.body)
         if digit is None:
-            self._respond(transaction, request, 415, [("accept", "application/dtmf-relay, application/dtmf")],
-                          to_tag=call.local_tag)
+            self._respond(
+                transaction,
+                request,
+                415,
+                [("accept", "application/dtmf-relay, application/dtmf")],
+                to_tag=call.local_tag,
+            )
             return
         self._respond(transaction, request, 200, to_tag=call.local_tag)
         self._emit("dtmf", call, digit)
@@ -817,8 +869,9 @@ class SipUserAgent(PolledSocket):
 
     def _via(self):
         host, port = self.local_address
-        return Via("UDP", host, port, {"branch": sip_message.new_branch(self.random_bytes(8)),
-                                       "rport": ""})
+        return Via(
+            "UDP", host, port, {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""}
+        )
 
     def _contact(self, user):
         return "<sip:%s@%s:%d>" % (user, self.local_address[0], self.local_address[1])

@@ -10,7 +10,7 @@
 # compat.urandom), so tests reproduce the RFC vectors exactly.
 from panel.compat import const, hexlify
 from panel.proto.md5 import md5_hex
-from panel.proto.sip_message import RemoteError, LocalError, split_list, is_token
+from panel.proto.sip_message import LocalError, RemoteError, is_token, split_list
 
 # Parameters in one challenge (realm, nonce, opaque, algorithm, qop, stale,
 # domain, charset, userhash): more than this is garbage.
@@ -21,6 +21,7 @@ _MAX_VALUE = const(256)
 
 def _sha256_hex(data):
     import hashlib
+
     if isinstance(data, str):
         data = data.encode()
     return hexlify(hashlib.sha256(data).digest())
@@ -47,8 +48,9 @@ class Challenge:
         self.algorithm = parameters.get("algorithm", "MD5")
         self.stale = parameters.get("stale", "").lower() == "true"
         qop_text = parameters.get("qop")
-        self.qop_options = ([item.strip().lower() for item in qop_text.split(",")]
-                            if qop_text is not None else [])
+        self.qop_options = (
+            [item.strip().lower() for item in qop_text.split(",")] if qop_text is not None else []
+        )
 
     @property
     def header_name(self):
@@ -63,12 +65,12 @@ def parse_challenge(value, proxy=False):
     if space < 0 or value[:space].lower() != "digest":
         raise RemoteError("Not a Digest challenge")
     parameters = {}
-    for item in split_list(value[space + 1:]):
+    for item in split_list(value[space + 1 :]):
         equals = item.find("=")
         if equals <= 0:
             raise RemoteError("Bad challenge parameter")
         name = item[:equals].strip().lower()
-        text = item[equals + 1:].strip()
+        text = item[equals + 1 :].strip()
         if not is_token(name):
             raise RemoteError("Bad challenge parameter name")
         if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
@@ -88,8 +90,18 @@ def parse_challenge(value, proxy=False):
     return challenge
 
 
-def compute_response(algorithm, username, realm, password, method, uri, nonce,
-                     qop=None, nonce_count=None, client_nonce=None):
+def compute_response(
+    algorithm,
+    username,
+    realm,
+    password,
+    method,
+    uri,
+    nonce,
+    qop=None,
+    nonce_count=None,
+    client_nonce=None,
+):
     """The hex response value of RFC 2617 3.2.2.1 / RFC 7616 3.4.1."""
     entry = _ALGORITHMS.get(algorithm.upper())
     if entry is None:
@@ -100,8 +112,9 @@ def compute_response(algorithm, username, realm, password, method, uri, nonce,
         secret = hash_hex("%s:%s:%s" % (secret, nonce, client_nonce))
     operation = hash_hex("%s:%s" % (method, uri))
     if qop:
-        return hash_hex("%s:%s:%08x:%s:%s:%s" % (secret, nonce, nonce_count,
-                                                 client_nonce, qop, operation))
+        return hash_hex(
+            "%s:%s:%08x:%s:%s:%s" % (secret, nonce, nonce_count, client_nonce, qop, operation)
+        )
     return hash_hex("%s:%s:%s" % (secret, nonce, operation))
 
 
@@ -109,13 +122,21 @@ def _quote(text):
     return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def authorization(challenge, method, uri, username, password, client_nonce,
-                  nonce_count=1):
+def authorization(challenge, method, uri, username, password, client_nonce, nonce_count=1):
     """The Authorization (or Proxy-Authorization) header value answering challenge."""
     qop = "auth" if "auth" in challenge.qop_options else None
-    response = compute_response(challenge.algorithm, username, challenge.realm,
-                                password, method, uri, challenge.nonce, qop,
-                                nonce_count, client_nonce)
+    response = compute_response(
+        challenge.algorithm,
+        username,
+        challenge.realm,
+        password,
+        method,
+        uri,
+        challenge.nonce,
+        qop,
+        nonce_count,
+        client_nonce,
+    )
     parts = [
         "username=" + _quote(username),
         "realm=" + _quote(challenge.realm),
@@ -151,9 +172,16 @@ def verify(parameters, method, password):
             nonce_count = int(text, 16)
         except ValueError:
             return False
-    expected = compute_response(parameters.get("algorithm", "MD5"),
-                                parameters.get("username", ""),
-                                parameters.get("realm", ""), password, method,
-                                parameters.get("uri", ""), parameters.get("nonce", ""),
-                                qop, nonce_count, parameters.get("cnonce"))
+    expected = compute_response(
+        parameters.get("algorithm", "MD5"),
+        parameters.get("username", ""),
+        parameters.get("realm", ""),
+        password,
+        method,
+        parameters.get("uri", ""),
+        parameters.get("nonce", ""),
+        qop,
+        nonce_count,
+        parameters.get("cnonce"),
+    )
     return expected == parameters.get("response")

@@ -116,11 +116,19 @@ _T_FAULT = const(0x94)
 # Reliable messages each side may send, by kind: (type, body has a fault byte).
 COMMANDS = ("ring", "stop_ring", "audio_connect", "audio_disconnect")
 LINE_EVENTS = ("answered", "hung_up", "door_button", "busy", "fault")
-_COMMAND_TYPES = {"ring": _T_RING, "stop_ring": _T_STOP_RING,
-                  "audio_connect": _T_AUDIO_CONNECT,
-                  "audio_disconnect": _T_AUDIO_DISCONNECT}
-_EVENT_TYPES = {"answered": _T_ANSWERED, "hung_up": _T_HUNG_UP,
-                "door_button": _T_DOOR_BUTTON, "busy": _T_BUSY, "fault": _T_FAULT}
+_COMMAND_TYPES = {
+    "ring": _T_RING,
+    "stop_ring": _T_STOP_RING,
+    "audio_connect": _T_AUDIO_CONNECT,
+    "audio_disconnect": _T_AUDIO_DISCONNECT,
+}
+_EVENT_TYPES = {
+    "answered": _T_ANSWERED,
+    "hung_up": _T_HUNG_UP,
+    "door_button": _T_DOOR_BUTTON,
+    "busy": _T_BUSY,
+    "fault": _T_FAULT,
+}
 _KIND_BY_TYPE = {}
 for _kind in _COMMAND_TYPES:
     _KIND_BY_TYPE[_COMMAND_TYPES[_kind]] = _kind
@@ -128,16 +136,27 @@ for _kind in _EVENT_TYPES:
     _KIND_BY_TYPE[_EVENT_TYPES[_kind]] = _kind
 
 # Session states.
-_IDLE = const(0)       # panel: no session, not asking; adapter: session lost
+_IDLE = const(0)  # panel: no session, not asking; adapter: session lost
 _HELLO_SENT = const(1)  # panel: HELLO outstanding
-_READY = const(2)      # both: session up
-_BOOTED = const(3)     # adapter: fresh boot, announcing BOOT until a HELLO
+_READY = const(2)  # both: session up
+_BOOTED = const(3)  # adapter: fresh boot, announcing BOOT until a HELLO
 
-_STAT_NAMES = ("frames_ok", "frames_sent", "retransmissions",
-               "frames_dropped_crc", "frames_dropped_framing",
-               "frames_dropped_oversize", "frames_dropped_invalid",
-               "frames_dropped_unexpected", "bytes_discarded", "duplicates",
-               "stale_replies", "messages_failed", "backpressure", "acks_dropped")
+_STAT_NAMES = (
+    "frames_ok",
+    "frames_sent",
+    "retransmissions",
+    "frames_dropped_crc",
+    "frames_dropped_framing",
+    "frames_dropped_oversize",
+    "frames_dropped_invalid",
+    "frames_dropped_unexpected",
+    "bytes_discarded",
+    "duplicates",
+    "stale_replies",
+    "messages_failed",
+    "backpressure",
+    "acks_dropped",
+)
 
 
 class LocalError(Exception):
@@ -180,12 +199,22 @@ class Message:
 
     def __repr__(self):
         return "Message(%r, %r, %r, %r, %r)" % (
-            self.kind, self.system, self.line, self.detail, self.tag)
+            self.kind,
+            self.system,
+            self.line,
+            self.detail,
+            self.tag,
+        )
 
     def __eq__(self, other):
-        return (isinstance(other, Message) and self.kind == other.kind
-                and self.system == other.system and self.line == other.line
-                and self.detail == other.detail and self.tag == other.tag)
+        return (
+            isinstance(other, Message)
+            and self.kind == other.kind
+            and self.system == other.system
+            and self.line == other.line
+            and self.detail == other.detail
+            and self.tag == other.tag
+        )
 
     def __ne__(self, other):
         return not self.__eq__(other)
@@ -194,8 +223,7 @@ class Message:
 class AdapterInfo:
     """What the adapter says of itself in the handshake."""
 
-    def __init__(self, firmware, ranges, major=PROTOCOL_MAJOR, minor=PROTOCOL_MINOR,
-                 boot_id=0):
+    def __init__(self, firmware, ranges, major=PROTOCOL_MAJOR, minor=PROTOCOL_MINOR, boot_id=0):
         # ranges: list of (system name, first line, last line), inclusive.
         if not isinstance(firmware, str) or len(firmware) > _MAX_FIRMWARE_TEXT:
             raise LocalError("firmware text longer than %d" % _MAX_FIRMWARE_TEXT)
@@ -236,10 +264,14 @@ class AdapterInfo:
         return names
 
     def describe(self):
-        return {"protocol_version": self.protocol_version, "firmware": self.firmware,
-                "systems": self.systems(),
-                "ranges": [{"system": entry[0], "first": entry[1], "last": entry[2]}
-                           for entry in self.ranges]}
+        return {
+            "protocol_version": self.protocol_version,
+            "firmware": self.firmware,
+            "systems": self.systems(),
+            "ranges": [
+                {"system": entry[0], "first": entry[1], "last": entry[2]} for entry in self.ranges
+            ],
+        }
 
 
 def parse_line(text):
@@ -250,7 +282,7 @@ def parse_line(text):
     if colon < 0:
         raise LocalError("line %r has no system" % text)
     system = text[:colon]
-    digits = text[colon + 1:]
+    digits = text[colon + 1 :]
     _system_code(system)
     if not digits or len(digits) > 5:
         raise LocalError("line %r has no number" % text)
@@ -273,6 +305,7 @@ def format_line(system, line):
 def _make_crc_table():
     # 256 entries of CRC-16/CCITT-FALSE: 512 bytes on a board, built once.
     import array
+
     table = array.array("H", [0] * 256)
     for byte in range(256):
         value = byte << 8
@@ -362,7 +395,7 @@ def encode_frame(frame_type, seq, body):
     raw[0] = frame_type
     raw[1] = seq & 0xFF
     raw[2] = len(body)
-    raw[_HEADER_SIZE:_HEADER_SIZE + len(body)] = body
+    raw[_HEADER_SIZE : _HEADER_SIZE + len(body)] = body
     crc = crc16(raw, _HEADER_SIZE + len(body))
     raw[-2] = crc >> 8
     raw[-1] = crc & 0xFF
@@ -422,9 +455,16 @@ class HybridLink:
     AdapterInfo to answer one.
     """
 
-    def __init__(self, role, info=None, retry_timeout_ms=RETRY_TIMEOUT_MS,
-                 retry_count=RETRY_COUNT, heartbeat_ms=HEARTBEAT_MS, liveness_ms=None,
-                 boot_reason="power_on"):
+    def __init__(
+        self,
+        role,
+        info=None,
+        retry_timeout_ms=RETRY_TIMEOUT_MS,
+        retry_count=RETRY_COUNT,
+        heartbeat_ms=HEARTBEAT_MS,
+        liveness_ms=None,
+        boot_reason="power_on",
+    ):
         if role != PANEL and role != ADAPTER:
             raise LocalError("role must be panel or adapter")
         if role == ADAPTER and not isinstance(info, AdapterInfo):
@@ -516,7 +556,7 @@ class HybridLink:
                         self._rx_length = 0
                     self.stats["bytes_discarded"] += count
                 else:
-                    self._rx[self._rx_length:self._rx_length + count] = data[start:stop]
+                    self._rx[self._rx_length : self._rx_length + count] = data[start:stop]
                     self._rx_length += count
             if end < 0:
                 break
@@ -543,7 +583,7 @@ class HybridLink:
             return
         frame_type = raw[0]
         seq = raw[1]
-        body = bytes(raw[_HEADER_SIZE:length - _CRC_SIZE])
+        body = bytes(raw[_HEADER_SIZE : length - _CRC_SIZE])
         try:
             self._dispatch(frame_type, seq, body)
         except RemoteError as error:
@@ -567,17 +607,25 @@ class HybridLink:
             elif frame_type in (_T_ANSWERED, _T_HUNG_UP, _T_DOOR_BUTTON, _T_BUSY, _T_FAULT):
                 self._on_reliable(frame_type, seq, body)
             else:
-                raise RemoteError("frame type 0x%02x not for the panel" % frame_type,
-                                  "frames_dropped_unexpected")
+                raise RemoteError(
+                    "frame type 0x%02x not for the panel" % frame_type, "frames_dropped_unexpected"
+                )
         else:
             if frame_type == _T_HELLO:
                 self._on_hello(seq, body)
-            elif frame_type in (_T_PING, _T_RING, _T_STOP_RING, _T_AUDIO_CONNECT,
-                                _T_AUDIO_DISCONNECT):
+            elif frame_type in (
+                _T_PING,
+                _T_RING,
+                _T_STOP_RING,
+                _T_AUDIO_CONNECT,
+                _T_AUDIO_DISCONNECT,
+            ):
                 self._on_reliable(frame_type, seq, body)
             else:
-                raise RemoteError("frame type 0x%02x not for the adapter" % frame_type,
-                                  "frames_dropped_unexpected")
+                raise RemoteError(
+                    "frame type 0x%02x not for the adapter" % frame_type,
+                    "frames_dropped_unexpected",
+                )
         self.stats["frames_ok"] += 1
 
     def _on_ack(self, seq, body):
@@ -634,7 +682,11 @@ class HybridLink:
                         status = _STATUS_BAD_COMMAND
                     else:
                         detail = FAULT_KINDS[body[3]]
-                if status == _STATUS_OK and self.role == ADAPTER and not self.info.covers(system, line):
+                if (
+                    status == _STATUS_OK
+                    and self.role == ADAPTER
+                    and not self.info.covers(system, line)
+                ):
                     status = _STATUS_UNKNOWN_LINE
                 if status == _STATUS_OK:
                     event = Message(kind, system, line, detail)
@@ -695,8 +747,17 @@ class HybridLink:
         self._tx_seq = 0
         self._last_tx_ms = None
         info = self.info
-        reply = bytearray((info.major, info.minor, body[2], body[3],
-                           info.boot_id >> 8, info.boot_id & 0xFF, len(info.ranges)))
+        reply = bytearray(
+            (
+                info.major,
+                info.minor,
+                body[2],
+                body[3],
+                info.boot_id >> 8,
+                info.boot_id & 0xFF,
+                len(info.ranges),
+            )
+        )
         for entry in info.ranges:
             reply.extend(_line_body(entry[0], entry[1]))
             reply.append(entry[2] >> 8)
@@ -715,17 +776,23 @@ class HybridLink:
     def _on_hello_reply(self, seq, body):
         # Panel side.
         pending = self._outstanding
-        if (self._state != _HELLO_SENT or pending is None or pending.frame_type != _T_HELLO
-                or pending.seq != seq or len(body) < 8
-                or ((body[2] << 8) | body[3]) != self._nonce):
+        if (
+            self._state != _HELLO_SENT
+            or pending is None
+            or pending.frame_type != _T_HELLO
+            or pending.seq != seq
+            or len(body) < 8
+            or ((body[2] << 8) | body[3]) != self._nonce
+        ):
             self.stats["stale_replies"] += 1
             return
         info = _parse_hello_reply(body)
         self._outstanding = None
         if info.major != PROTOCOL_MAJOR:
             self._state = _IDLE
-            self._events.append(Message("handshake_failed",
-                                        detail="incompatible %s" % info.protocol_version))
+            self._events.append(
+                Message("handshake_failed", detail="incompatible %s" % info.protocol_version)
+            )
             return
         self._peer = info
         self._state = _READY
@@ -845,8 +912,12 @@ class HybridLink:
                 output += pending.frame
         if self._outstanding is None and self._queue and self._state == _READY:
             output += self._transmit(self._queue.pop(0), now_ms)
-        if (self.role == PANEL and self._state == _READY and self._outstanding is None
-                and ticks_diff(now_ms, self._last_tx_ms) >= self.heartbeat_ms):
+        if (
+            self.role == PANEL
+            and self._state == _READY
+            and self._outstanding is None
+            and ticks_diff(now_ms, self._last_tx_ms) >= self.heartbeat_ms
+        ):
             output += self._transmit(_Pending(_T_PING, b"", None, True), now_ms)
         if self.role == ADAPTER and self._state == _BOOTED:
             if self._next_boot_ms is None or ticks_diff(now_ms, self._next_boot_ms) >= 0:
@@ -862,8 +933,9 @@ class HybridLink:
         if self._outbox or self._heard or (self._queue and self._outstanding is None):
             return 0
         if self._outstanding is not None:
-            waits.append(ticks_diff(ticks_add(self._outstanding.sent_at, self.retry_timeout_ms),
-                                    now_ms))
+            waits.append(
+                ticks_diff(ticks_add(self._outstanding.sent_at, self.retry_timeout_ms), now_ms)
+            )
         if self._state == _READY:
             waits.append(ticks_diff(ticks_add(self._last_rx_ms, self.liveness_ms + 1), now_ms))
             if self.role == PANEL and self._last_tx_ms is not None:
@@ -911,7 +983,7 @@ def _parse_hello_reply(body):
     position += 1
     if text_length > _MAX_FIRMWARE_TEXT or position + text_length != len(body):
         raise RemoteError("bad firmware text in HELLO reply")
-    text = body[position:position + text_length]
+    text = body[position : position + text_length]
     for byte in text:
         if byte < 0x20 or byte > 0x7E:
             raise RemoteError("firmware text not printable")

@@ -37,9 +37,16 @@ class RtpPacket:
 
 def pack_header(buffer, payload_type, sequence, timestamp, ssrc, marker=False):
     """Write a 12-byte RTP header (no CSRC, no extension) at the start of buffer."""
-    struct.pack_into("!BBHII", buffer, 0, RTP_VERSION << 6,
-                     (0x80 if marker else 0) | (payload_type & 0x7F),
-                     sequence & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc & 0xFFFFFFFF)
+    struct.pack_into(
+        "!BBHII",
+        buffer,
+        0,
+        RTP_VERSION << 6,
+        (0x80 if marker else 0) | (payload_type & 0x7F),
+        sequence & 0xFFFF,
+        timestamp & 0xFFFFFFFF,
+        ssrc & 0xFFFFFFFF,
+    )
 
 
 def build_packet(payload_type, sequence, timestamp, ssrc, payload, marker=False):
@@ -57,21 +64,22 @@ def parse_packet(data):
     first, second, sequence, timestamp, ssrc = struct.unpack_from("!BBHII", data, 0)
     if first >> 6 != RTP_VERSION:
         raise RemoteError("RTP version")
-    offset = _HEADER_BYTES + 4 * (first & 0x0F)   # CSRC list
-    if first & 0x10:                                 # header extension
+    offset = _HEADER_BYTES + 4 * (first & 0x0F)  # CSRC list
+    if first & 0x10:  # header extension
         if length < offset + 4:
             raise RemoteError("RTP extension truncated")
         offset += 4 + 4 * struct.unpack_from("!H", data, offset + 2)[0]
     end = length
-    if first & 0x20:                                 # padding count in last byte
+    if first & 0x20:  # padding count in last byte
         padding = data[length - 1]
         if padding == 0 or padding > length - offset:
             raise RemoteError("RTP padding")
         end -= padding
     if offset > end:
         raise RemoteError("RTP header longer than packet")
-    return RtpPacket(second & 0x7F, sequence, timestamp, ssrc,
-                     bytes(data[offset:end]), bool(second & 0x80))
+    return RtpPacket(
+        second & 0x7F, sequence, timestamp, ssrc, bytes(data[offset:end]), bool(second & 0x80)
+    )
 
 
 def linear_to_ulaw(sample):
@@ -114,6 +122,7 @@ class ToneGenerator:
 
     def __init__(self, frequency=425, amplitude=8000, sample_rate=8000):
         import math
+
         self.table = bytearray(256)
         for index in range(256):
             value = int(amplitude * math.sin(2 * math.pi * index / 256))
@@ -183,7 +192,7 @@ class TelephoneEventReceiver:
             self._event = EVENT_DIGITS[event] if event < 16 else None
             self._reported = False
             if self._event is None:
-                self.ignored += 1   # flash hook and tones: not a digit
+                self.ignored += 1  # flash hook and tones: not a digit
         if end and not self._reported:
             self._reported = True
             if self._event is not None:
@@ -217,7 +226,7 @@ def parse_info_dtmf(content_type, body):
         for line in text.replace("\r\n", "\n").split("\n"):
             equals = line.find("=")
             if equals > 0 and line[:equals].strip().lower() == "signal":
-                return _digit_from_text(line[equals + 1:])
+                return _digit_from_text(line[equals + 1 :])
         return None
     if kind == "application/dtmf":
         return _digit_from_text(text)

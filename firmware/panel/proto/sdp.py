@@ -3,7 +3,7 @@
 # payload type, 101 in our offers). Pure: addresses, ports and session ids
 # come in as arguments. Bounded: the body is at most one SIP datagram.
 from panel.compat import const
-from panel.proto.sip_message import RemoteError, MAX_DATAGRAM
+from panel.proto.sip_message import MAX_DATAGRAM, RemoteError
 
 # Lines in one description (a typical softphone answer has 15 to 30).
 _MAX_LINES = const(128)
@@ -25,8 +25,8 @@ class Media:
         self.port = port
         self.protocol = protocol
         self.formats = formats
-        self.rtpmap = {}    # payload type -> (encoding lower-case, clock rate)
-        self.fmtp = {}      # payload type -> parameter text
+        self.rtpmap = {}  # payload type -> (encoding lower-case, clock rate)
+        self.fmtp = {}  # payload type -> parameter text
         self.ptime = None
         self.direction = "sendrecv"
         self.address = None  # media-level c= line, if any
@@ -47,7 +47,7 @@ class Media:
 class SessionDescription:
     def __init__(self):
         self.origin = None
-        self.address = None   # session-level c= address
+        self.address = None  # session-level c= address
         self.media = []
 
     def audio(self):
@@ -139,7 +139,7 @@ def parse(body):
 def _parse_attribute(media, value):
     colon = value.find(":")
     name = value if colon < 0 else value[:colon]
-    argument = "" if colon < 0 else value[colon + 1:]
+    argument = "" if colon < 0 else value[colon + 1 :]
     if name in ("sendrecv", "sendonly", "recvonly", "inactive"):
         media.direction = name
     elif name == "ptime":
@@ -149,7 +149,7 @@ def _parse_attribute(media, value):
         if space <= 0:
             raise RemoteError("Bad SDP %s" % name, 488)
         payload_type = _parse_int(argument[:space], 0, 127, "payload type")
-        rest = argument[space + 1:].strip()
+        rest = argument[space + 1 :].strip()
         if name == "fmtp":
             media.fmtp[payload_type] = rest
             return
@@ -160,8 +160,15 @@ def _parse_attribute(media, value):
         media.rtpmap[payload_type] = (parts[0].lower(), rate)
 
 
-def build(session_id, version, address, port, telephone_event_type=TELEPHONE_EVENT_PAYLOAD_TYPE,
-          ptime=DEFAULT_PTIME, direction="sendrecv"):
+def build(
+    session_id,
+    version,
+    address,
+    port,
+    telephone_event_type=TELEPHONE_EVENT_PAYLOAD_TYPE,
+    ptime=DEFAULT_PTIME,
+    direction="sendrecv",
+):
     """Our offer (or answer) body: PCMU and telephone-event on one audio line."""
     family = "IP6" if ":" in address else "IP4"
     formats = "0" if telephone_event_type is None else "0 %d" % telephone_event_type
@@ -208,8 +215,9 @@ def negotiate(description):
     if address is None:
         raise RemoteError("No SDP connection address", 488)
     event_type = media.payload_type_for("telephone-event", 8000)
-    return MediaPlan(address, media.port, audio_type, event_type,
-                     media.ptime or DEFAULT_PTIME, media.direction)
+    return MediaPlan(
+        address, media.port, audio_type, event_type, media.ptime or DEFAULT_PTIME, media.direction
+    )
 
 
 _REVERSED_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly"}

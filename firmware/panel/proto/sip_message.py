@@ -28,17 +28,32 @@ _MAX_LENGTH_DIGITS = const(5)
 
 # Header names: compact form (RFC 3261 7.3.3 and later RFCs) to the full name.
 COMPACT_FORMS = {
-    "i": "call-id", "m": "contact", "e": "content-encoding",
-    "l": "content-length", "c": "content-type", "f": "from", "s": "subject",
-    "k": "supported", "t": "to", "v": "via", "o": "event", "r": "refer-to",
-    "u": "allow-events", "b": "referred-by", "x": "session-expires",
+    "i": "call-id",
+    "m": "contact",
+    "e": "content-encoding",
+    "l": "content-length",
+    "c": "content-type",
+    "f": "from",
+    "s": "subject",
+    "k": "supported",
+    "t": "to",
+    "v": "via",
+    "o": "event",
+    "r": "refer-to",
+    "u": "allow-events",
+    "b": "referred-by",
+    "x": "session-expires",
 }
 
 # How a header name is written when we build a message; anything else is
 # written as word-capitalised from its lower-case key.
 _DISPLAY_NAMES = {
-    "call-id": "Call-ID", "cseq": "CSeq", "www-authenticate": "WWW-Authenticate",
-    "mime-version": "MIME-Version", "rack": "RAck", "rseq": "RSeq",
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version",
+    "rack": "RAck",
+    "rseq": "RSeq",
 }
 
 # Characters of an RFC 3261 token (method names, header names, parameters).
@@ -46,17 +61,35 @@ _TOKEN_EXTRA = "-.!%*_+`'~"
 
 # Reason phrases we put in responses we build.
 REASONS = {
-    100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK",
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 407: "Proxy Authentication Required",
-    408: "Request Timeout", 413: "Request Entity Too Large",
-    415: "Unsupported Media Type", 416: "Unsupported URI Scheme",
-    420: "Bad Extension", 480: "Temporarily Unavailable",
-    481: "Call/Transaction Does Not Exist", 482: "Loop Detected",
-    483: "Too Many Hops", 486: "Busy Here", 487: "Request Terminated",
-    488: "Not Acceptable Here", 500: "Server Internal Error",
-    501: "Not Implemented", 503: "Service Unavailable", 504: "Server Time-out",
-    505: "Version Not Supported", 513: "Message Too Large", 603: "Decline",
+    100: "Trying",
+    180: "Ringing",
+    183: "Session Progress",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    603: "Decline",
 }
 
 # The magic cookie that marks an RFC 3261 branch (RFC 3261 8.1.1.7).
@@ -250,7 +283,7 @@ def parse(data):
         head = data[:end].decode()
     except UnicodeError:
         raise RemoteError("Headers are not UTF-8")
-    body = data[end + 4:]
+    body = data[end + 4 :]
     raw_lines = head.split("\r\n")
     if len(raw_lines) > MAX_HEADERS * 2 + 1:
         raise RemoteError("Too many header lines")
@@ -282,7 +315,7 @@ def parse(data):
             raise RemoteError("Bad header name")
         if len(message.headers) >= MAX_HEADERS:
             raise RemoteError("Too many headers")
-        message.headers.append([header_key(name), raw[colon + 1:].strip()])
+        message.headers.append([header_key(name), raw[colon + 1 :].strip()])
     message.body = _take_body(message, body)
     _check_mandatory(message)
     return message
@@ -371,7 +404,7 @@ def parse_parameters(text):
         if equals < 0:
             name, value = item, ""
         else:
-            name, value = item[:equals].strip(), item[equals + 1:].strip()
+            name, value = item[:equals].strip(), item[equals + 1 :].strip()
             if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
                 value = value[1:-1]
         if not is_token(name):
@@ -403,8 +436,12 @@ class SipUri:
 
     def __str__(self):
         user = "" if self.user is None else self.user + "@"
-        return "%s:%s%s%s" % (self.scheme, user, self.host_port(),
-                              format_parameters(self.parameters))
+        return "%s:%s%s%s" % (
+            self.scheme,
+            user,
+            self.host_port(),
+            format_parameters(self.parameters),
+        )
 
 
 def parse_host_port(text):
@@ -415,7 +452,7 @@ def parse_host_port(text):
         close = text.find("]")
         if close < 0:
             raise RemoteError("Bad IPv6 host")
-        host, rest = text[:close + 1], text[close + 1:]
+        host, rest = text[: close + 1], text[close + 1 :]
         if rest and rest[0] != ":":
             raise RemoteError("Bad host")
         port_text = rest[1:] if rest else None
@@ -424,7 +461,7 @@ def parse_host_port(text):
         if colon < 0:
             host, port_text = text, None
         else:
-            host, port_text = text[:colon], text[colon + 1:]
+            host, port_text = text[:colon], text[colon + 1 :]
         for character in host:
             if not (character.isalpha() or character.isdigit() or character in ".-_"):
                 raise RemoteError("Bad host")
@@ -446,7 +483,7 @@ def parse_uri(text):
     scheme = text[:colon].lower() if colon > 0 else ""
     if scheme not in ("sip", "sips"):
         raise RemoteError("Unsupported URI scheme", 416)
-    rest = text[colon + 1:]
+    rest = text[colon + 1 :]
     question = rest.find("?")
     if question >= 0:
         rest = rest[:question]
@@ -459,7 +496,7 @@ def parse_uri(text):
     at = rest.rfind("@")
     if at >= 0:
         user = rest[:at]
-        rest = rest[at + 1:]
+        rest = rest[at + 1 :]
         # A password part (user:password@) is deprecated; keep only the user.
         colon = user.find(":")
         if colon >= 0:
@@ -499,8 +536,8 @@ def parse_name_address(value):
         display = value[:less].strip()
         if len(display) >= 2 and display[0] == '"' and display[-1] == '"':
             display = display[1:-1]
-        uri = value[less + 1:greater].strip()
-        parameters = parse_parameters(value[greater + 1:].strip())
+        uri = value[less + 1 : greater].strip()
+        parameters = parse_parameters(value[greater + 1 :].strip())
     else:
         # Bare URI: parameters after it belong to the header (RFC 3261 20.10).
         semicolon = value.find(";")
@@ -527,8 +564,12 @@ class Via:
 
     def __str__(self):
         port = "" if self.port is None else ":%d" % self.port
-        return "SIP/2.0/%s %s%s%s" % (self.transport, self.host, port,
-                                      format_parameters(self.parameters))
+        return "SIP/2.0/%s %s%s%s" % (
+            self.transport,
+            self.host,
+            port,
+            format_parameters(self.parameters),
+        )
 
 
 def parse_via(value):
@@ -647,7 +688,7 @@ def scan_for_error_response(data):
                 _check_text(line)
             except RemoteError:
                 return None
-            request.headers.append([key, line[colon + 1:].strip()])
+            request.headers.append([key, line[colon + 1 :].strip()])
     for key in wanted:
         if request.get(key) is None:
             return None
@@ -664,8 +705,18 @@ def scan_for_error_response(data):
 class Dialog:
     """The state of one dialog (RFC 3261 12): ids, sequence numbers, target, routes."""
 
-    def __init__(self, call_id, local_tag, remote_tag, local_uri, remote_uri,
-                 remote_target, local_sequence, remote_sequence=None, route_set=None):
+    def __init__(
+        self,
+        call_id,
+        local_tag,
+        remote_tag,
+        local_uri,
+        remote_uri,
+        remote_target,
+        local_sequence,
+        remote_sequence=None,
+        route_set=None,
+    ):
         self.call_id = call_id
         self.local_tag = local_tag
         self.remote_tag = remote_tag
@@ -686,8 +737,17 @@ class Dialog:
         routes = response.get_all("record-route")
         routes.reverse()
         number = request.cseq()[0]
-        return Dialog(request.get("call-id"), from_address.tag, to_address.tag,
-                      from_address.uri, to_address.uri, target, number, None, routes)
+        return Dialog(
+            request.get("call-id"),
+            from_address.tag,
+            to_address.tag,
+            from_address.uri,
+            to_address.uri,
+            target,
+            number,
+            None,
+            routes,
+        )
 
     @staticmethod
     def from_uas_request(request, local_tag):
@@ -696,9 +756,17 @@ class Dialog:
         to_address = parse_name_address(request.get("to"))
         contacts = request.get_all("contact")
         target = parse_name_address(contacts[0]).uri if contacts else from_address.uri
-        return Dialog(request.get("call-id"), local_tag, from_address.tag,
-                      to_address.uri, from_address.uri, target, 0,
-                      request.cseq()[0], request.get_all("record-route"))
+        return Dialog(
+            request.get("call-id"),
+            local_tag,
+            from_address.tag,
+            to_address.uri,
+            from_address.uri,
+            target,
+            0,
+            request.cseq()[0],
+            request.get_all("record-route"),
+        )
 
     def matches(self, message):
         """True when a request from the peer belongs to this dialog."""

@@ -17,18 +17,18 @@ from panel.proto import sip_message
 from panel.proto.sip_message import BRANCH_COOKIE, parse_name_address
 
 # RFC 3261 17.1.1.1 timer values, in milliseconds.
-T1 = const(500)     # round-trip estimate
-T2 = const(4000)    # longest retransmit interval for non-INVITE requests/responses
-T4 = const(5000)    # longest a message stays in the network
-TIMER_B = const(32000)   # 64*T1: INVITE transaction timeout
-TIMER_D = const(32000)   # >= 32 s on UDP: wait for response retransmits
-TIMER_F = const(32000)   # 64*T1: non-INVITE transaction timeout
-TIMER_H = const(32000)   # 64*T1: wait for ACK
-TIMER_I = T4             # absorb ACK retransmits (UDP)
-TIMER_J = const(32000)   # 64*T1: absorb request retransmits (UDP)
-TIMER_K = T4             # absorb response retransmits (UDP)
-TIMER_L = const(32000)   # 64*T1: RFC 6026, absorb INVITE retransmits after 2xx
-TIMER_M = const(32000)   # 64*T1: RFC 6026, pass 2xx retransmits to the TU
+T1 = const(500)  # round-trip estimate
+T2 = const(4000)  # longest retransmit interval for non-INVITE requests/responses
+T4 = const(5000)  # longest a message stays in the network
+TIMER_B = const(32000)  # 64*T1: INVITE transaction timeout
+TIMER_D = const(32000)  # >= 32 s on UDP: wait for response retransmits
+TIMER_F = const(32000)  # 64*T1: non-INVITE transaction timeout
+TIMER_H = const(32000)  # 64*T1: wait for ACK
+TIMER_I = T4  # absorb ACK retransmits (UDP)
+TIMER_J = const(32000)  # 64*T1: absorb request retransmits (UDP)
+TIMER_K = T4  # absorb response retransmits (UDP)
+TIMER_L = const(32000)  # 64*T1: RFC 6026, absorb INVITE retransmits after 2xx
+TIMER_M = const(32000)  # 64*T1: RFC 6026, pass 2xx retransmits to the TU
 
 _INVITE_CLIENT = {
     ("calling", "provisional"): ("proceeding", "_pass_stop_retransmit"),
@@ -195,8 +195,7 @@ class ClientTransaction(_Transaction):
         self.request = request
         self.is_invite = request.method == "INVITE"
         self.table = _INVITE_CLIENT if self.is_invite else _NON_INVITE_CLIENT
-        _Transaction.__init__(self, "calling" if self.is_invite else "trying", now,
-                              destination)
+        _Transaction.__init__(self, "calling" if self.is_invite else "trying", now, destination)
         self.key = (request.top_via().branch, request.method)
         self.data = request.to_bytes()
         self.ack = None
@@ -270,8 +269,7 @@ class ServerTransaction(_Transaction):
         self.request = request
         self.is_invite = request.method == "INVITE"
         self.table = _INVITE_SERVER if self.is_invite else _NON_INVITE_SERVER
-        _Transaction.__init__(self, "proceeding" if self.is_invite else "trying", now,
-                              destination)
+        _Transaction.__init__(self, "proceeding" if self.is_invite else "trying", now, destination)
         self.key = server_key(request)
         self.last_response = None
         self._interval = T1

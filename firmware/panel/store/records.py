@@ -123,7 +123,7 @@ def next_journal_record(buffer, offset):
     if body_length < 4 or end > total:
         return None
     view = memoryview(buffer)
-    computed = binascii.crc32(view[body_start:end], binascii.crc32(view[offset:offset + 2]))
+    computed = binascii.crc32(view[body_start:end], binascii.crc32(view[offset : offset + 2]))
     if computed & 0xFFFFFFFF != crc:
         return None
     count_after = struct.unpack_from("<I", buffer, body_start)[0]
@@ -137,12 +137,12 @@ def record_entries(buffer, start, end):
     while position < end:
         key_length, value_length = struct.unpack_from("<BH", buffer, position)
         position += ENTRY_HEADER_BYTES
-        key = bytes(buffer[position:position + key_length])
+        key = bytes(buffer[position : position + key_length])
         position += key_length
         if value_length == _DELETED:
             yield key, None
         else:
-            yield key, bytes(buffer[position:position + value_length])
+            yield key, bytes(buffer[position : position + value_length])
             position += value_length
 
 
@@ -253,7 +253,8 @@ def fence_span(table, key, records_end):
     first record."""
     length = len(table) - 4
     if length < 0 or struct.unpack_from("<I", table, length)[0] != (
-            binascii.crc32(memoryview(table)[0:length]) & 0xFFFFFFFF):
+        binascii.crc32(memoryview(table)[0:length]) & 0xFFFFFFFF
+    ):
         raise StoreError("data file fence table corrupt")
     position = 0
     start = None
@@ -261,7 +262,7 @@ def fence_span(table, key, records_end):
     while position < length:
         offset, key_length = struct.unpack_from("<IB", table, position)
         position += 5
-        fence_key = bytes(table[position:position + key_length])
+        fence_key = bytes(table[position : position + key_length])
         position += key_length
         if fence_key <= key:
             start = offset
@@ -304,8 +305,9 @@ def data_records(buffer, start, end, with_values):
             raise StoreError("data file truncated")
         if with_values:
             crc = struct.unpack_from("<I", buffer, position + 3)[0]
-            computed = binascii.crc32(view[key_start:record_end],
-                                      binascii.crc32(view[position:position + 3]))
+            computed = binascii.crc32(
+                view[key_start:record_end], binascii.crc32(view[position : position + 3])
+            )
             if computed & 0xFFFFFFFF != crc:
                 raise StoreError("data record corrupt")
             yield buffer[key_start:value_start], buffer[value_start:record_end]

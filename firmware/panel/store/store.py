@@ -101,7 +101,7 @@ def _first(item):
 
 def _spliced(values, index, inserted):
     """values (array or bytearray) with the item at index replaced by inserted."""
-    return values[:index] + inserted + values[index + 1:]
+    return values[:index] + inserted + values[index + 1 :]
 
 
 def _framed(body):
@@ -277,8 +277,10 @@ class Store:
         batch_bytes = 0
         for key, value in changes:
             size = len(key) + (0 if value is None else len(value))
-            if batch and (len(batch) >= records.MAX_BATCH_CHANGES
-                          or batch_bytes + size > records.MAX_BATCH_BYTES):
+            if batch and (
+                len(batch) >= records.MAX_BATCH_CHANGES
+                or batch_bytes + size > records.MAX_BATCH_BYTES
+            ):
                 self.write_batch(batch)
                 batch = []
                 batch_bytes = 0
@@ -376,7 +378,7 @@ class Store:
 
     def _low_key(self, index):
         start = self._key_ends[index - 1] if index else 0
-        return self._low_keys[start:self._key_ends[index]]
+        return self._low_keys[start : self._key_ends[index]]
 
     def _high_key(self, index):
         """Low key of the next partition (exclusive bound), None for the last."""
@@ -409,14 +411,18 @@ class Store:
         table = self._edited_table(index, new_ids, new_keys)
         self._commit_edit(old_id, old_key, new_ids, new_keys, table)
         # Committed: install the new table, keeping what is known of the others.
-        self._generations = _spliced(self._generations, index, array(
-            "I", [partition[2] for partition in new_partitions]))
-        self._counts = _spliced(self._counts, index, array(
-            "I", [partition[3] for partition in new_partitions]))
-        self._data_sizes = _spliced(self._data_sizes, index, array(
-            "I", [partition[4] for partition in new_partitions]))
-        self._journal_sizes = _spliced(self._journal_sizes, index, array(
-            "I", bytes(4 * len(new_partitions))))
+        self._generations = _spliced(
+            self._generations, index, array("I", [partition[2] for partition in new_partitions])
+        )
+        self._counts = _spliced(
+            self._counts, index, array("I", [partition[3] for partition in new_partitions])
+        )
+        self._data_sizes = _spliced(
+            self._data_sizes, index, array("I", [partition[4] for partition in new_partitions])
+        )
+        self._journal_sizes = _spliced(
+            self._journal_sizes, index, array("I", bytes(4 * len(new_partitions)))
+        )
         self._flags = _spliced(self._flags, index, bytearray([_LOADED] * len(new_partitions)))
         self._ids, self._low_keys, self._key_ends = table
 
@@ -432,12 +438,14 @@ class Store:
             position += len(key)
             inserted_ends.append(position)
         shift = len(inserted_keys) - (key_end - key_start)
-        tail_ends = self._key_ends[index + 1:]
+        tail_ends = self._key_ends[index + 1 :]
         for position in range(len(tail_ends)):
             tail_ends[position] += shift
-        return (_spliced(self._ids, index, new_ids),
-                self._low_keys[:key_start] + inserted_keys + self._low_keys[key_end:],
-                self._key_ends[:index] + inserted_ends + tail_ends)
+        return (
+            _spliced(self._ids, index, new_ids),
+            self._low_keys[:key_start] + inserted_keys + self._low_keys[key_end:],
+            self._key_ends[:index] + inserted_ends + tail_ends,
+        )
 
     # --------------------------------------------------------------- MANIFEST
     #
@@ -500,7 +508,7 @@ class Store:
             partition_id, key_length = struct.unpack_from("<IB", body, position)
             position += 5
             ids.append(partition_id)
-            low_keys.extend(view[position:position + key_length])
+            low_keys.extend(view[position : position + key_length])
             key_ends.append(len(low_keys))
             position += key_length
         self._install_table(next_id, ids, bytes(low_keys), key_ends)
@@ -508,7 +516,7 @@ class Store:
     def _load_edit(self, body):
         next_id, old_id, key_length = struct.unpack_from("<IIB", body, 1)
         position = 10
-        old_key = bytes(body[position:position + key_length])
+        old_key = bytes(body[position : position + key_length])
         position += key_length
         count = body[position]
         position += 1
@@ -518,7 +526,7 @@ class Store:
             partition_id, key_length = struct.unpack_from("<IB", body, position)
             position += 5
             new_ids.append(partition_id)
-            new_keys.append(bytes(body[position:position + key_length]))
+            new_keys.append(bytes(body[position : position + key_length]))
             position += key_length
         index = self._route(old_key)
         if self._ids[index] != old_id or self._low_key(index) != old_key:
@@ -527,8 +535,7 @@ class Store:
             raise StoreError("MANIFEST edit drops the first partition")
         # Only the three table arrays change here; the per-partition state
         # arrays are sized once, after the last edit (see _read_manifest).
-        self._ids, self._low_keys, self._key_ends = self._edited_table(
-            index, new_ids, new_keys)
+        self._ids, self._low_keys, self._key_ends = self._edited_table(index, new_ids, new_keys)
         self._next_id = next_id
 
     def _commit_edit(self, old_id, old_key, new_ids, new_keys, table):
@@ -542,8 +549,11 @@ class Store:
             body.extend(struct.pack("<IB", new_ids[position], len(new_keys[position])))
             body.extend(new_keys[position])
         record_size = _FRAME_BYTES + len(body)
-        if (self._manifest_base_size == 0 or self._manifest_torn
-                or self._manifest_edits >= self.MANIFEST_EDITS_PER_BASE):
+        if (
+            self._manifest_base_size == 0
+            or self._manifest_torn
+            or self._manifest_edits >= self.MANIFEST_EDITS_PER_BASE
+        ):
             self._write_manifest_base(self._next_id, table[0], table[1], table[2])
             return
         handle = self._files.open(self._path(_MANIFEST), "ab")
@@ -608,7 +618,7 @@ class Store:
             if name.endswith(".d"):
                 digits = name[1:-2]
             elif name.endswith(".j") and "_" in name:
-                digits = name[1:name.find("_")]
+                digits = name[1 : name.find("_")]
             else:
                 continue
             if not digits.isdigit():
@@ -856,7 +866,7 @@ class Store:
             self._write_intent(entries)
         deleted = 0
         for group in groups:
-            deleted += self._append(group[0], entries[group[1]:group[2]])
+            deleted += self._append(group[0], entries[group[1] : group[2]])
         if spans or recovering:
             self._remove_if_present(_INTENT)
         # Merge full journals, from the right so earlier indexes stay valid
@@ -983,8 +993,9 @@ class Store:
             self._next_id += 1
             name = "p%d.d" % new_id
             written = self._write_data_file(name, 0, items, first, end)
-            new_partitions.append((new_id, low_key if first == 0 else items[first][0],
-                                   0, end - first, written))
+            new_partitions.append(
+                (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
+            )
         items = None
         self._replace_partitions(index, new_partitions)
         self._remove_if_present(old_data)
