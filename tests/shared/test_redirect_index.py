@@ -1,13 +1,13 @@
-# The redirect-rule index (panel.redirect_index) through the real app and
+# The redirect-rule index (panel.services.redirect_index) through the real app and
 # store, on both runtimes: the candidates of a called number give the same
 # routing answers as a scan of every rule, after creates, PATCHes that move a
 # rule between index keys, DELETEs, oversized (split) rules and a rebuild.
 import json
 
 from api_harness import Harness
-from panel import redirect_index
 from panel.api import redirectrules
 from panel.core import numbers, routing
+from panel.services import redirect_index
 
 BASE = "/rest/v1/uc/redirectrules"
 BOARD = {
@@ -270,11 +270,13 @@ async def test_rebuild_when_missing_or_stale():
         # Plus a stale record of a rule that no longer exists.
         store.put("w:003:00000000-0000-4000-8000-00000000dead", b'["x"]')
         assert not redirect_index.is_current(store)
-        assert redirect_index.ensure(store) is True
+        assert redirect_index.ensure(store, lambda: redirectrules.iter_rules(store)) is True
         assert redirect_index.is_current(store)
         assert len(index_keys(store)) == len(ids)
         check_same_as_scan(harness)
-        assert redirect_index.ensure(store) is False  # once only
+        assert (
+            redirect_index.ensure(store, lambda: redirectrules.iter_rules(store)) is False
+        )  # once only
         # Another format version also rebuilds; building the app does it at boot.
         store.put(redirect_index.VERSION_KEY, b"0")
         from panel.app import build_app

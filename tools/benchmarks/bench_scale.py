@@ -26,7 +26,7 @@ TestClient, so the routing index is written as in service), then measures:
                                   since, an upper bound. Target 65536.
   mpy_plan_lookup_ms              median time to build one dialled apartment's
                                   plan: its forward queue, its redirect
-                                  candidates (panel.redirect_index.candidates)
+                                  candidates (panel.services.redirect_index.candidates)
                                   and the absolute and busy steps of
                                   core.routing over them. Target 10.
   cpython_plan_lookup_us, cpython_boot_ms (Store.open + Panel + build_app).
@@ -60,12 +60,12 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 from microdot.test_client import TestClient  # noqa: E402
 
-from panel import redirect_index  # noqa: E402
 from panel.api import redirectrules  # noqa: E402
 from panel.app import Panel, build_app  # noqa: E402
 from panel.clock import Clock  # noqa: E402
 from panel.core import numbers, routing  # noqa: E402
 from panel.drivers.pins import RecordingPin  # noqa: E402
+from panel.services import redirect_index  # noqa: E402
 from panel.store import Store  # noqa: E402
 
 FORWARDS = 10000
@@ -335,7 +335,7 @@ def measure_cpython(data, probes):
     store.open()
     store.delete(redirect_index.VERSION_KEY)
     started = time.perf_counter()
-    redirect_index.ensure(store)
+    redirect_index.ensure(store, lambda: redirectrules.iter_rules(store))
     emit("cpython_index_rebuild_ms", "%.1f" % ((time.perf_counter() - started) * 1000), "ms")
     store.close()
     shutil.rmtree(copy, ignore_errors=True)

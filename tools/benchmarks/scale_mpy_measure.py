@@ -12,11 +12,11 @@ import gc
 import json
 import time
 
-from panel import redirect_index
 from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.core import numbers, routing
 from panel.drivers.pins import RecordingPin
+from panel.services import redirect_index
 from panel.store import Store
 
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}

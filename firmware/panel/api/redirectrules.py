@@ -12,21 +12,22 @@ Interface:
 - minute_of_week(panel) -> local minute of the week, or None (clock unset).
 - iter_rules(store): every stored rule as a dict, streamed in key order.
 - candidate_rules(store, called_number): routing records of the rules that
-  may apply to that number, from the index (panel.redirect_index), for
+  may apply to that number, from the index (panel.services.redirect_index), for
   CallRouting.next_step.
 
 Rules are stored one per key `r:<id>` as compact JSON; nothing keeps them in
 RAM between requests. Each write also writes the rule's routing record
-(panel.redirect_index) in the same atomic store batch. Writes are durable
+(panel.services.redirect_index) in the same atomic store batch. Writes are durable
 (the store fsyncs) before answering.
 """
 
 import json
 
-from panel import compat, redirect_index
+from panel import compat
 from panel.core import redirects, routing, schedule
 from panel.core.body import JsonError, parse_json
 from panel.core.redirects import RuleError, error_body
+from panel.services import redirect_index
 from panel.store import MAX_VALUE_BYTES
 
 COLLECTION_PATH = "/rest/v1/uc/redirectrules"
@@ -564,7 +565,7 @@ def register(app, panel):
     """Add the redirect-rules routes and the settings route to a microdot app."""
     setattr(app, _PANEL_ATTRIBUTE, panel)
     # Boot: the routing index is rebuilt once if missing or of another format.
-    redirect_index.ensure(panel.store)
+    redirect_index.ensure(panel.store, lambda: iter_rules(panel.store))
     collection_methods = ["GET", "POST", "LOOKUP"]
     item_methods = ["GET", "PATCH", "DELETE"]
     app.route(COLLECTION_PATH, methods=collection_methods)(_collection)

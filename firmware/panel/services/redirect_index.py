@@ -1,6 +1,6 @@
 # Redirect-rule index: a call's candidate rules without reading every rule.
 #
-# The rules themselves live under r:<id> (panel.api.redirectrules), up to a
+# The rules themselves live under r:<id> (panel.services.redirect_rules), up to a
 # few KB each with their opts. Routing needs only ten fields of them, and for
 # one called number only the rules whose filter_number can match it. This
 # module keeps, in the same store, one small routing record per rule under a
@@ -35,8 +35,8 @@
 # power cut never leaves rule and index out of step. DELETE removes both in one
 # batch. A factory reset clears the store (index and version key included);
 # the first rule written afterwards writes the version key with itself
-# (an empty index of an empty rule set is complete). ensure(store), called
-# once at boot by redirectrules.register(), rebuilds the index from the rules
+# (an empty index of an empty rule set is complete). ensure(store, all_rules),
+# called once at boot (RedirectRules.ensure_index), rebuilds the index from the rules
 # when the version key is absent or different (a store written by firmware
 # without this index, or a future format change); the version key is written
 # last, so a power cut during a rebuild makes the next boot rebuild again.
@@ -58,7 +58,12 @@
 #   ordered_ids(store, offset, limit) -> ids of a default-ordered list page.
 #   record_changes(store, rule, old_rule=None) -> list of (key, value|None)
 #       to append to the batch that writes `rule` (None: deletes old_rule).
-#   ensure(store) -> True when the index was rebuilt.
+#   ensure(store, all_rules) -> True when the index was rebuilt (all_rules:
+#       a callable giving every full rule, called only for a rebuild).
+#
+# This module knows the index keys only; the rules' own keys and the module
+# that writes them (panel.services.redirect_rules) are never imported here,
+# which is why ensure() is handed the rules instead of reading them.
 #   rebuild(store, rules) -> number of rules indexed (rules: any iterable).
 #   ROUTING_FIELDS: the query fields a record answers like the full rule.
 import json
@@ -96,7 +101,7 @@ _REBUILD_BATCH = const(8)
 
 # Query fields (redirects._QUERY_FIELDS) that a routing record holds with the
 # same value as the full rule: a list filtered and ordered only by these can
-# be selected from the index (see redirectrules._list).
+# be selected from the index (see RedirectRules.select).
 ROUTING_FIELDS = (
     "id",
     "type",
@@ -338,12 +343,13 @@ def is_current(store):
     return store.get(VERSION_KEY) == _VERSION
 
 
-def ensure(store):
-    """Rebuild the index once if it is missing or of another format."""
+def ensure(store, all_rules):
+    """Rebuild the index once if it is missing or of another format.
+
+    all_rules: a callable returning an iterable of every full rule (the rules'
+    owner streams them); called only when a rebuild is needed.
+    """
     if is_current(store):
         return False
-    # Imported here: the API module imports this one.
-    from panel.api import redirectrules
-
-    rebuild(store, redirectrules.iter_rules(store))
+    rebuild(store, all_rules())
     return True
