@@ -27,6 +27,8 @@ from panel.core import body as body_rules
 from panel.core import redirects
 from panel.drivers.lock_relay import LockRelay
 from panel.forward_rules import ForwardRules
+from panel.services.redirect_rules import DEFAULT_RULE_LIMIT, RedirectRules
+from panel.services.redirect_settings import RedirectSettings
 from panel.settings import Settings
 
 FIRMWARE_VERSION = "1.0.0"
@@ -37,7 +39,7 @@ _REBOOT_DELAY_S = 0.3
 
 _DEFAULT_LIMITS = {
     "forward_rules": 10000,
-    "redirect_rules": 1024,
+    "redirect_rules": DEFAULT_RULE_LIMIT,
     "body_bytes": 16384,
     "tokens": 8,
     "call_log_entries": 1000,
@@ -61,6 +63,10 @@ class Panel:
         self.clock = clock
         self.settings = Settings(store)
         self.forward_rules = ForwardRules(store, limits["forward_rules"])
+        self.redirect_rules = RedirectRules(store, clock, limits["redirect_rules"])
+        self.redirect_settings = RedirectSettings(
+            self.settings, clock, lambda: stored_settings.utc_offset_minutes(self.settings)
+        )
         self.call_log = CallLog(store, clock, limits["call_log_entries"])
         self.accounts = auth.Accounts(self.settings, limits["tokens"])
         self.identifiers = access.Identifiers(store, limits["identifiers"])

@@ -68,21 +68,15 @@ class PanelEnvironment:
         )
 
     def rules(self, called):
-        from panel.api import redirectrules
-
         # The rule index answers with the few rules that may match `called`
         # (routing still checks each one); no scan of every rule.
-        return redirectrules.candidate_rules(self.panel.store, called)
+        return self.panel.redirect_rules.candidates(called)
 
     def minute_of_week(self):
-        from panel.api import redirectrules
-
-        return redirectrules.minute_of_week(self.panel)
+        return self.panel.redirect_settings.minute_of_week()
 
     def _redirect_settings(self):
-        from panel.api import redirectrules
-
-        return redirectrules.load_settings(self.panel)
+        return self.panel.redirect_settings.load()
 
     def work_hours(self):
         return self._redirect_settings()["work_hours"]

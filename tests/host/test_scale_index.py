@@ -4,8 +4,8 @@ CPython only (hypothesis). Generated rule sets go through the real API
 (panel.app + microdot TestClient, real store in a temporary directory): creates,
 PATCHes (filter_number moving a rule between x:/w:/v: keys, other fields),
 DELETEs and index rebuilds, in any order. After each sequence, for generated
-called numbers, panel.services.redirect_index.candidates() must name exactly the rules
-whose filter_number matches, and CallRouting.next_step must pick the same
+called numbers, panel.redirect_rules.candidates() (from the index) must name
+exactly the rules whose filter_number matches, and CallRouting.next_step must pick the same
 rule and destination from the candidates as from all rules, for every
 outcome, at several times and for two callers.
 """
@@ -19,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from microdot.test_client import TestClient
 
-from panel.api import redirectrules
 from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.core import numbers, routing
@@ -137,15 +136,15 @@ async def run(directory, script, probes):
                 assert response.status_code == 204
             elif kind == "rebuild":
                 store.delete(redirect_index.VERSION_KEY)
-                assert redirect_index.ensure(store, lambda: redirectrules.iter_rules(store))
-        all_rules = list(redirectrules.iter_rules(store))
+                assert panel.redirect_rules.ensure_index()
+        all_rules = list(panel.redirect_rules.iter_rules())
         assert sorted(rule["id"] for rule in all_rules) == sorted(ids)
 
         def scanned(called):
             return all_rules
 
         def indexed(called):
-            return list(redirect_index.candidates(store, called))
+            return list(panel.redirect_rules.candidates(called))
 
         names = [rule["filter_number"] for rule in all_rules] + list(probes)
         for called in names:

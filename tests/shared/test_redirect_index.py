@@ -5,7 +5,6 @@
 import json
 
 from api_harness import Harness
-from panel.api import redirectrules
 from panel.core import numbers, routing
 from panel.services import redirect_index
 
@@ -91,20 +90,19 @@ def plan(rules_for, called, caller, minute):
 
 def check_same_as_scan(harness):
     store = harness.store
+    rules = harness.panel.redirect_rules
 
     def scanned(called):
-        return list(redirectrules.iter_rules(store))
+        return list(rules.iter_rules())
 
     def indexed(called):
-        return list(redirect_index.candidates(store, called))
+        # What the call engine asks (PanelEnvironment.rules).
+        return list(rules.candidates(called))
 
     # The o: keys: one per rule, in the default list order.
     order_ids = [key[-36:] for key in store.keys("o:", "o;")]
     keys = sorted(
-        [
-            (rule["priority"], rule["ext"]["ct"], rule["id"])
-            for rule in redirectrules.iter_rules(store)
-        ]
+        [(rule["priority"], rule["ext"]["ct"], rule["id"]) for rule in rules.iter_rules()]
     )
     assert order_ids == [key[2] for key in keys]
     for called in NUMBERS:
@@ -151,7 +149,7 @@ async def test_index_answers_like_a_scan_after_creates():
         check_same_as_scan(harness)
         # The routing records carry what routing reads, as in the full rule.
         full = {}
-        for rule in redirectrules.iter_rules(harness.store):
+        for rule in harness.panel.redirect_rules.iter_rules():
             full[rule["id"]] = rule
         for record in redirect_index.records(harness.store):
             rule = full[record["id"]]
@@ -270,13 +268,11 @@ async def test_rebuild_when_missing_or_stale():
         # Plus a stale record of a rule that no longer exists.
         store.put("w:003:00000000-0000-4000-8000-00000000dead", b'["x"]')
         assert not redirect_index.is_current(store)
-        assert redirect_index.ensure(store, lambda: redirectrules.iter_rules(store)) is True
+        assert harness.panel.redirect_rules.ensure_index() is True
         assert redirect_index.is_current(store)
         assert len(index_keys(store)) == len(ids)
         check_same_as_scan(harness)
-        assert (
-            redirect_index.ensure(store, lambda: redirectrules.iter_rules(store)) is False
-        )  # once only
+        assert harness.panel.redirect_rules.ensure_index() is False  # once only
         # Another format version also rebuilds; building the app does it at boot.
         store.put(redirect_index.VERSION_KEY, b"0")
         from panel.app import build_app

@@ -26,7 +26,7 @@ TestClient, so the routing index is written as in service), then measures:
                                   since, an upper bound. Target 65536.
   mpy_plan_lookup_ms              median time to build one dialled apartment's
                                   plan: its forward queue, its redirect
-                                  candidates (panel.services.redirect_index.candidates)
+                                  candidates (panel.redirect_rules.candidates)
                                   and the absolute and busy steps of
                                   core.routing over them. Target 10.
   cpython_plan_lookup_us, cpython_boot_ms (Store.open + Panel + build_app).
@@ -66,6 +66,7 @@ from panel.clock import Clock  # noqa: E402
 from panel.core import numbers, routing  # noqa: E402
 from panel.drivers.pins import RecordingPin  # noqa: E402
 from panel.services import redirect_index  # noqa: E402
+from panel.services.redirect_rules import RedirectRules  # noqa: E402
 from panel.store import Store  # noqa: E402
 
 FORWARDS = 10000
@@ -235,7 +236,7 @@ def build(data, rng):
         for number, queue in panel.forward_rules.scan():
             handle.write(json.dumps([number, queue]) + "\n")
     with open(os.path.join(data, "rules.jsonl"), "w") as handle:
-        for rule in redirectrules.iter_rules(store):
+        for rule in panel.redirect_rules.iter_rules():
             handle.write(json.dumps(rule) + "\n")
     panel.stop()
     store.close()
@@ -259,7 +260,7 @@ def directory_bytes(path):
 def plan(panel, number):
     called = str(number)
     queue = panel.forward_rules.get(number)
-    rules = list(redirect_index.candidates(panel.store, called))
+    rules = list(panel.redirect_rules.candidates(called))
     first = routing.CallRouting(called, "panel", 600).next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")
     return queue, len(rules), step_of(first), step_of(busy)
@@ -335,7 +336,7 @@ def measure_cpython(data, probes):
     store.open()
     store.delete(redirect_index.VERSION_KEY)
     started = time.perf_counter()
-    redirect_index.ensure(store, lambda: redirectrules.iter_rules(store))
+    RedirectRules(store, Clock(assume_set=True)).ensure_index()
     emit("cpython_index_rebuild_ms", "%.1f" % ((time.perf_counter() - started) * 1000), "ms")
     store.close()
     shutil.rmtree(copy, ignore_errors=True)

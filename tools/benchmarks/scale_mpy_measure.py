@@ -16,7 +16,6 @@ from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.core import numbers, routing
 from panel.drivers.pins import RecordingPin
-from panel.services import redirect_index
 from panel.store import Store
 
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
@@ -131,7 +130,7 @@ def plan(panel, number):
     """The routing plan of one dialled apartment: queue + redirect candidates."""
     called = str(number)
     queue = panel.forward_rules.get(number)
-    rules = list(redirect_index.candidates(panel.store, called))
+    rules = list(panel.redirect_rules.candidates(called))
     state = routing.CallRouting(called, "panel", 600)
     first = state.next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")
