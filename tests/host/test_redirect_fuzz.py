@@ -1,9 +1,8 @@
 """Fuzzed bodies and query strings never give a 5xx (redirectrules-api.md 3, 4).
 
-Through the real app (panel.app.build_app, or the bare routes while the app
-does not import) and the real store, with microdot's TestClient. Every error
-answer must have the section 4 shape; failed writes must leave the store as it
-was.
+Through the real app (panel.app.build_app) and the real store, with
+microdot's TestClient. Every error answer must have the section 4 shape;
+failed writes must leave the store as it was.
 """
 
 import asyncio
@@ -13,11 +12,9 @@ from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from microdot import Microdot
 from microdot.test_client import TestClient
 
-from panel.api import redirectrules
-from panel.settings import Settings
+from panel.app import Panel, build_app
 from panel.store import Store
 
 BASE = "/rest/v1/uc/redirectrules"
@@ -38,28 +35,12 @@ class _Clock:
         return self.value
 
 
-class _Panel:
-    def __init__(self, board, store, clock):
-        self.board = board
-        self.store = store
-        self.clock = clock
-        self.settings = Settings(store)
-
-
 def _build():
     store = Store(tempfile.mkdtemp(prefix="redirect-fuzz-"))
     store.open()
     board = {"limits": {"redirect_rules": 64}}
-    try:
-        from panel.app import Panel, build_app
-    except ImportError:
-        panel = _Panel(board, store, _Clock())
-        app = Microdot()
-        redirectrules.register(app, panel)
-    else:
-        panel = Panel(board, store, _Clock(), [])
-        app = build_app(panel)
-    return store, TestClient(app)
+    panel = Panel(board, store, _Clock(), [])
+    return store, TestClient(build_app(panel))
 
 
 STORE, CLIENT = _build()
