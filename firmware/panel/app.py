@@ -83,7 +83,7 @@ class Panel:
     def start(self):
         self.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
         # Imported here: the API alone (and its tests) need none of the call code.
-        from panel.call_controller import CallController
+        from panel.calls.controller import CallController
 
         self.calls = CallController(self)
         self.calls.start()

@@ -1,8 +1,14 @@
-# The call machine (panel.calls) with a fake environment and the actions
+# The call machine (panel.calls.machine) with a fake environment and the actions
 # collected as they come: the core flows of spec 3.3, 3.4, 6.1 and redirect 5.
 from call_environment import Environment
-from panel import calls
-from panel.calls import EVENTS, STATES, TRANSITIONS, CallMachine
+from panel.calls.machine import (
+    ENDING_GUARD_MS,
+    EVENTS,
+    STATES,
+    TRANSITIONS,
+    UNREACHABLE,
+    CallMachine,
+)
 from panel.core import redirects
 
 _serial = [0]
@@ -234,7 +240,7 @@ def test_ending_is_bounded_and_caller_hangup_cancels():
     assert run.logs("outgoing_call_missed")[-1]["reason"] == "caller_hung_up"
     assert run.machine.state == "ending"
     assert run.event("dial", value="3")[0][0] == "refused"
-    run.advance(calls.ENDING_GUARD_MS)
+    run.advance(ENDING_GUARD_MS)
     assert run.machine.state == "idle"
 
 
@@ -257,7 +263,7 @@ def test_every_target_unreachable_is_unregistered():
     run = Run(environment)
     run.event("dial", value="5")
     for leg in run.legs_of("ring"):
-        run.event("leg_failed", leg, calls.UNREACHABLE)  # lines in fault
+        run.event("leg_failed", leg, UNREACHABLE)  # lines in fault
     assert run.machine.describe()["redirects"][0]["outcome"] == "unregistered"
     assert run.actions[-1][0] == "invite"
 

@@ -1,10 +1,10 @@
-# The call controller's async layer (panel.call_controller) on both runtimes:
+# The call controller's async layer (panel.calls.controller) on both runtimes:
 # small fake drivers record what it asks for and raise the events a user
 # agent and an adapter raise; the machine's timers run on the real clock.
 import asyncio
 
 import call_environment
-from panel.call_controller import CallController
+from panel.calls.controller import CallController
 from panel.proto.sip_message import LocalError
 
 

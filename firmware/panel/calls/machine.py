@@ -3,7 +3,7 @@
 A visitor dials an apartment; the machine runs that apartment's plan (forward
 queue and mode, timeouts, redirect rules through core.routing) and answers
 every event with a list of actions for a thin async layer to carry out
-(panel.call_controller on the panel, a fake sink in tests). It does no I/O,
+(panel.calls.controller on the panel, a fake sink in tests). It does no I/O,
 reads no clock and starts no task: time comes in as ms ticks with each event.
 
     machine = CallMachine(environment)
@@ -34,7 +34,7 @@ Actions (tuples; leg ids are small ints unique for the machine's lifetime):
     ("refused", number, reason)      a dial while a call is running
 
 The environment answers questions about configuration and reachability
-(duck-typed; call_controller.PanelEnvironment is the real one):
+(duck-typed; calls.controller.PanelEnvironment is the real one):
     queue(number_text) -> list of destinations, or None (no forward rule)
     mode() -> "all_at_once" | "one_by_one"
     timeouts() -> (dial_timeout_s, forwarding_timeout_s, talk_timeout_s)

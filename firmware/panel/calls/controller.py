@@ -1,4 +1,4 @@
-"""The call controller's async layer: panel.calls.CallMachine on the real drivers.
+"""The call controller's async layer: panel.calls.machine.CallMachine on the real drivers.
 
     controller = CallController(panel)      # nothing starts here
     controller.start()                      # listens to SIP/adapter events, timer task
@@ -23,7 +23,7 @@ call is bound on the SIP user agent's address (port chosen by the system).
 
 import asyncio
 
-from panel.calls import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
+from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff, ticks_ms
 from panel.drivers.keypad import Keypad, valid_keys
 from panel.proto import hybrid, sdp
