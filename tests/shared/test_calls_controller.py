@@ -260,6 +260,30 @@ async def test_keypad_dials_and_checks_personal_codes():
         controller.stop()
 
 
+async def test_ring_timer_is_the_smaller_of_ring_timeout_and_dial_timeout():
+    # ring_timeout_s 10 with dial_timeout 45: the SIP target's CANCEL after 10 s.
+    rig = started({"5": ["sip:5@10.0.0.5"]}, ring=10)
+    controller = rig.controller
+    try:
+        controller.dial("5")
+        rig.sip_event("ringing", "sip:5@10.0.0.5", 180)
+        await turns()
+        assert rig.clock.waiting() == 1  # the timer task, on the fake clock
+        rig.clock.advance(9999)
+        await turns()
+        assert ("cancel", "sip:5@10.0.0.5") not in rig.sip.done
+        rig.clock.advance(1)
+        await turns()
+        assert ("cancel", "sip:5@10.0.0.5") in rig.sip.done
+        assert rig.results() == ["no_answer"]
+        rig.sip_event("failed", "sip:5@10.0.0.5", 487)
+        assert rig.state() == "idle"
+        await until(lambda: rig.environment.events("outgoing_call_missed"))
+        assert rig.environment.events("outgoing_call_missed")[0]["reason"] == "noanswer"
+    finally:
+        controller.stop()
+
+
 async def test_run_timers_is_the_step_and_events_need_start():
     # Not started: no timer task; driver events are dropped, timers run when
     # the test steps them, log entries are written at once.

@@ -1,51 +1,48 @@
-"""The call controller's state machine: one transition table, sans-I/O.
-
-A visitor dials an apartment; the machine runs that apartment's plan (forward
-queue and mode, timeouts, redirect rules through core.routing) and answers
-every event with a list of actions for a thin async layer to carry out
-(panel.calls.controller on the panel, a fake sink in tests). It does no I/O,
-reads no clock and starts no task: time comes in as ms ticks with each event.
-
-    machine = CallMachine(environment)
-    actions = machine.handle(event, now_ms, leg_id=None, value=None)
-    actions = machine.tick(now_ms)        # fires due timers
-    machine.next_deadline()               # ms ticks of the next timer, or None
-    machine.state, machine.describe(), machine.last_call
-
-Events (EVENTS), every one handled in every state (TRANSITIONS):
-    dial (value: apartment digits), hangup (the visitor, or /sim/call/hangup),
-    leg_ringing, leg_answered (value: the SIP media plan, or None for a line),
-    leg_failed (value: a SIP status, analog busy 486; or UNREACHABLE: a line
-    in fault, a RING the adapter refused, no adapter, an INVITE the user
-    agent could not send),
-    leg_ended (the callee hung up, or our BYE completed), digit (value: one
-    DTMF character), door_button (an analog handset's door key),
-    adapter_lost (the hybrid adapter went away or reset), and the timers
-    ring_timeout, talk_timeout, door_closed, ending_timeout.
-
-Actions (tuples; leg ids are small ints unique for the machine's lifetime):
-    ("invite", leg, target)          SIP INVITE to "5588" or "sip:..."
-    ("cancel", leg) ("bye", leg)     end a SIP leg (ringing / answered)
-    ("ring", leg, line) ("stop_ring", leg, line)
-    ("connect_audio", leg, line) ("disconnect_audio", leg, line)
-    ("start_media", leg, plan) ("stop_media", leg)
-    ("open_lock", lock, info)        log access_granted_by_call_host
-    ("log", event, info)             a call-log entry
-    ("refused", number, reason)      a dial while a call is running
-
-The environment answers questions about configuration and reachability
-(duck-typed; calls.controller.PanelEnvironment is the real one):
-    queue(number_text) -> list of destinations, or None (no forward rule)
-    mode() -> "all_at_once" | "one_by_one"
-    timeouts() -> (dial_timeout_s, forwarding_timeout_s, talk_timeout_s)
-    rules(called) -> iterable of the redirect rules that may apply to the
-        called number (all of them will do; consumed once per question)
-    minute_of_week() -> int or None; work_hours(); response_map()
-    caller() -> the panel's own number (redirect filter_fromnumber)
-    reachable(kind, target) -> bool  (kind "sip" or "line"; spec 3.3)
-    lock_codes() -> {1: "1", 2: "2"}; lock_seconds(lock) -> int
-"""
-
+# The call controller's state machine: one transition table, sans-I/O
+# (BAS-IP spec 3.3, 3.4, 6.1; redirect spec 5).
+#
+# A visitor dials an apartment; the machine runs that apartment's plan (forward
+# queue and mode, timeouts, redirect rules through core.routing) and answers
+# every event with a list of actions for a thin async layer to carry out
+# (calls.controller on the panel, a list in tests). It does no I/O, reads no
+# clock and starts no task: time comes in as ms ticks with each event.
+#
+#     machine = CallMachine(environment)
+#     actions = machine.handle(event, now_ms, leg_id=None, value=None)
+#     actions = machine.tick(now_ms)        # fires due timers
+#     machine.next_deadline()               # ms ticks of the next timer, or None
+#     machine.state, machine.describe(), machine.last_call
+#
+# Events (EVENTS), every one handled in every state (TRANSITIONS):
+#     dial (value: apartment digits), hangup (the visitor, or /sim/call/hangup),
+#     leg_ringing, leg_answered (value: the SIP media plan, or None for a line),
+#     leg_failed (value: a SIP status, analog busy 486; or UNREACHABLE: a line
+#     in fault, a RING the adapter refused, no adapter, an INVITE the user
+#     agent could not send),
+#     leg_ended (the callee hung up, or our BYE completed), digit (value: one
+#     DTMF character), door_button (an analog handset's door key),
+#     adapter_lost (the hybrid adapter went away or reset), and the timers
+#     ring_timeout, talk_timeout, door_closed, ending_timeout.
+#
+# Actions (tuples; leg ids are small ints unique for the machine's lifetime):
+#     ("invite", leg, target)          SIP INVITE to "5588" or "sip:..."
+#     ("cancel", leg) ("bye", leg)     end a SIP leg (ringing / answered)
+#     ("ring", leg, line) ("stop_ring", leg, line)
+#     ("connect_audio", leg, line) ("disconnect_audio", leg, line)
+#     ("start_media", leg, plan) ("stop_media", leg)
+#     ("open_lock", lock, info)        log access_granted_by_call_host
+#     ("log", event, info)             a call-log entry
+#     ("refused", number, reason)      a dial while a call is running
+#
+# The environment answers questions about configuration and reachability: the
+# configuration half of the interface in calls/environment.py (queue, mode,
+# timeouts, ring_timeout, rules, minute_of_week, work_hours, response_map,
+# caller, reachable, lock_codes, lock_seconds). The effects are actions here.
+#
+# The ring timer of one attempt is min(ring_timeout_s, dial_timeout) all at
+# once and min(ring_timeout_s, forwarding_timeout) per target one by one
+# (redirect spec 5.0, 5.2 [D]); when it runs out while a target still rings,
+# the outcome is noanswer.
 from panel.compat import const, ticks_add, ticks_diff
 from panel.core import numbers, routing
 from panel.proto import rtp
@@ -339,6 +336,7 @@ class CallMachine:
         self._routing = None
         self._mode = None
         self._timeouts = None
+        self._ring_timeout_ms = None
         self._legs = {}
         self._answered = None
         self._collector = None
@@ -349,6 +347,15 @@ class CallMachine:
         self._started = None
         self._stop_asking = False
         self._attempt = None
+
+    def _ring_ms(self, ring_timeout_s):
+        """The ring timer of one attempt (ms): redirect spec 5.2's ring timer
+        (ring_timeout_s), bounded by the BAS-IP timeout of that attempt [D]:
+        dial_timeout for all at once, forwarding_timeout per target one by one
+        (redirect spec 5.0: a one-by-one queue runs its ring timer per target)."""
+        dial_s, forwarding_s, _ = self._timeouts
+        bound_s = forwarding_s if self._mode == "one_by_one" else dial_s
+        return min(bound_s, ring_timeout_s) * 1000
 
     def _set_timer(self, name, now, delay_ms):
         self._timers[name] = ticks_add(now, delay_ms)
@@ -382,6 +389,7 @@ class CallMachine:
         self._apartment = text
         self._mode = environment.mode()
         self._timeouts = environment.timeouts()
+        self._ring_timeout_ms = self._ring_ms(environment.ring_timeout())
         self._routing = routing.CallRouting(
             text, environment.caller(), environment.minute_of_week(), environment.work_hours()
         )
@@ -479,14 +487,12 @@ class CallMachine:
             "codes": [],
             "timed_out": False,
         }
-        dial_s, forwarding_s, _ = self._timeouts
         if self._mode == "one_by_one":
             self._ring_leg(legs[0])
-            self._set_timer("ring_timeout", now, forwarding_s * 1000)
         else:
             for leg in legs:
                 self._ring_leg(leg)
-            self._set_timer("ring_timeout", now, dial_s * 1000)
+        self._set_timer("ring_timeout", now, self._ring_timeout_ms)
         if self.state not in ("dialling", "ringing"):
             self.state = "dialling"
 
@@ -525,7 +531,7 @@ class CallMachine:
         if attempt["index"] < len(attempt["legs"]):
             attempt["timed_out"] = False
             self._ring_leg(self._legs[attempt["legs"][attempt["index"]]])
-            self._set_timer("ring_timeout", now, self._timeouts[1] * 1000)
+            self._set_timer("ring_timeout", now, self._ring_timeout_ms)
             return
         self._finish_attempt(now)
 
