@@ -16,7 +16,7 @@ POST /sim/call/hangup        the visitor hangs up -> the call; 409 when idle
 
 import json
 
-from panel.call_controller import MAX_KEYS_PER_PRESS
+from panel.calls.controller import MAX_KEYS_PER_PRESS
 from panel.drivers.keypad import valid_keys
 
 

@@ -89,10 +89,24 @@ class Panel:
     def start(self):
         self.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
         # Imported here: the API alone (and its tests) need none of the call code.
-        from panel.call_controller import CallController
+        from panel.calls.controller import CallController
+        from panel.calls.environment import PanelEnvironment
+        from panel.calls.ticks_clock import TicksClock
 
-        self.calls = CallController(self)
-        self.calls.start()
+        environment = PanelEnvironment(self, device, forwards, redirectrules, access)
+        calls = CallController(
+            environment, TicksClock(), self.sip, self.adapter, self.media_options
+        )
+
+        def to_calls(source, kind, subject, detail):
+            if source == "sip":
+                calls.on_sip_event(kind, subject, detail)
+            else:
+                calls.on_adapter_event(detail)
+
+        self.add_call_listener(to_calls)
+        self.calls = calls
+        calls.start()
 
     def stop(self):
         if self.calls is not None:

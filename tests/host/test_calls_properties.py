@@ -1,4 +1,4 @@
-"""Property tests of the call machine (panel.calls): any sequence of events, in
+"""Property tests of the call machine (panel.calls.machine): any sequence of events, in
 any state, with any leg ids, values and clock jumps, never raises, keeps the
 machine's invariants, and always comes back to idle once time runs on."""
 
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from call_environment import Environment
-from panel.calls import EVENTS, STATES, CallMachine
+from panel.calls.machine import EVENTS, STATES, CallMachine
 from panel.core import redirects
 
 QUEUES = {

@@ -1,5 +1,6 @@
-# The configuration and reachability a call machine asks about (the interface
-# panel.app's real environment has), as a fake both call test files share.
+# The environment a call machine and a call controller ask (the interface in
+# panel/calls/environment.py), as a fake the call test files share: the
+# configuration is what the test says, the effects are recorded.
 TUESDAY_10 = 1 * 1440 + 10 * 60
 
 
@@ -16,6 +17,8 @@ class Environment:
         minute=TUESDAY_10,
         lock_seconds=5,
         lock_codes=None,
+        ring=30,
+        personal_codes=None,
     ):
         self.queues = queues
         self._mode = mode
@@ -24,9 +27,15 @@ class Environment:
         self.sip = sip
         self.adapter = adapter
         self.times = times
+        self.ring = ring
         self._minute = minute
         self._lock_seconds = lock_seconds
         self._lock_codes = lock_codes or {1: "1", 2: "2"}
+        self._personal_codes = personal_codes or {}
+        self.opened = []  # (lock, event) of every open_lock
+        self.logged = []  # (event, info) of every log entry, in order
+
+    # -- configuration ------------------------------------------------------
 
     def queue(self, number):
         return self.queues.get(number)
@@ -36,6 +45,9 @@ class Environment:
 
     def timeouts(self):
         return self.times
+
+    def ring_timeout(self):
+        return self.ring
 
     def rules(self, called):
         return iter(self._rules)
@@ -64,3 +76,19 @@ class Environment:
 
     def lock_seconds(self, lock):
         return self._lock_seconds
+
+    # -- effects --------------------------------------------------------------
+
+    def open_lock(self, lock, seconds, event, info):
+        self.opened.append((lock, event))
+        return True
+
+    def log(self, event, info):
+        self.logged.append((event, info))
+
+    def find_personal_code(self, code):
+        return self._personal_codes.get(code)
+
+    def events(self, name):
+        """The info of every log entry of event `name`."""
+        return [info for event, info in self.logged if event == name]

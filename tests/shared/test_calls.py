@@ -1,8 +1,14 @@
-# The call machine (panel.calls) with a fake environment and the actions
+# The call machine (panel.calls.machine) with a fake environment and the actions
 # collected as they come: the core flows of spec 3.3, 3.4, 6.1 and redirect 5.
 from call_environment import Environment
-from panel import calls
-from panel.calls import EVENTS, STATES, TRANSITIONS, CallMachine
+from panel.calls.machine import (
+    ENDING_GUARD_MS,
+    EVENTS,
+    STATES,
+    TRANSITIONS,
+    UNREACHABLE,
+    CallMachine,
+)
 from panel.core import redirects
 
 _serial = [0]
@@ -234,7 +240,7 @@ def test_ending_is_bounded_and_caller_hangup_cancels():
     assert run.logs("outgoing_call_missed")[-1]["reason"] == "caller_hung_up"
     assert run.machine.state == "ending"
     assert run.event("dial", value="3")[0][0] == "refused"
-    run.advance(calls.ENDING_GUARD_MS)
+    run.advance(ENDING_GUARD_MS)
     assert run.machine.state == "idle"
 
 
@@ -257,7 +263,7 @@ def test_every_target_unreachable_is_unregistered():
     run = Run(environment)
     run.event("dial", value="5")
     for leg in run.legs_of("ring"):
-        run.event("leg_failed", leg, calls.UNREACHABLE)  # lines in fault
+        run.event("leg_failed", leg, UNREACHABLE)  # lines in fault
     assert run.machine.describe()["redirects"][0]["outcome"] == "unregistered"
     assert run.actions[-1][0] == "invite"
 
@@ -292,3 +298,54 @@ def test_cascade_stops_after_four_redirects():
     ]
     assert len(run.machine.last_call["redirects"]) == 4
     assert run.logs("outgoing_call_missed") == [{"forward_number": 1, "reason": "busy"}]
+
+
+def test_ring_timeout_cuts_the_dial_timeout_short():
+    # Redirect spec 5.2 [D]: the ring timer is min(ring_timeout_s, dial_timeout).
+    environment = Environment(
+        {"101": ["sip:101@10.0.0.5", "vizit:1"]},
+        rules=[rule("noanswer", "101", "sip:900@10.0.0.9")],
+        ring=10,
+    )
+    run = Run(environment)
+    run.event("dial", value="101")
+    sip_leg, line_leg = run.legs_of("invite")[0], run.legs_of("ring")[0]
+    run.event("leg_ringing", sip_leg)
+    assert run.advance(9999) == []
+    found = run.advance(1)
+    assert ("cancel", sip_leg) in found and ("stop_ring", line_leg, ("vizit", 1)) in found
+    assert [log["result"] for log in run.logs("outgoing_call")] == ["no_answer", "no_answer"]
+    assert run.machine.describe()["redirects"][0]["outcome"] == "noanswer"
+    # The redirect target's own attempt has the same 10 s ring timer.
+    redirected = run.legs_of("invite")[-1]
+    assert run.actions[-1] == ("invite", redirected, "sip:900@10.0.0.9")
+    assert run.advance(9999) == []
+    assert ("cancel", redirected) in run.advance(1)
+    assert run.logs("outgoing_call_missed") == [{"forward_number": 101, "reason": "noanswer"}]
+
+
+def test_dial_timeout_bounds_a_longer_ring_timeout():
+    run = Run(Environment({"7": ["sip:7@10.0.0.7"]}, times=(15, 20, 90), ring=60))
+    run.event("dial", value="7")
+    leg = run.legs_of("invite")[0]
+    assert run.advance(14999) == []
+    assert run.kinds(run.advance(1)) == ["cancel", "log", "log"]
+    assert run.logs("outgoing_call_missed") == [{"forward_number": 7, "reason": "noanswer"}]
+    run.event("leg_failed", leg, 487)
+    assert run.machine.state == "idle"
+
+
+def test_one_by_one_ring_timer_per_target_is_the_smaller():
+    # One by one (redirect spec 5.0): per target min(forwarding_timeout, ring_timeout_s).
+    queues = {"12": ["sip:1@10.0.0.1", "sip:2@10.0.0.2", "vizit:3"]}
+    for forwarding_s, ring_s, expected_s in ((20, 10, 10), (20, 30, 20), (25, 25, 25)):
+        environment = Environment(queues, "one_by_one", times=(45, forwarding_s, 90), ring=ring_s)
+        run = Run(environment)
+        run.event("dial", value="12")
+        for turn in range(3):
+            assert run.advance(expected_s * 1000 - 1) == [], (forwarding_s, ring_s, turn)
+            found = run.advance(1)
+            assert run.kinds(found)[0] in ("cancel", "stop_ring")
+        # The last target timed out: the queue's outcome is noanswer (spec 5.0).
+        assert [log["result"] for log in run.logs("outgoing_call")] == ["no_answer"] * 3
+        assert run.logs("outgoing_call_missed") == [{"forward_number": 12, "reason": "noanswer"}]

@@ -1,30 +1,48 @@
-"""The call controller's async layer: panel.calls.CallMachine on the real drivers.
-
-    controller = CallController(panel)      # nothing starts here
-    controller.start()                      # listens to SIP/adapter events, timer task
-    controller.stop()
-    controller.dial("223") -> True, or False when a call is running (refused)
-    controller.hangup() -> True, or False when there is no call
-    controller.press(keys) -> [result, ...]  the front keypad (drivers.keypad)
-    controller.describe() -> dict for GET /sim/call
-
-It turns driver events into machine events (SIP Call -> leg, adapter line ->
-leg) and machine actions into driver calls: SipUserAgent.invite/cancel/bye,
-AdapterDriver.ring/stop_ring/connect_audio/disconnect_audio (awaited in
-their own tasks; a refused RING becomes leg_failed 503), an RtpSession for
-the answered SIP leg (RFC 4733 digits, and SIP INFO digits from the user
-agent, go back to the machine) and Panel.open_lock for door openings.
-
-Media: panel.media_options {"socket": callable() -> bound UDP socket for RTP,
-"tone_hz": int} from the board (the host sends a 425 Hz tone; a board without
-audio hardware sends silence). Without a socket factory, one UDP socket per
-call is bound on the SIP user agent's address (port chosen by the system).
-"""
-
+# The call controller: the async layer that runs calls.machine.CallMachine on
+# the drivers handed in (BAS-IP spec 3.3, 3.4, 6.1, 8.1; redirect spec 5).
+#
+#   controller = CallController(environment, clock, sip=None, adapter=None, media=None)
+#       environment  answers configuration and carries the effects (open_lock,
+#                    log, find_personal_code): calls/environment.py has the
+#                    whole interface and the panel's own PanelEnvironment
+#       clock        ticks_ms() and await wait(event, ms) (calls/ticks_clock.py;
+#                    tests hand in tests/shared/fake_clock.FakeClock)
+#       sip          the SIP user agent (drivers.sip_ua.SipUserAgent), or None:
+#                    SIP targets are then unreachable
+#       adapter      the hybrid adapter's driver (drivers.adapter.AdapterDriver),
+#                    or None: analog lines are then unreachable
+#       media        RTP of answered SIP calls: {"socket": callable() -> a bound
+#                    UDP socket, "tone_hz": int} (both optional; the host sends
+#                    a 425 Hz tone, a board without audio hardware silence).
+#                    Without a socket factory one UDP socket per call is bound
+#                    on the user agent's address (port chosen by the system).
+#   Nothing starts in the constructor (STYLE rule 11).
+#
+#   controller.start() / controller.stop()    the timer task
+#   controller.on_sip_event(kind, call, detail)   the user agent's on_event
+#   controller.on_adapter_event(event)            the adapter driver's on_event
+#       (the wiring connects both; events before start() or after stop() are
+#       dropped)
+#   controller.dial("223") -> True, or False when a call is running (refused)
+#   controller.hangup() -> True, or False when there is no call
+#   controller.press(keys) -> [result, ...]     the front keypad (drivers.keypad)
+#   controller.personal_code(code) -> bool      spec 8.1
+#   controller.run_timers()   fire the machine's due timers at clock.ticks_ms()
+#       and carry out their actions: the timer task's one step, called by
+#       tests after they move a fake clock on
+#   controller.describe() -> dict for GET /sim/call
+#   controller.machine, controller.keypad, controller.counters
+#
+# It turns driver events into machine events (SIP Call -> leg, adapter line ->
+# leg) and machine actions into driver calls: sip.invite/cancel/hangup,
+# adapter.ring/stop_ring/connect_audio/disconnect_audio (awaited in their own
+# tasks; a refused RING becomes leg_failed "unreachable"), an RtpSession for the
+# answered SIP leg (RFC 4733 digits, and SIP INFO digits from the user agent, go
+# back to the machine) and environment.open_lock for door openings.
 import asyncio
 
-from panel.calls import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
-from panel.compat import const, ticks_diff, ticks_ms
+from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
+from panel.compat import const, ticks_diff
 from panel.drivers.keypad import Keypad, valid_keys
 from panel.proto import hybrid, sdp
 from panel.proto.sip_message import LocalError
@@ -36,88 +54,14 @@ _IDLE_POLL_MS = const(1000)
 MAX_KEYS_PER_PRESS = const(64)
 
 
-class PanelEnvironment:
-    """What the call machine asks about the panel's configuration and drivers."""
-
-    def __init__(self, panel):
-        self.panel = panel
-
-    def queue(self, number):
-        # Forward numbers are 1..int64 (spec 3.1): at most 19 ASCII digits.
-        if not isinstance(number, str) or not 1 <= len(number) <= 19 or number.strip("0123456789"):
-            return None
-        value = int(number)
-        if value < 1:
-            return None
-        return self.panel.forward_rules.get(value)
-
-    def mode(self):
-        return self.panel.settings.get("forward_mode", {"forward_mode": "all_at_once"}).get(
-            "forward_mode", "all_at_once"
-        )
-
-    def timeouts(self):
-        from panel.api import device
-
-        dial = self.panel.settings.get(device.DIAL_TIMEOUT_SETTINGS, device.DIAL_TIMEOUT_DEFAULTS)
-        talk = self.panel.settings.get(device.TALK_TIMEOUT_SETTINGS, device.TALK_TIMEOUT_DEFAULTS)
-        return (
-            dial.get("dial_timeout", 45),
-            dial.get("forwarding_timeout", 20),
-            talk.get("talk_timeout", 90),
-        )
-
-    def rules(self, called):
-        # The rule index answers with the few rules that may match `called`
-        # (routing still checks each one); no scan of every rule.
-        return self.panel.redirect_rules.candidates(called)
-
-    def minute_of_week(self):
-        return self.panel.redirect_settings.minute_of_week()
-
-    def _redirect_settings(self):
-        return self.panel.redirect_settings.load()
-
-    def work_hours(self):
-        return self._redirect_settings()["work_hours"]
-
-    def response_map(self):
-        return self._redirect_settings()["response_map"]
-
-    def caller(self):
-        return self.panel.sip_settings().get("user") or "panel"
-
-    def reachable(self, kind, target):
-        """Spec 3.3: SIP entries need SIP enabled (digits also registration OK);
-        analog lines need the adapter present and covering the line."""
-        panel = self.panel
-        if kind == "sip":
-            if panel.sip is None or not panel.sip_enabled():
-                return False
-            if target.startswith("sip:"):
-                return True
-            return panel.sip_status()["sip_status"] == "OK"
-        adapter = panel.adapter
-        return adapter is not None and adapter.present and adapter.covers(target)
-
-    def lock_codes(self):
-        from panel.api import access
-
-        codes = {}
-        for lock in (1, 2):
-            codes[lock] = access.lock_settings(self.panel.settings, lock)["dtmf_code"]
-        return codes
-
-    def lock_seconds(self, lock):
-        from panel.api import access
-
-        return access.lock_settings(self.panel.settings, lock)["lock_timeout"]
-
-
 class CallController:
-    def __init__(self, panel, environment=None):
-        self.panel = panel
-        self.machine = CallMachine(environment or PanelEnvironment(panel))
+    def __init__(self, environment, clock, sip=None, adapter=None, media=None):
+        self.environment = environment
+        self.clock = clock
+        self.sip = sip
+        self.adapter = adapter
+        self.media = media or {}
+        self.machine = CallMachine(environment)
         self.keypad = Keypad()
         self.counters = {
             "events": 0,
@@ -127,7 +71,6 @@ class CallController:
             "personal_code_denied": 0,
         }
         self._running = False
-        self._listening = False
         self._task = None
         self._wake = None
         self._queue = []
@@ -150,9 +93,6 @@ class CallController:
         if self._running:
             return
         self._running = True
-        if not self._listening:
-            self.panel.add_call_listener(self._on_driver_event)
-            self._listening = True
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
@@ -168,25 +108,30 @@ class CallController:
         self._flush_logs()
 
     async def _run(self):
+        # Sleeps until the machine's next timer is due or an event wakes it
+        # (_drain sets _wake: a new timer may be earlier), then one step.
         while self._running:
             deadline = self.machine.next_deadline()
             wait_ms = _IDLE_POLL_MS
             if deadline is not None:
-                wait_ms = max(0, min(_IDLE_POLL_MS, ticks_diff(deadline, ticks_ms())))
+                wait_ms = max(0, min(_IDLE_POLL_MS, ticks_diff(deadline, self.clock.ticks_ms())))
             self._wake.clear()
             if wait_ms > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait_ms / 1000)
-                except asyncio.TimeoutError:
-                    pass
+                await self.clock.wait(self._wake, wait_ms)
             else:
                 await asyncio.sleep(0)
-            self._draining = True
-            try:
-                self._execute(self.machine.tick(ticks_ms()))
-            finally:
-                self._draining = False
-            self._drain()
+            self.run_timers()
+
+    def run_timers(self):
+        """Fire the machine's due timers and carry out what they ask for."""
+        if self._draining:
+            return  # inside an event's actions: the timer task's next turn
+        self._draining = True
+        try:
+            self._execute(self.machine.tick(self.clock.ticks_ms()))
+        finally:
+            self._draining = False
+        self._drain()
 
     # ------------------------------------------------------------ front panel
 
@@ -209,7 +154,7 @@ class CallController:
             raise ValueError("keys must be 1..%d of 0-9 * #" % MAX_KEYS_PER_PRESS)
         results = []
         for key in keys:
-            kind, text = self.keypad.press(key, ticks_ms())
+            kind, text = self.keypad.press(key, self.clock.ticks_ms())
             if kind == "dial":
                 accepted = self.dial(text)
                 result = {"key": key, "action": "dial", "number": int(text), "accepted": accepted}
@@ -228,11 +173,11 @@ class CallController:
 
     def personal_code(self, code):
         """Spec 8.1: a personal code typed on the keypad opens its lock(s)."""
-        panel = self.panel
-        item = panel.identifiers.find_personal_code(code)
+        environment = self.environment
+        item = environment.find_personal_code(code)
         if item is None:
             self.counters["personal_code_denied"] += 1
-            panel.call_log.add("access_denied", {"identifier_type": "personal_code"})
+            environment.log("access_denied", {"identifier_type": "personal_code"})
             return False
         locks = {"first": (1,), "second": (2,)}.get(item.get("lock"), (1, 2))
         owner = item.get("identifier_owner") or {}
@@ -241,7 +186,7 @@ class CallController:
             "identifier_owner": owner.get("name", ""),
         }
         for lock in locks:
-            panel.open_lock(lock, 0, "access_granted_by_personal_code", info)
+            environment.open_lock(lock, 0, "access_granted_by_personal_code", info)
         self.counters["personal_code_granted"] += 1
         return True
 
@@ -270,24 +215,17 @@ class CallController:
             while self._queue:
                 event, leg_id, value = self._queue.pop(0)
                 self.counters["events"] += 1
-                self._execute(self.machine.handle(event, ticks_ms(), leg_id, value))
+                self._execute(self.machine.handle(event, self.clock.ticks_ms(), leg_id, value))
         finally:
             self._draining = False
         self._after_actions()
         if self._wake is not None:
             self._wake.set()  # the next timer may be earlier now
 
-    def _on_driver_event(self, source, kind, subject, detail):
-        if not self._running:
-            return
-        if source == "sip":
-            self._on_sip_event(kind, subject, detail)
-        elif source == "adapter":
-            self._on_adapter_event(kind, subject, detail)
-
-    def _on_sip_event(self, kind, call, detail):
-        if call is None:
-            return  # registration changes: the panel logs those
+    def on_sip_event(self, kind, call, detail):
+        """An event of the SIP user agent (its on_event callback)."""
+        if not self._running or call is None:
+            return  # call None: registration changes, the panel logs those
         leg_id = self._sip_legs.get(call.call_id)
         if leg_id is None and self._starting_leg is not None:
             # An event raised inside invite(), before it returned the Call.
@@ -314,7 +252,12 @@ class CallController:
         self._sip_legs.pop(call.call_id, None)
         self._sip_calls.pop(leg_id, None)
 
-    def _on_adapter_event(self, kind, line, event):
+    def on_adapter_event(self, event):
+        """An event of the adapter driver (proto.hybrid event: kind, line, detail)."""
+        if not self._running:
+            return
+        kind = event.kind
+        line = event.line
         if kind in ("presence", "adapter_reset"):
             if kind == "adapter_reset" or not event.detail:
                 self._post("adapter_lost", None, kind)
@@ -366,7 +309,7 @@ class CallController:
             elif kind == "stop_media":
                 self._stop_media()
             elif kind == "open_lock":
-                self.panel.open_lock(action[1], 0, "access_granted_by_call_host", action[2])
+                self.environment.open_lock(action[1], 0, "access_granted_by_call_host", action[2])
             # "refused": nothing to drive; dial() reads the machine's count.
         if logs:
             self._pending_logs.extend(logs)
@@ -385,7 +328,7 @@ class CallController:
         pending = self._pending_logs
         self._pending_logs = []
         for action in pending:
-            self.panel.call_log.add(action[1], action[2])
+            self.environment.log(action[1], action[2])
 
     def _after_actions(self):
         if self.machine.state == "idle":
@@ -394,7 +337,7 @@ class CallController:
             self._line_legs = {}
 
     def _invite(self, leg_id, target):
-        user_agent = self.panel.sip
+        user_agent = self.sip
         failure = None
         if user_agent is None:
             failure = UNREACHABLE
@@ -426,8 +369,7 @@ class CallController:
         return sdp.build(self._session, 1, address, port)
 
     def _new_rtp_socket(self, address):
-        options = getattr(self.panel, "media_options", None) or {}
-        factory = options.get("socket")
+        factory = self.media.get("socket")
         if factory is not None:
             return factory()
         import socket
@@ -450,12 +392,11 @@ class CallController:
         self._stop_media()
         if plan is None or self._rtp_socket is None:
             return
-        options = getattr(self.panel, "media_options", None) or {}
 
         def on_digit(digit):
             self._post("digit", leg_id, digit)
 
-        self._media = RtpSession(self._rtp_socket, plan, on_digit, options.get("tone_hz", 0))
+        self._media = RtpSession(self._rtp_socket, plan, on_digit, self.media.get("tone_hz", 0))
         self._media.start()
 
     def _stop_media(self):
@@ -472,7 +413,7 @@ class CallController:
 
     async def _run_adapter_command(self, serial, kind, leg_id, line):
         accepted = False
-        adapter = self.panel.adapter
+        adapter = self.adapter
         try:
             if adapter is not None:
                 accepted = await getattr(adapter, kind)(line)

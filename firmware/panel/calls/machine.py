@@ -1,51 +1,48 @@
-"""The call controller's state machine: one transition table, sans-I/O.
-
-A visitor dials an apartment; the machine runs that apartment's plan (forward
-queue and mode, timeouts, redirect rules through core.routing) and answers
-every event with a list of actions for a thin async layer to carry out
-(panel.call_controller on the panel, a fake sink in tests). It does no I/O,
-reads no clock and starts no task: time comes in as ms ticks with each event.
-
-    machine = CallMachine(environment)
-    actions = machine.handle(event, now_ms, leg_id=None, value=None)
-    actions = machine.tick(now_ms)        # fires due timers
-    machine.next_deadline()               # ms ticks of the next timer, or None
-    machine.state, machine.describe(), machine.last_call
-
-Events (EVENTS), every one handled in every state (TRANSITIONS):
-    dial (value: apartment digits), hangup (the visitor, or /sim/call/hangup),
-    leg_ringing, leg_answered (value: the SIP media plan, or None for a line),
-    leg_failed (value: a SIP status, analog busy 486; or UNREACHABLE: a line
-    in fault, a RING the adapter refused, no adapter, an INVITE the user
-    agent could not send),
-    leg_ended (the callee hung up, or our BYE completed), digit (value: one
-    DTMF character), door_button (an analog handset's door key),
-    adapter_lost (the hybrid adapter went away or reset), and the timers
-    ring_timeout, talk_timeout, door_closed, ending_timeout.
-
-Actions (tuples; leg ids are small ints unique for the machine's lifetime):
-    ("invite", leg, target)          SIP INVITE to "5588" or "sip:..."
-    ("cancel", leg) ("bye", leg)     end a SIP leg (ringing / answered)
-    ("ring", leg, line) ("stop_ring", leg, line)
-    ("connect_audio", leg, line) ("disconnect_audio", leg, line)
-    ("start_media", leg, plan) ("stop_media", leg)
-    ("open_lock", lock, info)        log access_granted_by_call_host
-    ("log", event, info)             a call-log entry
-    ("refused", number, reason)      a dial while a call is running
-
-The environment answers questions about configuration and reachability
-(duck-typed; call_controller.PanelEnvironment is the real one):
-    queue(number_text) -> list of destinations, or None (no forward rule)
-    mode() -> "all_at_once" | "one_by_one"
-    timeouts() -> (dial_timeout_s, forwarding_timeout_s, talk_timeout_s)
-    rules(called) -> iterable of the redirect rules that may apply to the
-        called number (all of them will do; consumed once per question)
-    minute_of_week() -> int or None; work_hours(); response_map()
-    caller() -> the panel's own number (redirect filter_fromnumber)
-    reachable(kind, target) -> bool  (kind "sip" or "line"; spec 3.3)
-    lock_codes() -> {1: "1", 2: "2"}; lock_seconds(lock) -> int
-"""
-
+# The call controller's state machine: one transition table, sans-I/O
+# (BAS-IP spec 3.3, 3.4, 6.1; redirect spec 5).
+#
+# A visitor dials an apartment; the machine runs that apartment's plan (forward
+# queue and mode, timeouts, redirect rules through core.routing) and answers
+# every event with a list of actions for a thin async layer to carry out
+# (calls.controller on the panel, a list in tests). It does no I/O, reads no
+# clock and starts no task: time comes in as ms ticks with each event.
+#
+#     machine = CallMachine(environment)
+#     actions = machine.handle(event, now_ms, leg_id=None, value=None)
+#     actions = machine.tick(now_ms)        # fires due timers
+#     machine.next_deadline()               # ms ticks of the next timer, or None
+#     machine.state, machine.describe(), machine.last_call
+#
+# Events (EVENTS), every one handled in every state (TRANSITIONS):
+#     dial (value: apartment digits), hangup (the visitor, or /sim/call/hangup),
+#     leg_ringing, leg_answered (value: the SIP media plan, or None for a line),
+#     leg_failed (value: a SIP status, analog busy 486; or UNREACHABLE: a line
+#     in fault, a RING the adapter refused, no adapter, an INVITE the user
+#     agent could not send),
+#     leg_ended (the callee hung up, or our BYE completed), digit (value: one
+#     DTMF character), door_button (an analog handset's door key),
+#     adapter_lost (the hybrid adapter went away or reset), and the timers
+#     ring_timeout, talk_timeout, door_closed, ending_timeout.
+#
+# Actions (tuples; leg ids are small ints unique for the machine's lifetime):
+#     ("invite", leg, target)          SIP INVITE to "5588" or "sip:..."
+#     ("cancel", leg) ("bye", leg)     end a SIP leg (ringing / answered)
+#     ("ring", leg, line) ("stop_ring", leg, line)
+#     ("connect_audio", leg, line) ("disconnect_audio", leg, line)
+#     ("start_media", leg, plan) ("stop_media", leg)
+#     ("open_lock", lock, info)        log access_granted_by_call_host
+#     ("log", event, info)             a call-log entry
+#     ("refused", number, reason)      a dial while a call is running
+#
+# The environment answers questions about configuration and reachability: the
+# configuration half of the interface in calls/environment.py (queue, mode,
+# timeouts, ring_timeout, rules, minute_of_week, work_hours, response_map,
+# caller, reachable, lock_codes, lock_seconds). The effects are actions here.
+#
+# The ring timer of one attempt is min(ring_timeout_s, dial_timeout) all at
+# once and min(ring_timeout_s, forwarding_timeout) per target one by one
+# (redirect spec 5.0, 5.2 [D]); when it runs out while a target still rings,
+# the outcome is noanswer.
 from panel.compat import const, ticks_add, ticks_diff
 from panel.core import numbers, routing
 from panel.proto import rtp
@@ -71,6 +68,45 @@ EVENTS = (
 # The one table (STYLE.md rule 9): state -> event -> handler (method "_on_<name>").
 # "ignore" is an explicit decision: that event means nothing in that state
 # (a straggler from a leg already settled, a timer of a phase already left).
+# Two pairs of states answer every event alike and share their row; the pair
+# differs only in what describe() shows.
+
+# dialling: the attempt is started, no target has confirmed ringing yet;
+# ringing: one has.
+_RINGING_ROW = {
+    "dial": "refuse",
+    "hangup": "caller_hangup",
+    "leg_ringing": "leg_ringing",
+    "leg_answered": "leg_answered",
+    "leg_failed": "leg_failed",
+    "leg_ended": "settle",
+    "digit": "ignore",
+    "door_button": "ignore",
+    "adapter_lost": "adapter_lost_ringing",
+    "ring_timeout": "ring_timeout",
+    "talk_timeout": "ignore",
+    "door_closed": "ignore",
+    "ending_timeout": "ignore",
+}
+
+# talking; door_open: talking with a lock released, back to talking when it
+# closes (door_closed in talking finds no lock open and stays there).
+_TALKING_ROW = {
+    "dial": "refuse",
+    "hangup": "local_hangup",
+    "leg_ringing": "ignore",
+    "leg_answered": "ignore",
+    "leg_failed": "settle",
+    "leg_ended": "talk_leg_ended",
+    "digit": "digit",
+    "door_button": "door_button",
+    "adapter_lost": "adapter_lost_talking",
+    "ring_timeout": "ignore",
+    "talk_timeout": "talk_timeout",
+    "door_closed": "door_closed",
+    "ending_timeout": "ignore",
+}
+
 TRANSITIONS = {
     "idle": {
         "dial": "start",
@@ -87,68 +123,10 @@ TRANSITIONS = {
         "door_closed": "ignore",
         "ending_timeout": "ignore",
     },
-    # dialling: the attempt is started, no target has confirmed ringing yet.
-    "dialling": {
-        "dial": "refuse",
-        "hangup": "caller_hangup",
-        "leg_ringing": "leg_ringing",
-        "leg_answered": "leg_answered",
-        "leg_failed": "leg_failed",
-        "leg_ended": "settle",
-        "digit": "ignore",
-        "door_button": "ignore",
-        "adapter_lost": "adapter_lost_ringing",
-        "ring_timeout": "ring_timeout",
-        "talk_timeout": "ignore",
-        "door_closed": "ignore",
-        "ending_timeout": "ignore",
-    },
-    "ringing": {
-        "dial": "refuse",
-        "hangup": "caller_hangup",
-        "leg_ringing": "leg_ringing",
-        "leg_answered": "leg_answered",
-        "leg_failed": "leg_failed",
-        "leg_ended": "settle",
-        "digit": "ignore",
-        "door_button": "ignore",
-        "adapter_lost": "adapter_lost_ringing",
-        "ring_timeout": "ring_timeout",
-        "talk_timeout": "ignore",
-        "door_closed": "ignore",
-        "ending_timeout": "ignore",
-    },
-    "talking": {
-        "dial": "refuse",
-        "hangup": "local_hangup",
-        "leg_ringing": "ignore",
-        "leg_answered": "ignore",
-        "leg_failed": "settle",
-        "leg_ended": "talk_leg_ended",
-        "digit": "digit",
-        "door_button": "door_button",
-        "adapter_lost": "adapter_lost_talking",
-        "ring_timeout": "ignore",
-        "talk_timeout": "talk_timeout",
-        "door_closed": "ignore",
-        "ending_timeout": "ignore",
-    },
-    # door_open: talking, with a lock released; back to talking when it closes.
-    "door_open": {
-        "dial": "refuse",
-        "hangup": "local_hangup",
-        "leg_ringing": "ignore",
-        "leg_answered": "ignore",
-        "leg_failed": "settle",
-        "leg_ended": "talk_leg_ended",
-        "digit": "digit",
-        "door_button": "door_button",
-        "adapter_lost": "adapter_lost_talking",
-        "ring_timeout": "ignore",
-        "talk_timeout": "talk_timeout",
-        "door_closed": "door_closed",
-        "ending_timeout": "ignore",
-    },
+    "dialling": _RINGING_ROW,
+    "ringing": _RINGING_ROW,
+    "talking": _TALKING_ROW,
+    "door_open": _TALKING_ROW,
     # ending: BYE or CANCEL sent, waiting for their final answers (bounded).
     "ending": {
         "dial": "refuse",
@@ -183,10 +161,17 @@ MAX_NUMBER_DIGITS = const(19)
 # Door openings remembered per call for describe() (each is also logged).
 _MAX_DOOR_OPENINGS = const(16)
 
-# Leg states. Active legs may still answer; pending ones wait for the final
-# answer to our CANCEL or BYE (SIP only); done ones are settled.
-_ACTIVE = ("starting", "ringing")
-_PENDING = ("cancelling", "hanging_up")
+# Leg states (what describe() shows of each target):
+#   queued      one by one: waiting its turn
+#   starting    INVITE or RING sent        } live: the target may still ring,
+#   ringing     the target rings           } answer or fail
+#   answered    the call's one answered leg
+#   cancelling  our CANCEL sent            } closing (SIP only): the final answer
+#   hanging_up  our BYE sent               } to our CANCEL or BYE is to come
+#   done        settled
+#   skipped     never rung: the call ended before its turn
+_LIVE = ("starting", "ringing")
+_CLOSING = ("cancelling", "hanging_up")
 
 # Analog outcomes as SIP-like codes, so one reply ranking (spec 5.2) serves both.
 CODE_BUSY = const(486)
@@ -245,13 +230,15 @@ class Leg:
         self.target = target  # what the driver dials: text or line tuple
         self.forward_number = forward_number
         self.hop = hop  # 0: the dialled number, then one per redirect
-        # queued (one by one, not rung yet), starting (INVITE or RING sent),
-        # ringing, answered, cancelling / hanging_up (SIP: waiting for the final
-        # answer to our CANCEL / BYE), done, skipped (never rung: the call
-        # ended before its turn).
-        self.state = "queued"
+        self.state = "queued"  # see the leg states above
         self.result = None
         self.code = None
+
+    def live(self):
+        return self.state in _LIVE
+
+    def closing(self):
+        return self.state in _CLOSING
 
     def describe(self):
         return {
@@ -339,6 +326,7 @@ class CallMachine:
         self._routing = None
         self._mode = None
         self._timeouts = None
+        self._ring_timeout_ms = None
         self._legs = {}
         self._answered = None
         self._collector = None
@@ -349,6 +337,15 @@ class CallMachine:
         self._started = None
         self._stop_asking = False
         self._attempt = None
+
+    def _ring_ms(self, ring_timeout_s):
+        """The ring timer of one attempt (ms): redirect spec 5.2's ring timer
+        (ring_timeout_s), bounded by the BAS-IP timeout of that attempt [D]:
+        dial_timeout for all at once, forwarding_timeout per target one by one
+        (redirect spec 5.0: a one-by-one queue runs its ring timer per target)."""
+        dial_s, forwarding_s, _ = self._timeouts
+        bound_s = forwarding_s if self._mode == "one_by_one" else dial_s
+        return min(bound_s, ring_timeout_s) * 1000
 
     def _set_timer(self, name, now, delay_ms):
         self._timers[name] = ticks_add(now, delay_ms)
@@ -382,6 +379,7 @@ class CallMachine:
         self._apartment = text
         self._mode = environment.mode()
         self._timeouts = environment.timeouts()
+        self._ring_timeout_ms = self._ring_ms(environment.ring_timeout())
         self._routing = routing.CallRouting(
             text, environment.caller(), environment.minute_of_week(), environment.work_hours()
         )
@@ -479,14 +477,12 @@ class CallMachine:
             "codes": [],
             "timed_out": False,
         }
-        dial_s, forwarding_s, _ = self._timeouts
         if self._mode == "one_by_one":
             self._ring_leg(legs[0])
-            self._set_timer("ring_timeout", now, forwarding_s * 1000)
         else:
             for leg in legs:
                 self._ring_leg(leg)
-            self._set_timer("ring_timeout", now, dial_s * 1000)
+        self._set_timer("ring_timeout", now, self._ring_timeout_ms)
         if self.state not in ("dialling", "ringing"):
             self.state = "dialling"
 
@@ -525,7 +521,7 @@ class CallMachine:
         if attempt["index"] < len(attempt["legs"]):
             attempt["timed_out"] = False
             self._ring_leg(self._legs[attempt["legs"][attempt["index"]]])
-            self._set_timer("ring_timeout", now, self._timeouts[1] * 1000)
+            self._set_timer("ring_timeout", now, self._ring_timeout_ms)
             return
         self._finish_attempt(now)
 
@@ -555,19 +551,26 @@ class CallMachine:
             )
         self._after_failure(outcome, now)
 
-    def _attempt_active_legs(self):
+    def _live_legs(self):
+        """The attempt's legs that may still ring, answer or fail."""
         if self._attempt is None:
             return []
         found = []
         for leg_id in self._attempt["legs"]:
             leg = self._legs[leg_id]
-            if leg.state in _ACTIVE:
+            if leg.live():
                 found.append(leg)
         return found
 
+    def _live_leg(self, leg_id):
+        leg = self._legs.get(leg_id)
+        if leg is None or not leg.live():
+            return None
+        return leg
+
     def _missed(self, reason, now):
         self._outcome = reason
-        for leg in self._attempt_active_legs():
+        for leg in self._live_legs():
             self._cancel_leg(leg, "cancelled")
         self._skip_queued()
         self._attempt = None
@@ -590,8 +593,8 @@ class CallMachine:
         self.state = "ringing"
 
     def _on_leg_answered(self, now, leg_id, value):
-        leg = self._legs.get(leg_id)
-        if leg is None or leg.state not in _ACTIVE:
+        leg = self._live_leg(leg_id)
+        if leg is None:
             # A late answer of a cancelled leg: the user agent hangs a SIP one up
             # itself (the 200 crossed our CANCEL); an analog one is left alone.
             return
@@ -599,7 +602,7 @@ class CallMachine:
         leg.state = "answered"
         self._answered = leg.id
         self._settle_leg(leg, "answered", 200 if leg.kind == "sip" else None)
-        for other in self._attempt_active_legs():
+        for other in self._live_legs():
             self._cancel_leg(other, "cancelled")
         self._skip_queued()
         self._attempt = None
@@ -614,13 +617,10 @@ class CallMachine:
         self.state = "talking"
 
     def _on_leg_failed(self, now, leg_id, value):
-        leg = self._legs.get(leg_id)
+        leg = self._live_leg(leg_id)
         if leg is None:
-            return
-        if leg.state in _PENDING:
-            leg.state = "done"
-            return
-        if leg.state not in _ACTIVE:
+            # The final answer to our CANCEL (or a straggler): settled.
+            self._on_settle(now, leg_id, value)
             return
         if isinstance(value, int):
             code = value
@@ -644,12 +644,13 @@ class CallMachine:
             else:
                 self._next_in_queue(now)
             return
-        if not self._attempt_active_legs():
+        if not self._live_legs():
             self._finish_attempt(now)
 
     def _on_settle(self, now, leg_id, value):
+        # The final answer to our CANCEL or BYE; for any other leg nothing.
         leg = self._legs.get(leg_id)
-        if leg is not None and leg.state in _PENDING:
+        if leg is not None and leg.closing():
             leg.state = "done"
 
     def _on_ring_timeout(self, now, leg_id, value):
@@ -658,20 +659,22 @@ class CallMachine:
             return
         if self._mode == "one_by_one":
             leg = self._legs[attempt["legs"][attempt["index"]]]
-            if leg.state in _ACTIVE:
+            if leg.live():
                 self._cancel_leg(leg, "no_answer")
             attempt["timed_out"] = True
             self._next_in_queue(now)
             return
-        active = self._attempt_active_legs()
+        active = self._live_legs()
         for leg in active:
             self._cancel_leg(leg, "no_answer")
         attempt["timed_out"] = bool(active)
         self._finish_attempt(now)
 
     def _on_adapter_lost_ringing(self, now, leg_id, value):
-        for leg in self._attempt_active_legs():
-            if leg.kind == "line" and self._attempt is not None and leg.state in _ACTIVE:
+        # Every line of the attempt fails; _on_leg_failed skips a leg that an
+        # earlier one's failure already settled (the attempt then ended).
+        for leg in self._live_legs():
+            if leg.kind == "line":
                 self._on_leg_failed(now, leg.id, UNREACHABLE)
 
     # ------------------------------------------------------------ handlers: talking
@@ -705,13 +708,11 @@ class CallMachine:
 
     def _on_talk_leg_ended(self, now, leg_id, value):
         leg = self._legs.get(leg_id)
-        if leg is None:
-            return
-        if leg.id == self._answered and leg.state == "answered":
+        if leg is not None and leg.id == self._answered and leg.state == "answered":
             leg.state = "done"
             self._end_talk("callee", now)
-        elif leg.state in _PENDING:
-            leg.state = "done"
+        else:
+            self._on_settle(now, leg_id, value)
 
     def _on_local_hangup(self, now, leg_id, value):
         self._end_talk("hangup", now)
@@ -740,16 +741,17 @@ class CallMachine:
 
     # ------------------------------------------------------------ handlers: ending
 
-    def _pending(self):
+    def _closing(self):
+        """Is the final answer to a CANCEL or BYE of ours still to come?"""
         for leg_id in self._legs:
-            if self._legs[leg_id].state in _PENDING:
+            if self._legs[leg_id].closing():
                 return True
         return False
 
     def _enter_ending(self, now):
         for name in ("ring_timeout", "talk_timeout", "door_closed"):
             self._timers.pop(name, None)
-        if self._pending():
+        if self._closing():
             self.state = "ending"
             self._set_timer("ending_timeout", now, ENDING_GUARD_MS)
         else:
@@ -757,7 +759,7 @@ class CallMachine:
 
     def _on_settle_ending(self, now, leg_id, value):
         self._on_settle(now, leg_id, value)
-        if not self._pending():
+        if not self._closing():
             self._to_idle()
 
     def _on_finish_ending(self, now, leg_id, value):
