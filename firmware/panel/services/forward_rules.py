@@ -1,0 +1,127 @@
+# Forward rules (BAS-IP contract 3.1): forward number -> queue of destinations,
+# kept in the store one record per apartment under "f:<20-digit number>", so the
+# store's byte order is numeric order and a list is an ordered scan.
+#
+# Only the count is kept in RAM (for the board's rule limit); queues are read
+# from the store when asked for, never all at once.
+import json
+
+from panel.compat import const
+from panel.core.body import MAX_INT64
+from panel.store import MAX_BATCH_BYTES, MAX_BATCH_CHANGES
+
+_PREFIX = "f:"
+_STOP = "f;"
+# At most this many destinations per apartment (the vendor web UI's limit).
+MAX_QUEUE_LENGTH = const(8)
+# forward_number is an int64 (spec 3.1).
+MAX_FORWARD_NUMBER = MAX_INT64
+
+
+
+def forward_key(number):
+    return "%s%020d" % (_PREFIX, number)
+
+
+def number_of_key(key):
+    return int(key[len(_PREFIX) :])
+
+
+class RuleLimitReached(Exception):
+    pass
+
+
+class TooManyAtOnce(Exception):
+    """More rules in one atomic request than the store writes in one batch."""
+
+
+class ForwardRules:
+    def __init__(self, store, limit):
+        self._store = store
+        self._limit = limit
+        self._count = None
+
+    def count(self):
+        if self._count is None:
+            self._count = self._store.count(_PREFIX, _STOP)
+        return self._count
+
+    def get(self, number):
+        raw = self._store.get(forward_key(number))
+        if raw is None:
+            return None
+        return json.loads(raw)
+
+    def exists(self, number):
+        return self._store.get(forward_key(number)) is not None
+
+    def upsert_many(self, rules):
+        """rules: list of (number, queue). Atomic; returns a list of booleans,
+        True where the rule was created (False: replaced). Raises
+        RuleLimitReached, storing nothing, if the limit would be passed."""
+        created = []
+        new_numbers = {}
+        for number, _ in rules:
+            is_new = number not in new_numbers and not self.exists(number)
+            if is_new:
+                new_numbers[number] = True
+            created.append(is_new)
+        changes = [(forward_key(number), json.dumps(queue).encode()) for number, queue in rules]
+        # One atomic batch: the store bounds its size (count and bytes).
+        batch_bytes = 0
+        for key, value in changes:
+            batch_bytes += len(key) + len(value)
+        if len(changes) > MAX_BATCH_CHANGES or batch_bytes > MAX_BATCH_BYTES:
+            raise TooManyAtOnce()
+        if self.count() + len(new_numbers) > self._limit:
+            raise RuleLimitReached()
+        self._store.write_batch(changes)
+        self._count = self.count() + len(new_numbers)
+        return created
+
+    def delete_many(self, numbers):
+        """Deletes the rules that exist, atomically; returns the list of
+        booleans, True where a rule was deleted."""
+        found = []
+        changes = []
+        seen = {}
+        for number in numbers:
+            exists = number not in seen and self.exists(number)
+            seen[number] = True
+            found.append(exists)
+            if exists:
+                changes.append((forward_key(number), None))
+        # Deleting many is not atomic in the contract (unknown numbers are
+        # skipped anyway), so a long list goes in store-sized batches; the
+        # count is read again from the store, whichever batches landed.
+        if changes:
+            self._count = None
+            self._store.write_in_batches(changes)
+        return found
+
+    def numbers(self, reverse=False):
+        """Forward numbers in order, from the keys alone (no record decoded)."""
+        for key in self._store.keys(_PREFIX, _STOP, reverse=reverse):
+            yield number_of_key(key)
+
+    def scan(self, reverse=False):
+        """(number, queue) pairs in number order, read one at a time."""
+        for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse):
+            yield number_of_key(key), json.loads(value)
+
+    def page(self, skip, limit, reverse=False):
+        """(number, queue) of one page in number order: the store passes over
+        the first `skip` rules by its partitions' counts, so a later page
+        reads no more than the first."""
+        items = []
+        if limit <= 0:
+            return items
+        for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse, skip=skip):
+            items.append((number_of_key(key), json.loads(value)))
+            if len(items) >= limit:
+                break
+        return items
+
+    def forget_count(self):
+        # After a factory reset the store was cleared underneath us.
+        self._count = None
