@@ -1,21 +1,36 @@
-# Board entry point: read the board description, build the panel from the
-# board's parts and run the one asyncio loop. Copied to the board's root with
-# /board.json next to it (tools/deploy.py); the host simulator uses
-# host/panel_process.py instead, with the same Panel and app.
+# Board entry point: read the board file, build the board's parts from it (the
+# store on flash, the clock, relay pins, the adapter's UART, the SIP and RTP
+# sockets), hand them to the one wiring (panel.wiring.build_panel) and run the
+# one asyncio loop. The host simulator (host/panel_process.py) calls the same
+# wiring with a laptop's parts instead.
+#
+# Copied to the board's root with board.json beside it. Everything that touches
+# hardware is built here, from the board description, and nowhere at import
+# time (DESIGN.md rule 3).
 import asyncio
 import json
+import os
 
-from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.store import Store
+from panel.wiring import BoardParts, build_panel
 
-BOARD_FILE = "/board.json"
+# The board file sits beside this file: the root of the board's flash (an
+# absolute "/board.json" would be wrong wherever the firmware is not at "/",
+# as on the unix port or in a staging folder).
+BOARD_FILE = "board.json"
 # MicroPython ports whose epoch is 2000-01-01 are this many seconds behind Unix.
 _EPOCH_2000_OFFSET = 946684800
 
 
-def load_board():
-    with open(BOARD_FILE) as handle:
+def _here():
+    path = __file__ if "__file__" in globals() else ""
+    cut = path.rfind("/")
+    return path[:cut] if cut > 0 else "."
+
+
+def load_board(path=None):
+    with open(path or (_here() + "/" + BOARD_FILE)) as handle:
         return json.load(handle)
 
 
@@ -31,10 +46,69 @@ def unix_time_source():
 
 
 def relay_pins(board):
-    # Built here, from the board description, never at import time elsewhere.
     from machine import Pin
 
     return [Pin(number, Pin.OUT, value=0) for number in board.get("relay_pins", [])]
+
+
+def adapter_opener(board):
+    """`async def()` opening the hybrid adapter's UART as an asyncio stream,
+    or None when the board file names no adapter UART."""
+    adapter = board.get("adapter") or {}
+    if adapter.get("transport") != "uart":
+        return None
+
+    async def open_transport():
+        from machine import UART
+
+        options = {}
+        for name in ("tx", "rx"):
+            if name in adapter:
+                options[name] = adapter[name]
+        uart = UART(adapter.get("uart", 1), adapter.get("baud", 115200), **options)
+        return asyncio.StreamReader(uart)
+
+    return open_transport
+
+
+def _bound_udp(host, port):
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(socket.getaddrinfo(host, port)[0][-1])
+    sock.setblocking(False)
+    return sock
+
+
+def _bound_port(sock):
+    # MicroPython's unix port has no getsockname(); boards do.
+    try:
+        return sock.getsockname()[1]
+    except AttributeError:
+        return 0
+
+
+def sip_socket_factory(board):
+    """callable() -> (UDP socket, (host, port)) on the board's SIP address."""
+    sip = board.get("sip") or {}
+    host = sip.get("local_host", "0.0.0.0")
+    port = sip.get("local_port", 5060)
+
+    def open_sip_socket():
+        return _bound_udp(host, port), (host, port)
+
+    return open_sip_socket
+
+
+def rtp_socket_factory(board):
+    host = (board.get("sip") or {}).get("local_host", "0.0.0.0")
+
+    def open_rtp_socket():
+        # Port 0: the system picks one; this port reads it back where it can.
+        sock = _bound_udp(host, 0)
+        return sock, (host, _bound_port(sock))
+
+    return open_rtp_socket
 
 
 def reset():
@@ -43,14 +117,31 @@ def reset():
     machine.reset()
 
 
-async def run():
-    board = load_board()
-    store = Store(board.get("data_dir", "/data"))
+def board_parts(board):
+    """Every part of a real board, from its board file."""
+    data_dir = board.get("data_dir", "data")
+    try:
+        os.mkdir(data_dir)
+    except OSError:
+        pass  # exists already
+    store = Store(data_dir + "/store")
     store.open()
-    panel = Panel(board, store, Clock(unix_time_source()), relay_pins(board), reboot=reset)
-    app = build_app(panel)
+    return BoardParts(
+        store=store,
+        clock=Clock(unix_time_source()),
+        relay_pins=relay_pins(board),
+        open_adapter=adapter_opener(board),
+        sip_socket=sip_socket_factory(board),
+        rtp_socket=rtp_socket_factory(board),
+        reboot=reset,
+    )
+
+
+async def run(board=None, parts=None):
+    board = board or load_board()
+    panel = build_panel(board, parts or board_parts(board))
     panel.start()
-    await app.start_server(host="0.0.0.0", port=board.get("http_port", 80))
+    await panel.serve()
 
 
 def main():

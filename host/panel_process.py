@@ -1,8 +1,9 @@
 """One run of the simulated panel on the host (started and restarted by host.run).
 
-Builds the firmware's Panel with the host board's parts: the store in a
-directory, the system clock, simulated lock relays, and (when configured) the
-hybrid-adapter emulator's pseudo-terminal and the SIP user agent. Exits with
+Calls the firmware's one wiring (panel.wiring.build_panel, as firmware/main.py
+does on a board) with the host board's parts: the store in a directory, the
+system clock, simulated lock relays, the /sim/ routes, the SIP socket and
+(when configured) the hybrid-adapter emulator's pseudo-terminal. Exits with
 REBOOT_EXIT_CODE when the API asks for a reboot, so the launcher starts it again.
 """
 
@@ -21,11 +22,9 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from host import sim_routes  # noqa: E402
 from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
-from panel.app import Panel, build_app  # noqa: E402
 from panel.clock import Clock  # noqa: E402
-from panel.drivers.adapter import AdapterDriver  # noqa: E402
-from panel.drivers.sip_ua import SipUserAgent  # noqa: E402
 from panel.store import Store  # noqa: E402
+from panel.wiring import BoardParts, build_panel  # noqa: E402
 
 REBOOT_EXIT_CODE = 75
 # What an answered SIP call hears from the host panel (no microphone here).
@@ -53,11 +52,29 @@ def load_board(path, port, data_dir):
     return board
 
 
-def sip_socket(board, port):
-    """The user agent's UDP socket, bound on the board's SIP address."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((board.get("sip", {}).get("local_host", "127.0.0.1"), port))
-    return sock
+def sip_socket_factory(board, port):
+    """callable() -> (UDP socket, its (host, port)) on the board's SIP address;
+    port 0 takes any free port, so the real one is read back from the socket."""
+    host = board.get("sip", {}).get("local_host", "127.0.0.1")
+
+    def open_sip_socket():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((host, port))
+        return sock, sock.getsockname()
+
+    return open_sip_socket
+
+
+def rtp_socket_factory(board):
+    """callable() -> (UDP socket, its (host, port)) for one call's RTP."""
+    host = board.get("sip", {}).get("local_host", "127.0.0.1")
+
+    def open_rtp_socket():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((host, 0))
+        return sock, sock.getsockname()
+
+    return open_rtp_socket
 
 
 async def serve(board, adapter_path=None, sip_port=None):
@@ -70,39 +87,35 @@ async def serve(board, adapter_path=None, sip_port=None):
         for number in range(1, board.get("locks", 2) + 1)
     ]
     reboot = asyncio.Event()
-    panel = Panel(board, store, Clock(assume_set=True), pins, reboot=reboot.set)
-    # Calls: the host has no microphone; answered SIP calls hear a 425 Hz tone.
-    panel.media_options = {"tone_hz": HOST_CALL_TONE_HZ}
-    app = build_app(panel)
-    sim_routes.register(app, panel, pins)
-    if adapter_path:
-        driver = AdapterDriver(serial_opener(adapter_path), on_event=panel.on_adapter_event)
-        panel.attach_adapter(driver)
-        driver.start()
     if sip_port is None:
         sip_port = board.get("sip", {}).get("local_port", 5060)
-    udp = sip_socket(board, sip_port)
-    user_agent = SipUserAgent(udp, udp.getsockname(), on_event=panel.on_sip_event)
-    user_agent.start()
-    panel.attach_sip(user_agent)
-    panel.start()
-    server = asyncio.create_task(
-        app.start_server(host=board.get("http_host", "127.0.0.1"), port=board["http_port"])
+    # What differs from a board: a pty for the adapter, simulated relays, the
+    # /sim/ routes and no microphone (answered SIP calls hear a 425 Hz tone).
+    parts = BoardParts(
+        store=store,
+        clock=Clock(assume_set=True),
+        relay_pins=pins,
+        open_adapter=serial_opener(adapter_path) if adapter_path else None,
+        sip_socket=sip_socket_factory(board, sip_port),
+        rtp_socket=rtp_socket_factory(board),
+        tone_hz=HOST_CALL_TONE_HZ,
+        reboot=reboot.set,
+        extra_routes=lambda app, panel: sim_routes.register(app, panel, pins),
+        public_prefixes=(sim_routes.PREFIX,),
     )
+    panel = build_panel(board, parts)
+    panel.start()
+    host = board.get("http_host", "127.0.0.1")
+    server = asyncio.create_task(panel.serve(host, board["http_port"]))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    print(
-        "panel: listening on http://%s:%d/"
-        % (board.get("http_host", "127.0.0.1"), board["http_port"]),
-        flush=True,
-    )
+    print("panel: listening on http://%s:%d/" % (host, board["http_port"]), flush=True)
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(reboot.wait()), server]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    app.shutdown()
+    panel.shutdown()
     panel.stop()
-    udp.close()
     store.close()
     for task in waiters:
         task.cancel()

@@ -19,13 +19,16 @@ import json
 from panel.calls.controller import MAX_KEYS_PER_PRESS
 from panel.drivers.keypad import valid_keys
 
+# Every route here is under this prefix, served without credentials.
+PREFIX = "/sim/"
+
 
 def _error(status, text):
     return {"error": text}, status
 
 
 def register(app, panel, relay_pins):
-    panel.public_prefixes.append("/sim/")
+    """Mount the routes on the wired panel's app (panel: panel.wiring.Panel)."""
 
     async def locks(request):
         return {"locks": [pin.describe() for pin in relay_pins]}

@@ -1,6 +1,6 @@
 """Fuzzed bodies and query strings never give a 5xx (redirectrules-api.md 3, 4).
 
-Through the real app (panel.app.build_app) and the real store, with
+Through the real app (panel.wiring.build_panel) and the real store, with
 microdot's TestClient. Every error answer must have the section 4 shape;
 failed writes must leave the store as it was.
 """
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from microdot.test_client import TestClient
 
-from panel.app import Panel, build_app
 from panel.store import Store
+from panel.wiring import BoardParts, build_panel
 
 BASE = "/rest/v1/uc/redirectrules"
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
@@ -39,8 +39,8 @@ def _build():
     store = Store(tempfile.mkdtemp(prefix="redirect-fuzz-"))
     store.open()
     board = {"limits": {"redirect_rules": 64}}
-    panel = Panel(board, store, _Clock(), [])
-    return store, TestClient(build_app(panel))
+    panel = build_panel(board, BoardParts(store=store, clock=_Clock()))
+    return store, TestClient(panel.app)
 
 
 STORE, CLIENT = _build()

@@ -1,10 +1,10 @@
 """The redirect-rule index gives the same routing answers as a scan of every rule.
 
 CPython only (hypothesis). Generated rule sets go through the real API
-(panel.app + microdot TestClient, real store in a temporary directory): creates,
+(panel.wiring.build_panel + microdot TestClient, real store in a temporary directory): creates,
 PATCHes (filter_number moving a rule between x:/w:/v: keys, other fields),
 DELETEs and index rebuilds, in any order. After each sequence, for generated
-called numbers, panel.redirect_rules.candidates() (from the index) must name
+called numbers, services.redirect_rules.candidates() (from the index) must name
 exactly the rules whose filter_number matches, and CallRouting.next_step must pick the same
 rule and destination from the candidates as from all rules, for every
 outcome, at several times and for two callers.
@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from microdot.test_client import TestClient
 
-from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.core import numbers, routing
 from panel.drivers.pins import RecordingPin
 from panel.services import redirect_index
 from panel.store import Store
+from panel.wiring import BoardParts, build_panel
 
 BASE = "/rest/v1/uc/redirectrules"
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
@@ -109,13 +109,11 @@ def first_steps(rules_for, called, caller, minute):
 async def run(directory, script, probes):
     store = Store(directory + "/store")
     store.open()
-    panel = Panel(
-        json.loads(json.dumps(BOARD)),
-        store,
-        Clock(assume_set=True),
-        [RecordingPin(1), RecordingPin(2)],
+    parts = BoardParts(
+        store=store, clock=Clock(assume_set=True), relay_pins=[RecordingPin(1), RecordingPin(2)]
     )
-    client = TestClient(build_app(panel))
+    panel = build_panel(json.loads(json.dumps(BOARD)), parts)
+    client = TestClient(panel.app)
     ids = []
     try:
         for operation in script:
@@ -136,15 +134,15 @@ async def run(directory, script, probes):
                 assert response.status_code == 204
             elif kind == "rebuild":
                 store.delete(redirect_index.VERSION_KEY)
-                assert panel.redirect_rules.ensure_index()
-        all_rules = list(panel.redirect_rules.iter_rules())
+                assert panel.services.redirect_rules.ensure_index()
+        all_rules = list(panel.services.redirect_rules.iter_rules())
         assert sorted(rule["id"] for rule in all_rules) == sorted(ids)
 
         def scanned(called):
             return all_rules
 
         def indexed(called):
-            return list(panel.redirect_rules.candidates(called))
+            return list(panel.services.redirect_rules.candidates(called))
 
         names = [rule["filter_number"] for rule in all_rules] + list(probes)
         for called in names:

@@ -35,7 +35,7 @@ def _udp_socket():
     return sock
 
 
-class Panel:
+class UserAgentRig:
     """A UA on a real socket with its events recorded, as the controller sees them."""
 
     def __init__(self):
@@ -84,7 +84,7 @@ async def _finish(panel, sipp):
 
 async def test_register_with_digest_refresh_and_unregister(tmp_path):
     sipp = Sipp("registrar_digest.xml", tmp_path).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     assert panel.ua.status() == {"sip_status": "OFFLINE", "register_last_attempt": None}
     before = int(time.time())
@@ -108,7 +108,7 @@ async def test_register_with_digest_refresh_and_unregister(tmp_path):
 
 async def test_settings_change_moves_the_binding(tmp_path):
     sipp = Sipp("registrar_change.xml", tmp_path, extra=["-m", "2"]).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     old = dict(SETTINGS, proxy="sip:127.0.0.1:%d" % sipp.port)
     panel.ua.register(old)
@@ -127,7 +127,7 @@ async def test_settings_change_moves_the_binding(tmp_path):
 
 async def test_wrong_password_gives_error_status(tmp_path):
     sipp = Sipp("registrar_digest.xml", tmp_path).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     panel.ua.register(dict(SETTINGS, proxy="sip:127.0.0.1:%d" % sipp.port, password="wrong"))
     await panel.until(lambda: panel.ua.counters["received"] >= 2)
@@ -142,7 +142,7 @@ async def test_wrong_password_gives_error_status(tmp_path):
 async def test_silent_registrar_gets_timer_e_retransmissions():
     # A real socket that never answers: the REGISTER is retransmitted on Timer
     # E (Timer F, 32 s, is left to the transaction tests with a passed-in clock).
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     silent = _udp_socket()
     panel.ua.register(dict(SETTINGS, proxy="sip:127.0.0.1:%d" % silent.getsockname()[1]))
@@ -163,7 +163,7 @@ async def test_silent_registrar_gets_timer_e_retransmissions():
 
 async def test_answered_call_with_rfc4733_and_info_dtmf_then_local_bye(tmp_path):
     sipp = Sipp("uas_answer_dtmf.xml", tmp_path, extra=["-rtp_echo"]).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     call = panel.ua.invite("sip:5588@127.0.0.1:%d" % sipp.port, panel.offer())
     await panel.until(lambda: len(panel.digits) >= 5)
@@ -190,7 +190,7 @@ async def test_answered_call_with_rfc4733_and_info_dtmf_then_local_bye(tmp_path)
 
 async def test_busy_callee_fails_with_486_and_is_acked(tmp_path):
     sipp = Sipp("uas_busy.xml", tmp_path).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     call = panel.ua.invite("sip:5588@127.0.0.1:%d" % sipp.port, panel.offer())
     await panel.until(lambda: "failed" in panel.kinds())
@@ -200,7 +200,7 @@ async def test_busy_callee_fails_with_486_and_is_acked(tmp_path):
 
 async def test_ringing_callee_is_cancelled(tmp_path):
     sipp = Sipp("uas_ring_no_answer.xml", tmp_path).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     call = panel.ua.invite("sip:5588@127.0.0.1:%d" % sipp.port, panel.offer())
     await panel.until(lambda: "ringing" in panel.kinds())
@@ -213,7 +213,7 @@ async def test_ringing_callee_is_cancelled(tmp_path):
 
 async def test_remote_bye_and_in_dialog_options(tmp_path):
     sipp = Sipp("uas_remote_bye.xml", tmp_path).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     call = panel.ua.invite("sip:127.0.0.1:%d" % sipp.port, panel.offer())  # peer to peer
     await panel.until(lambda: "ended" in panel.kinds())
@@ -225,7 +225,7 @@ async def test_remote_bye_and_in_dialog_options(tmp_path):
 
 async def test_digits_target_goes_through_the_registrar_with_auth(tmp_path):
     sipp = Sipp("uas_proxy_auth.xml", tmp_path, extra=["-m", "2"]).start()
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     panel.ua.register(
         dict(
@@ -245,7 +245,7 @@ async def test_digits_target_goes_through_the_registrar_with_auth(tmp_path):
 
 
 async def test_garbage_from_a_uac_is_answered_or_dropped(tmp_path):
-    panel = Panel()
+    panel = UserAgentRig()
     panel.ua.start()
     sipp = Sipp("uac_garbage.xml", tmp_path, remote=panel.socket.getsockname()).start()
     status = await sipp.wait(30)

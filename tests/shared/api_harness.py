@@ -1,14 +1,15 @@
-# Builds the real panel app (real store in a temporary directory, recording
-# relay pins) and talks to it with microdot's TestClient, on both runtimes.
+# Builds the real panel through the one wiring (panel.wiring.build_panel: real
+# store in a temporary directory, recording relay pins, no radio) and talks to
+# its app with microdot's TestClient, on both runtimes.
 import json
 
 from microdot.test_client import TestClient
 
 from checks import temp_dir
-from panel.app import Panel, build_app
 from panel.clock import Clock
 from panel.drivers.pins import RecordingPin
 from panel.store import Store
+from panel.wiring import BoardParts, build_panel
 
 BASIC = {"Authorization": "Basic YWRtaW46MTIzNDU2"}  # admin:123456
 
@@ -29,14 +30,17 @@ TEST_BOARD = {
 
 
 class Harness:
-    def __init__(self, name, board=None):
+    def __init__(self, name, board=None, clock=None):
         self.directory = temp_dir(name)
         self.store = Store(self.directory + "/store")
         self.store.open()
         self.pins = [RecordingPin(1), RecordingPin(2)]
         self.board = json.loads(json.dumps(board or TEST_BOARD))
-        self.panel = Panel(self.board, self.store, Clock(assume_set=True), self.pins)
-        self.app = build_app(self.panel)
+        self.clock = clock or Clock(assume_set=True)
+        parts = BoardParts(store=self.store, clock=self.clock, relay_pins=self.pins)
+        self.panel = build_panel(self.board, parts)
+        self.services = self.panel.services
+        self.app = self.panel.app
         self.client = TestClient(self.app)
 
     async def call(self, method, path, body=None, headers=None, auth=True, raw=None):

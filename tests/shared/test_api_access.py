@@ -45,7 +45,8 @@ async def test_remote_open_drives_relays_and_logs():
         assert [pin.state for pin in harness.pins] == [0, 1]
         assert (await harness.call("POST", base + "0?unlockTime=3")).json == {}
         assert [pin.state for pin in harness.pins] == [1, 1]
-        assert harness.panel.relays[1].openings == 1 and harness.panel.relays[2].openings == 2
+        assert harness.services.doors.relay(1).openings == 1
+        assert harness.services.doors.relay(2).openings == 2
         response = await harness.call("GET", base + "1?unlockTime=-1")
         assert response.status_code == 400
         log = (await harness.call("GET", "/api/v1/log/items?limit=3")).json["list_items"]
@@ -59,8 +60,8 @@ async def test_call_log_ring_keeps_the_newest():
     harness = Harness("acc-ring")
     try:
         for _ in range(25):
-            harness.panel.call_log.add("outgoing_call", {"forward_number": 1})
-        assert harness.panel.call_log.count() == 20
+            harness.services.call_log.add("outgoing_call", {"forward_number": 1})
+        assert harness.services.call_log.count() == 20
         listing = (await harness.call("GET", "/api/v1/log/items?limit=100")).json
         uids = [item["uid"] for item in listing["list_items"]]
         assert len(uids) == 20 and uids == sorted(uids, reverse=True)

@@ -1,7 +1,7 @@
 # Contract section 2 through microdot's test client, on both runtimes.
 from api_harness import Harness
-from panel.api import auth
 from panel.proto.md5 import md5_hex
+from panel.services import accounts as auth
 
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"
 
@@ -85,13 +85,13 @@ async def test_token_expires_after_two_hours():
     harness = Harness("auth-expiry")
     try:
         now = [1000]
-        harness.panel.accounts._ticks_ms = lambda: now[0]
-        token = harness.panel.accounts.issue_token()
-        assert harness.panel.accounts.token_valid(token)
+        harness.services.accounts._ticks_ms = lambda: now[0]
+        token = harness.services.accounts.issue_token()
+        assert harness.services.accounts.token_valid(token)
         now[0] += 2 * 3600 * 1000 - 1
-        assert harness.panel.accounts.token_valid(token)
+        assert harness.services.accounts.token_valid(token)
         now[0] += 1
-        assert not harness.panel.accounts.token_valid(token)
+        assert not harness.services.accounts.token_valid(token)
     finally:
         harness.close()
 
@@ -137,7 +137,7 @@ async def test_basic_login_passed_once_is_not_hashed_again_but_still_checked():
     try:
         response = await harness.call("GET", "/api/v1/forward/items")
         assert response.status_code == 200
-        assert harness.panel.accounts._basic_passed is not None
+        assert harness.services.accounts._basic_passed is not None
         # Another user with the same password, and the admin with a wrong
         # one, are checked afresh (the remembered pair is the whole header).
         for header in ("Basic dXNlcjoxMjM0NTY=", "Basic YWRtaW46MTIzNDU3"):

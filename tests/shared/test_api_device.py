@@ -79,7 +79,7 @@ async def test_sip_settings_round_trip_with_placeholder_password():
         assert (
             await harness.call("POST", path, body=with_changes(SIP, password="WebPass"))
         ).json == {}
-        stored = harness.panel.settings.get("sip_settings")
+        stored = harness.services.settings.sip_account()
         assert stored["password"] == "s3cret"
     finally:
         harness.close()
@@ -126,17 +126,34 @@ async def test_sip_settings_errors_in_field_order():
         harness.close()
 
 
+class RecordingAgent:
+    """The part of the SIP user agent the SIP account drives, recorded."""
+
+    def __init__(self):
+        self.calls = []
+
+    def register(self, account):
+        self.calls.append("register")
+
+    def unregister(self):
+        self.calls.append("unregister")
+
+    def status(self):
+        return {"sip_status": "OFFLINE", "register_last_attempt": None}
+
+
 async def test_sip_enable_and_status_offline_while_disabled():
     harness = Harness("dev-sip-enable")
     try:
         status = (await harness.call("GET", "/api/v1/sip/status", auth=False)).json
         assert status == {"sip_status": "OFFLINE", "register_last_attempt": None}
-        changed = []
-        harness.panel.add_sip_listener(lambda: changed.append(1))
+        agent = RecordingAgent()
+        harness.services.sip.attach(agent)
+        assert agent.calls == ["unregister"]  # disabled: nothing to register
         assert (
             await harness.call("POST", "/api/v1/device/sip/enable", body={"sip_enable": True})
         ).json == {}
-        assert changed == [1]
+        assert agent.calls == ["unregister", "unregister"]  # enabled, but no account yet
         assert (await harness.call("GET", "/api/v1/device/sip/enable")).json == {"sip_enable": True}
         status = (await harness.call("GET", "/api/v1/device/sip/status", auth=False)).json
         assert status["sip_status"] == "ERROR"

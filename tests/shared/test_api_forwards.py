@@ -274,7 +274,7 @@ async def test_unfiltered_pages_agree_with_the_filtered_walk():
             "DELETE", "/api/v1/forward/items", body={"uid_items": [n * 7 for n in range(1, 400, 9)]}
         )
         await harness.call("POST", "/api/v1/forward/item/70", body={"forward_entity_list": ["99"]})
-        assert len(harness.panel.store._ids) > 2
+        assert len(harness.store._ids) > 2
         for order in ("", "&order_by=forward_number%20desc"):
             for page in (1, 2, 7, 8, 9):
                 path = "/api/v1/forward/items?limit=50&page_number=%d%s" % (page, order)

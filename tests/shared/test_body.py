@@ -4,6 +4,7 @@
 from checks import raises
 from panel.core import body
 from panel.core.body import BodyError, JsonError, parse_json
+from panel.core.errors import ApiError
 
 
 def _rejected(text):
@@ -311,7 +312,7 @@ def test_parse_object():
     ):
         assert _text(body.parse_object, raw) == "Wrong JSON body", raw
     error = raises(BodyError, body.parse_object, b"[]")
-    assert error.status == 400 and isinstance(error, ValueError)
+    assert error.status == 400 and isinstance(error, ApiError)  # the API's error family
 
 
 def test_require_texts():

@@ -23,9 +23,6 @@ class FakeSocket:
     def setblocking(self, flag):
         pass
 
-    def getsockname(self):
-        return ("127.0.0.1", 40000)
-
     def sendto(self, data, address):
         self.sent += 1
 
@@ -114,7 +111,7 @@ class Rig:
     def new_socket(self):
         sock = FakeSocket()
         self.sockets.append(sock)
-        return sock
+        return sock, ("127.0.0.1", 40000)
 
     def sip_event(self, kind, target, detail=None):
         self.controller.on_sip_event(kind, self.sip.calls[target], detail)

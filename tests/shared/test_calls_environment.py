@@ -1,13 +1,12 @@
-# The panel's call environment (panel.calls.environment.PanelEnvironment) over
-# the real Panel: what the API stores is what the call engine reads, and its
-# effects reach the relays and the call log. On both runtimes.
+# The panel's call environment (panel.calls.environment.CallEnvironment) over
+# the wired panel's services: what the API stores is what the call engine
+# reads, and its effects reach the relays and the call log. On both runtimes.
 from api_harness import Harness
-from panel.api import access, device, forwards, redirectrules
-from panel.calls.environment import PanelEnvironment
+from panel.calls.environment import CallEnvironment
 
 
 def environment_of(harness):
-    return PanelEnvironment(harness.panel, device, forwards, redirectrules, access)
+    return CallEnvironment(harness.services)
 
 
 async def test_configuration_as_the_api_stored_it():
@@ -52,7 +51,7 @@ async def test_effects_reach_the_relays_and_the_call_log():
         assert environment.open_lock(2, 0, "access_granted_by_call_host", info) is True
         assert environment.open_lock(3, 0, "access_granted_by_call_host", info) is False
         environment.log("incoming_call", {"forward_number": 8})
-        entries = list(harness.panel.call_log.items())
+        entries = list(harness.services.call_log.items())
         assert [entry["name"]["key"] for entry in entries][:2] == [
             "incoming_call",
             "access_granted_by_call_host",

@@ -1,10 +1,10 @@
-# /rest/v1/uc/redirectrules through the real app (panel.app.build_app) and the
+# /rest/v1/uc/redirectrules through the real app (panel.wiring.build_panel) and the
 # real store, with microdot's TestClient, on both runtimes (spec sections 3, 4).
 from microdot.test_client import TestClient
 
 from checks import temp_dir
-from panel.app import Panel, build_app
 from panel.store import Store
+from panel.wiring import BoardParts, build_panel
 
 BASE = "/rest/v1/uc/redirectrules"
 AUTH = "Basic YWRtaW46MTIzNDU2"  # admin:123456, the factory account
@@ -46,8 +46,8 @@ class Rig:
         self.store.open()
         self.clock = FixedClock(1741072325.31)
         board = {"limits": {"redirect_rules": limit}}
-        self.panel = Panel(board, self.store, self.clock, [])
-        self.client = TestClient(build_app(self.panel))
+        self.panel = build_panel(board, BoardParts(store=self.store, clock=self.clock))
+        self.client = TestClient(self.panel.app)
 
     async def call(self, method, path, body=None, content_type="application/json", authorized=True):
         headers = {}
@@ -83,7 +83,7 @@ def quote(text):
 
 def check_error(response, status, message, details=None, central=False):
     assert response.status_code == status, (response.status_code, response.text)
-    # Central answers (panel.app: 401, 404, 405, 413) and the module's own
+    # Central answers (panel.wiring: 401, 404, 405, 413) and the module's own
     # carry the spec's exact text.
     assert response.headers["Content-Type"] == JSON_TYPE
     expected = {"error_code": 1000 + status, "error_message": message}

@@ -90,7 +90,7 @@ def plan(rules_for, called, caller, minute):
 
 def check_same_as_scan(harness):
     store = harness.store
-    rules = harness.panel.redirect_rules
+    rules = harness.services.redirect_rules
 
     def scanned(called):
         return list(rules.iter_rules())
@@ -149,7 +149,7 @@ async def test_index_answers_like_a_scan_after_creates():
         check_same_as_scan(harness)
         # The routing records carry what routing reads, as in the full rule.
         full = {}
-        for rule in harness.panel.redirect_rules.iter_rules():
+        for rule in harness.services.redirect_rules.iter_rules():
             full[rule["id"]] = rule
         for record in redirect_index.records(harness.store):
             rule = full[record["id"]]
@@ -268,16 +268,16 @@ async def test_rebuild_when_missing_or_stale():
         # Plus a stale record of a rule that no longer exists.
         store.put("w:003:00000000-0000-4000-8000-00000000dead", b'["x"]')
         assert not redirect_index.is_current(store)
-        assert harness.panel.redirect_rules.ensure_index() is True
+        assert harness.services.redirect_rules.ensure_index() is True
         assert redirect_index.is_current(store)
         assert len(index_keys(store)) == len(ids)
         check_same_as_scan(harness)
-        assert harness.panel.redirect_rules.ensure_index() is False  # once only
+        assert harness.services.redirect_rules.ensure_index() is False  # once only
         # Another format version also rebuilds; building the app does it at boot.
         store.put(redirect_index.VERSION_KEY, b"0")
-        from panel.app import build_app
+        from panel.wiring import build_app
 
-        build_app(harness.panel)
+        build_app(harness.services)
         assert redirect_index.is_current(store)
         check_same_as_scan(harness)
     finally:

@@ -3,6 +3,8 @@
 # in-memory datagram network to a peer scripted with the proto modules; the
 # host tests (tests/host/test_sip_ua_sipp.py) run the same UA against sipp
 # over real UDP. On MicroPython this also runs digest auth on the pure MD5.
+from loopback_network import LoopbackNetwork
+
 from panel.drivers.sip_ua import SipUserAgent
 from panel.proto import digest, sdp, sip_message
 
@@ -16,38 +18,6 @@ SETTINGS = {
     "user_id": "",
     "registration_interval": 60,
 }
-
-
-class Endpoint:
-    """A datagram socket's sendto/recvfrom/setblocking over a LoopbackNetwork."""
-
-    def __init__(self, network, address):
-        self.network = network
-        self.address = address
-
-    def setblocking(self, flag):
-        pass
-
-    def sendto(self, data, address):
-        queue = self.network.queues.get(tuple(address))
-        if queue is not None:  # like UDP: no listener, the datagram is lost
-            queue.append((bytes(data), self.address))
-
-    def recvfrom(self, size):
-        queue = self.network.queues[self.address]
-        if not queue:
-            raise OSError(11)  # EAGAIN, as a non-blocking socket says
-        data, source = queue.pop(0)
-        return data[:size], source
-
-
-class LoopbackNetwork:
-    def __init__(self):
-        self.queues = {}
-
-    def endpoint(self, address):
-        self.queues[address] = []
-        return Endpoint(self, address)
 
 
 class Clock:

@@ -37,7 +37,7 @@ for _path in (os.path.join(ROOT, "firmware"), ROOT, os.path.join(ROOT, "tests"))
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from panel.forward_rules import ForwardRules  # noqa: E402
+from panel.services.forward_rules import ForwardRules  # noqa: E402
 from panel.store import Store  # noqa: E402
 from support.panel_process import PanelProcess  # noqa: E402
 

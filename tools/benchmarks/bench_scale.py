@@ -7,7 +7,7 @@ real code (ForwardRules.upsert_many, the redirect API through microdot's
 TestClient, so the routing index is written as in service), then measures:
 
   mpy_heap_rules_bytes            MicroPython heap (gc.mem_alloc() after
-                                  gc.collect()) of the app (Panel + build_app)
+                                  gc.collect()) of the app (panel.wiring.build_panel)
                                   on that store, after plan lookups, both list
                                   requests and a count of every key (all the
                                   store's partitions loaded), minus the same
@@ -26,10 +26,10 @@ TestClient, so the routing index is written as in service), then measures:
                                   since, an upper bound. Target 65536.
   mpy_plan_lookup_ms              median time to build one dialled apartment's
                                   plan: its forward queue, its redirect
-                                  candidates (panel.redirect_rules.candidates)
+                                  candidates (panel.services.redirect_rules.candidates)
                                   and the absolute and busy steps of
                                   core.routing over them. Target 10.
-  cpython_plan_lookup_us, cpython_boot_ms (Store.open + Panel + build_app).
+  cpython_plan_lookup_us, cpython_boot_ms (Store.open + build_panel).
   cpython_index_rebuild_ms        the one-time index rebuild of a boot on a
                                   store without the index (1,024 rules).
   baseline_*                      the same data as plain dicts/lists in RAM
@@ -61,33 +61,18 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from microdot.test_client import TestClient  # noqa: E402
 
 from panel.api import redirectrules  # noqa: E402
-from panel.app import Panel, build_app  # noqa: E402
 from panel.clock import Clock  # noqa: E402
 from panel.core import numbers, routing  # noqa: E402
-from panel.drivers.pins import RecordingPin  # noqa: E402
 from panel.services import redirect_index  # noqa: E402
 from panel.services.redirect_rules import RedirectRules  # noqa: E402
 from panel.store import Store  # noqa: E402
+from support.scale_fixtures import open_panel  # noqa: E402
 
 FORWARDS = 10000
 PERSONAL_RULES = 976
 PROBES = 200
 BOOT_RUNS = 5
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
-BOARD = {
-    "name": "bench",
-    "device_model": "BENCH-PANEL",
-    "mcu_version": "bench",
-    "device_serial_number": "00000000-0000-4000-8000-000000000001",
-    "limits": {
-        "forward_rules": 10000,
-        "redirect_rules": 1024,
-        "tokens": 8,
-        "call_log_entries": 20,
-        "identifiers": 10,
-        "body_bytes": 16384,
-    },
-}
 TARGETS = (
     ("mpy_heap_rules_bytes", 49152, "bytes"),
     ("mpy_heap_peak_list_bytes", 65536, "bytes"),
@@ -197,16 +182,7 @@ def redirect_bodies(rng, personal_apartments):
 
 
 def open_app(directory):
-    store = Store(directory)
-    store.open()
-    panel = Panel(
-        json.loads(json.dumps(BOARD)),
-        store,
-        Clock(assume_set=True),
-        [RecordingPin(1), RecordingPin(2)],
-    )
-    app = build_app(panel)
-    return store, panel, app
+    return open_panel(directory)
 
 
 async def post_rules(app, bodies):
@@ -228,15 +204,15 @@ def build(data, rng):
     for apartment in range(1, FORWARDS + 1):
         batch.append((apartment, forward_queue(rng, apartment)))
         if len(batch) == 100:
-            panel.forward_rules.upsert_many(batch)
+            panel.services.forward_rules.upsert_many(batch)
             batch = []
     personal = rng.sample(range(1, FORWARDS + 1), PERSONAL_RULES)
     asyncio.run(post_rules(app, redirect_bodies(rng, personal)))
     with open(os.path.join(data, "forwards.jsonl"), "w") as handle:
-        for number, queue in panel.forward_rules.scan():
+        for number, queue in panel.services.forward_rules.scan():
             handle.write(json.dumps([number, queue]) + "\n")
     with open(os.path.join(data, "rules.jsonl"), "w") as handle:
-        for rule in panel.redirect_rules.iter_rules():
+        for rule in panel.services.redirect_rules.iter_rules():
             handle.write(json.dumps(rule) + "\n")
     panel.stop()
     store.close()
@@ -259,8 +235,8 @@ def directory_bytes(path):
 
 def plan(panel, number):
     called = str(number)
-    queue = panel.forward_rules.get(number)
-    rules = list(panel.redirect_rules.candidates(called))
+    queue = panel.services.forward_rules.get(number)
+    rules = list(panel.services.redirect_rules.candidates(called))
     first = routing.CallRouting(called, "panel", 600).next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")
     return queue, len(rules), step_of(first), step_of(busy)
@@ -358,6 +334,8 @@ def measure_micropython(data):
         microdot_directory(),
         "--copy",
         data + ":/data",
+        "--copy",
+        os.path.join(ROOT, "tests", "support") + ":/lib/support",
         script,
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)

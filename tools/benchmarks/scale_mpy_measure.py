@@ -12,27 +12,10 @@ import gc
 import json
 import time
 
-from panel.app import Panel, build_app
-from panel.clock import Clock
 from panel.core import numbers, routing
-from panel.drivers.pins import RecordingPin
-from panel.store import Store
+from support.scale_fixtures import open_panel
 
 AUTH = {"Authorization": "Basic YWRtaW46MTIzNDU2"}
-BOARD = {
-    "name": "bench",
-    "device_model": "BENCH-PANEL",
-    "mcu_version": "bench",
-    "device_serial_number": "00000000-0000-4000-8000-000000000001",
-    "limits": {
-        "forward_rules": 10000,
-        "redirect_rules": 1024,
-        "tokens": 8,
-        "call_log_entries": 20,
-        "identifiers": 10,
-        "body_bytes": 16384,
-    },
-}
 # Each probe is timed over this many runs: this port's ticks_us() moves in
 # whole milliseconds.
 REPEATS = 10
@@ -114,23 +97,14 @@ async def serve(app, path):
 
 
 def make_app(path):
-    store = Store(path)
-    store.open()
-    panel = Panel(
-        json.loads(json.dumps(BOARD)),
-        store,
-        Clock(assume_set=True),
-        [RecordingPin(1), RecordingPin(2)],
-    )
-    app = build_app(panel)
-    return store, panel, app
+    return open_panel(path)
 
 
 def plan(panel, number):
     """The routing plan of one dialled apartment: queue + redirect candidates."""
     called = str(number)
-    queue = panel.forward_rules.get(number)
-    rules = list(panel.redirect_rules.candidates(called))
+    queue = panel.services.forward_rules.get(number)
+    rules = list(panel.services.redirect_rules.candidates(called))
     state = routing.CallRouting(called, "panel", 600)
     first = state.next_step(rules, "absolute")
     busy = routing.CallRouting(called, "panel", 600).next_step(rules, "busy")
@@ -168,7 +142,7 @@ async def warm(app, panel, probes):
         head = await serve(app, path)
         if head != b"HTTP/1.0 200":
             raise RuntimeError("%s answered %s" % (path, head))
-    panel.store.count()
+    panel.services.store.count()
 
 
 with open("/data/probes.json") as handle:

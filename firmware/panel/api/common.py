@@ -1,20 +1,17 @@
-# Shared pieces of the BAS-IP routes: JSON answers, the error exception the
-# handlers raise, and reading request bodies strictly.
+# Shared pieces of the routes: JSON answers, reading request bodies strictly,
+# and the route decorator that turns the API's error family into answers.
 #
-# Handlers raise ApiError (or core.body.BodyError) for anything wrong with the
-# request; the app's error handlers turn both into `{"error": "<text>"}` with
-# the contract's status. Every handler is `async def`: microdot runs plain
-# functions in a thread pool on CPython, and the firmware has one loop, no threads.
+# Handlers raise core.errors.ApiError or one of its kinds (core.body.BodyError,
+# core.redirects.RuleError) for anything wrong with the request; each carries
+# its status and its contract's body shape, and `route` answers it through
+# its `answer()`. Every handler is `async def`: microdot runs plain functions
+# in a thread pool on CPython, and the firmware has one loop, no threads.
 from panel.core import body as body_rules
+from panel.core.errors import BASIP_HEADERS, ApiError
 
-JSON_HEADERS = {"Content-Type": "application/json"}
+JSON_HEADERS = BASIP_HEADERS
 
-
-class ApiError(Exception):
-    def __init__(self, status, text):
-        super().__init__(text)
-        self.status = status
-        self.text = text
+__all__ = ["ApiError", "answer", "ok", "route", "read_object", "read_optional_object"]
 
 
 def answer(document, status=200):
@@ -25,23 +22,17 @@ def ok():
     return answer({})
 
 
-def error_answer(status, text):
-    return answer({"error": text}, status)
-
-
 def route(app, path, methods):
-    """Register an async handler for path; ApiError and BodyError raised inside
-    become the contract's JSON answer here (microdot would print a traceback
-    for every such expected error before calling an error handler)."""
+    """Register an async handler for path; an ApiError raised inside becomes
+    its contract's answer here (microdot would print a traceback for every
+    such expected error before calling an error handler)."""
 
     def decorate(handler):
         async def guarded(request, *args, **kwargs):
             try:
                 return await handler(request, *args, **kwargs)
             except ApiError as exc:
-                return error_answer(exc.status, exc.text)
-            except body_rules.BodyError as exc:
-                return error_answer(exc.status, exc.text)
+                return exc.answer()
 
         app.route(path, methods=methods)(guarded)
         return handler
@@ -60,10 +51,3 @@ def read_optional_object(request):
     if not raw or not raw.strip():
         return {}
     return body_rules.parse_object(raw)
-
-
-def query_value(request, name, default=None):
-    value = request.args.get(name)
-    if value is None:
-        return default
-    return value

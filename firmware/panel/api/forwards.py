@@ -4,16 +4,14 @@ from panel.api import listing
 from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 from panel.core import numbers
-from panel.forward_rules import (
+from panel.services import settings as schema
+from panel.services.forward_rules import (
     MAX_FORWARD_NUMBER,
     MAX_QUEUE_LENGTH,
-    MODE_ALL_AT_ONCE,
-    MODE_ONE_BY_ONE,
     RuleLimitReached,
     TooManyAtOnce,
 )
 
-FORWARD_MODE_SETTINGS = "forward_mode"
 _QUEUE_FIELD = "forward_entity_list"
 
 # The list's filterable fields as 3.9 shows them; apartment_number is an alias.
@@ -53,8 +51,8 @@ def _item(number, queue):
     return {"forward_number": number, "forward_entity_list": queue}
 
 
-def register(app, panel):
-    rules = panel.forward_rules
+def register(app, services):
+    rules = services.forward_rules
 
     def store_rules(pairs):
         try:
@@ -164,11 +162,11 @@ def register(app, panel):
         if request.method == "POST":
             document = read_object(request)
             mode = body_rules.require(document, "forward_mode", "str")
-            if mode not in (MODE_ALL_AT_ONCE, MODE_ONE_BY_ONE):
+            if mode not in schema.FORWARD_MODES:
                 raise body_rules.range_error("forward_mode", "all_at_once or one_by_one")
-            panel.settings.put(FORWARD_MODE_SETTINGS, {"forward_mode": mode})
+            services.settings.write(schema.FORWARD_MODE, {"forward_mode": mode})
             return ok()
-        return answer(panel.settings.get(FORWARD_MODE_SETTINGS, {"forward_mode": MODE_ALL_AT_ONCE}))
+        return answer(services.settings.read(schema.FORWARD_MODE))
 
     route(app, "/api/v1/forward/mode", ["GET", "POST"])(forward_mode)
 

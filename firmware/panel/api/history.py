@@ -17,14 +17,14 @@ def _seconds(request, name):
     return value
 
 
-def register(app, panel):
+def register(app, services):
     async def log_items(request):
         # from/to: Unix seconds, inclusive window; timestamps are milliseconds.
         start = _seconds(request, "from")
         stop = _seconds(request, "to")
 
         def items(reverse):
-            for item in panel.call_log.items(reverse=reverse):
+            for item in services.call_log.items(reverse=reverse):
                 stamp = item["timestamp"]
                 if start is not None and stamp < start * 1000:
                     continue

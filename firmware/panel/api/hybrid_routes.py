@@ -16,9 +16,9 @@ def _line(text):
     return line
 
 
-def register(app, panel):
+def register(app, services):
     async def state(request):
-        if panel.adapter is None:
+        if services.adapter is None:
             return answer(
                 {
                     "present": False,
@@ -28,7 +28,7 @@ def register(app, panel):
                     "configured": False,
                 }
             )
-        described = panel.adapter.describe()
+        described = services.adapter.describe()
         described["configured"] = True
         return answer(described)
 
@@ -37,7 +37,7 @@ def register(app, panel):
     def command(name):
         async def handler(request, line):
             target = _line(line)
-            adapter = panel.adapter
+            adapter = services.adapter
             if adapter is None or not adapter.present:
                 raise ApiError(409, "Hybrid adapter unavailable")
             done = await getattr(adapter, name)(target)

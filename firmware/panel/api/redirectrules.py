@@ -6,21 +6,22 @@ GET|POST /api/v1/redirect/settings (errors `{"error": "<text>"}`, basip 1.2).
 Routes only: each parses the request (body size, media type, JSON, query),
 calls the service and formats the answer. The rules' storage, index, limit
 and checks are panel.services.redirect_rules.RedirectRules
-(panel.redirect_rules); the settings' defaults and checks are
-panel.services.redirect_settings.RedirectSettings (panel.redirect_settings).
+(services.redirect_rules); the settings are declared in services.settings
+(REDIRECT) and read through services.redirect_settings.RedirectSettings.
 
 Interface:
-- register(app, panel): the routes (collection and item, one trailing slash
+- register(app, services): the routes (collection and item, one trailing slash
   ignored, method LOOKUP included, and the settings route).
 - error_body(status, message=None, details=None): the section 4 error dict
   (the app uses it for 401/404/405/413/500 under /rest/).
 - BODY_LIMIT_BYTES: the 413 limit of this API's request bodies.
 """
 
+from panel.api.common import route
 from panel.core import redirects
 from panel.core.body import JsonError, parse_json
+from panel.core.errors import BASIP_HEADERS, ApiError
 from panel.core.redirects import RuleError, error_body
-from panel.services.redirect_settings import SettingsError
 
 COLLECTION_PATH = "/rest/v1/uc/redirectrules"
 SETTINGS_PATH = "/api/v1/redirect/settings"
@@ -44,10 +45,6 @@ def _answer(value, status=200):
     # Encoded here (not by microdot) for the contract's key order and the
     # exact Content-Type text.
     return redirects.encode(value), status, _headers()
-
-
-def _error_answer(error):
-    return _answer(error.body(), error.status)
 
 
 def _read_json_body(request, expected):
@@ -126,75 +123,57 @@ def _delete(rules, rule_id_text):
 
 # --- routes -------------------------------------------------------------------------
 
-# The handlers are module-level coroutine functions on purpose: on MicroPython
-# a nested `async def` that captures a variable is a closure object, which
-# inspect.iscoroutinefunction() does not recognise, so microdot would try to
-# run it in a thread pool and fail. The panel is found through the app instead.
-_PANEL_ATTRIBUTE = "redirect_rules_panel"
 
+def register(app, services):
+    """Add the redirect-rules routes and the settings route to a microdot app.
 
-def _panel_of(request):
-    panel = getattr(request.app, _PANEL_ATTRIBUTE, None)
-    if panel is None and request.subapp is not None:
-        panel = getattr(request.subapp, _PANEL_ATTRIBUTE, None)
-    return panel
+    Errors raised inside are the API's error family (core.errors): RuleError
+    answers in this contract's section 4 shape through common.route."""
+    rules = services.redirect_rules
+    settings = services.redirect_settings
+    # Boot: the routing index is rebuilt once if missing or of another format.
+    rules.ensure_index()
 
-
-async def _collection(request):
-    rules = _panel_of(request).redirect_rules
-    try:
+    async def collection(request):
         method = request.method
         if method == "POST":
             return _create(rules, request)
         if method == "LOOKUP":
             return _lookup(rules, request)
         return _list(rules, request)
-    except RuleError as error:
-        return _error_answer(error)
 
-
-async def _item(request, rule_id):
-    rules = _panel_of(request).redirect_rules
-    try:
+    async def item(request, rule_id):
         method = request.method
         if method == "PATCH":
             return _patch(rules, request, rule_id)
         if method == "DELETE":
             return _delete(rules, rule_id)
         return _read_one(rules, request, rule_id)
-    except RuleError as error:
-        return _error_answer(error)
 
+    async def redirect_settings(request):
+        try:
+            if request.method == "POST":
+                try:
+                    document = parse_json(request.body or b"")
+                except JsonError:
+                    raise ApiError(400, "Wrong JSON body")
+                settings.update(document)
+                answer = {}
+            else:
+                answer = settings.load()
+        except ApiError as error:
+            # This route is of the BAS-IP family: {"error": text}, compact.
+            body, status, headers = error.answer()
+            return redirects.encode(body), status, headers
+        return redirects.encode(answer), 200, BASIP_HEADERS
 
-async def _redirect_settings(request):
-    settings = _panel_of(request).redirect_settings
-    try:
-        if request.method == "POST":
-            try:
-                document = parse_json(request.body or b"")
-            except JsonError:
-                raise SettingsError("Wrong JSON body")
-            settings.update(document)
-            answer = {}
-        else:
-            answer = settings.load()
-    except SettingsError as error:
-        return redirects.encode({"error": error.text}), 400, {"Content-Type": "application/json"}
-    return redirects.encode(answer), 200, {"Content-Type": "application/json"}
-
-
-def register(app, panel):
-    """Add the redirect-rules routes and the settings route to a microdot app."""
-    setattr(app, _PANEL_ATTRIBUTE, panel)
-    # Boot: the routing index is rebuilt once if missing or of another format.
-    panel.redirect_rules.ensure_index()
     collection_methods = ["GET", "POST", "LOOKUP"]
     item_methods = ["GET", "PATCH", "DELETE"]
-    app.route(COLLECTION_PATH, methods=collection_methods)(_collection)
-    app.route(COLLECTION_PATH + "/", methods=collection_methods)(_collection)
-    app.route(COLLECTION_PATH + "/<rule_id>", methods=item_methods)(_item)
-    app.route(COLLECTION_PATH + "/<rule_id>/", methods=item_methods)(_item)
-    app.route(SETTINGS_PATH, methods=["GET", "POST"])(_redirect_settings)
+    route(app, COLLECTION_PATH, collection_methods)(collection)
+    route(app, COLLECTION_PATH + "/", collection_methods)(collection)
+    route(app, COLLECTION_PATH + "/<rule_id>", item_methods)(item)
+    route(app, COLLECTION_PATH + "/<rule_id>/", item_methods)(item)
+    app.route(SETTINGS_PATH, methods=["GET", "POST"])(redirect_settings)
 
 
 __all__ = ["register", "error_body", "BODY_LIMIT_BYTES", "COLLECTION_PATH", "SETTINGS_PATH"]

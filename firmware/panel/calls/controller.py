@@ -11,11 +11,11 @@
 #                    SIP targets are then unreachable
 #       adapter      the hybrid adapter's driver (drivers.adapter.AdapterDriver),
 #                    or None: analog lines are then unreachable
-#       media        RTP of answered SIP calls: {"socket": callable() -> a bound
-#                    UDP socket, "tone_hz": int} (both optional; the host sends
-#                    a 425 Hz tone, a board without audio hardware silence).
-#                    Without a socket factory one UDP socket per call is bound
-#                    on the user agent's address (port chosen by the system).
+#       media        RTP of answered SIP calls: {"socket": callable() -> (a bound
+#                    non-blocking UDP socket, its (host, port)), "tone_hz": int}
+#                    (the host sends a 425 Hz tone, a board without audio
+#                    hardware silence). One socket per call, from the board's
+#                    factory; without a factory SIP legs fail (unreachable).
 #   Nothing starts in the constructor (STYLE rule 11).
 #
 #   controller.start() / controller.stop()    the timer task
@@ -85,6 +85,7 @@ class CallController:
         self._pending_logs = []  # ("log", event, info) actions not yet written
         self._flush_scheduled = False
         self._rtp_socket = None
+        self._rtp_address = None
         self._session = 0
 
     # ------------------------------------------------------------ lifecycle
@@ -363,20 +364,14 @@ class CallController:
     def _offer(self, user_agent):
         address = user_agent.local_address[0]
         if self._rtp_socket is None:
-            self._rtp_socket = self._new_rtp_socket(address)
+            factory = self.media.get("socket")
+            if factory is None:
+                # The board hands in its sockets (DESIGN.md rule 3); without
+                # one for RTP a SIP leg cannot be offered: it fails.
+                raise OSError("no RTP socket")
+            self._rtp_socket, self._rtp_address = factory()
             self._session += 1
-        port = self._rtp_socket.getsockname()[1]
-        return sdp.build(self._session, 1, address, port)
-
-    def _new_rtp_socket(self, address):
-        factory = self.media.get("socket")
-        if factory is not None:
-            return factory()
-        import socket
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((address, 0))
-        return sock
+        return sdp.build(self._session, 1, address, self._rtp_address[1])
 
     def _close_rtp_socket(self):
         if self._rtp_socket is not None:

@@ -4,7 +4,7 @@
 #
 # The machine (calls.machine) and the controller (calls.controller) take any
 # object with these methods (duck-typed); tests/shared/call_environment.py is
-# the fake, PanelEnvironment below the real one.
+# the fake, CallEnvironment below the real one.
 #
 # Configuration (asked at the start of a call, and again at every redirect hop):
 #   queue(number_text) -> list of destinations (the forward queue of that
@@ -33,109 +33,81 @@
 #   find_personal_code(code) -> the access identifier (spec 8.1) whose
 #       personal code is `code`, or None
 #
-# PanelEnvironment(panel, device, forwards, redirectrules, access) answers from
-# today's panel.app.Panel. The settings are read through their declarations,
-# which still live in the API modules; calls/ may not import panel.api
-# (DESIGN.md: calls -> services, core, proto), so the wiring hands those
-# modules in. Once the settings are declared in services/, this class reads
-# them from there and the four arguments go.
-from panel.calls.machine import MAX_NUMBER_DIGITS
+# CallEnvironment(services) answers from the panel's domain services (the
+# wiring's Services): settings through their declarations, forward and
+# redirect rules, the SIP account, the adapter, the doors and the call log.
+# calls/ imports no route module (DESIGN.md: calls -> services, core, proto).
+from panel.core.body import parse_positive_int
 
 
-class PanelEnvironment:
-    def __init__(self, panel, device, forwards, redirectrules, access):
-        self.panel = panel
-        self._device = device
-        self._forwards = forwards
-        self._redirectrules = redirectrules
-        self._access = access
+class CallEnvironment:
+    def __init__(self, services):
+        self._services = services
 
     # -- configuration ------------------------------------------------------
 
     def queue(self, number):
-        # Forward numbers are 1..int64 (spec 3.1): 1..19 ASCII digits.
-        if (
-            not isinstance(number, str)
-            or not 1 <= len(number) <= MAX_NUMBER_DIGITS
-            or number.strip("0123456789")
-        ):
+        # Forward numbers are 1..int64 (spec 3.1): the one parser of them.
+        value = parse_positive_int(number)
+        if value is None:
             return None
-        value = int(number)
-        if value < 1:
-            return None
-        return self.panel.forward_rules.get(value)
+        return self._services.forward_rules.get(value)
 
     def mode(self):
-        forwards = self._forwards
-        default = forwards.MODE_ALL_AT_ONCE
-        stored = self.panel.settings.get(forwards.FORWARD_MODE_SETTINGS, {})
-        return stored.get("forward_mode", default)
+        return self._services.settings.forward_mode()
 
     def timeouts(self):
-        device = self._device
-        settings = self.panel.settings
-        dial_defaults = device.DIAL_TIMEOUT_DEFAULTS
-        talk_defaults = device.TALK_TIMEOUT_DEFAULTS
-        dial = settings.get(device.DIAL_TIMEOUT_SETTINGS, dial_defaults)
-        talk = settings.get(device.TALK_TIMEOUT_SETTINGS, talk_defaults)
-        return (
-            dial.get("dial_timeout", dial_defaults["dial_timeout"]),
-            dial.get("forwarding_timeout", dial_defaults["forwarding_timeout"]),
-            talk.get("talk_timeout", talk_defaults["talk_timeout"]),
-        )
-
-    def _redirect_settings(self):
-        return self._redirectrules.load_settings(self.panel)
+        settings = self._services.settings
+        dial_s, forwarding_s = settings.dial_timeouts()
+        return dial_s, forwarding_s, settings.talk_timeout()
 
     def ring_timeout(self):
-        return self._redirect_settings()["ring_timeout_s"]
+        return self._services.redirect_settings.ring_timeout_s()
 
     def rules(self, called):
         # The rule index answers with the few rules that may match `called`
         # (routing still checks each one); no scan of every rule.
-        return self._redirectrules.candidate_rules(self.panel.store, called)
+        return self._services.redirect_rules.candidates(called)
 
     def minute_of_week(self):
-        return self._redirectrules.minute_of_week(self.panel)
+        return self._services.redirect_settings.minute_of_week()
 
     def work_hours(self):
-        return self._redirect_settings()["work_hours"]
+        return self._services.redirect_settings.work_hours()
 
     def response_map(self):
-        return self._redirect_settings()["response_map"]
+        return self._services.redirect_settings.response_map()
 
     def caller(self):
-        return self.panel.sip_settings().get("user") or "panel"
+        return self._services.settings.sip_account().get("user") or "panel"
 
     def reachable(self, kind, target):
         """Spec 3.3: SIP entries need SIP enabled (digits also registration OK);
         analog lines need the adapter present and covering the line."""
-        panel = self.panel
+        services = self._services
         if kind == "sip":
-            if panel.sip is None or not panel.sip_enabled():
+            sip = services.sip
+            if sip.user_agent is None or not sip.enabled():
                 return False
             if target.startswith("sip:"):
                 return True
-            return panel.sip_status()["sip_status"] == "OK"
-        adapter = panel.adapter
+            return sip.registered()
+        adapter = services.adapter
         return adapter is not None and adapter.present and adapter.covers(target)
 
     def lock_codes(self):
-        codes = {}
-        for lock in (1, 2):
-            codes[lock] = self._access.lock_settings(self.panel.settings, lock)["dtmf_code"]
-        return codes
+        return self._services.settings.lock_codes()
 
     def lock_seconds(self, lock):
-        return self._access.lock_settings(self.panel.settings, lock)["lock_timeout"]
+        return self._services.settings.lock(lock)["lock_timeout"]
 
     # -- effects --------------------------------------------------------------
 
     def open_lock(self, lock, seconds, event, info):
-        return self.panel.open_lock(lock, seconds, event, info)
+        return self._services.doors.open(lock, seconds, event, info)
 
     def log(self, event, info):
-        self.panel.call_log.add(event, info)
+        self._services.call_log.add(event, info)
 
     def find_personal_code(self, code):
-        return self.panel.identifiers.find_personal_code(code)
+        return self._services.identifiers.find_personal_code(code)

@@ -34,6 +34,7 @@
 # one C-speed scan of the whole body per forbidden byte (_scan_controls), not by
 # a per-string check.
 from panel.compat import IS_MICROPYTHON, const
+from panel.core.errors import ApiError
 
 # Nesting limit for objects and arrays. BAS-IP bodies nest 3 deep at most
 # (list_items -> item -> forward_entity_list); 32 leaves plenty of room.
@@ -50,6 +51,10 @@ MAX_INTEGER_DIGITS = _MAX_INTEGER_DIGITS
 _MAX_INT64 = 9223372036854775807
 # Decimal digits of 2**63 - 1; a longer text is rejected before int() runs.
 _INT64_DIGITS = const(19)
+# The one declaration of the int64 limits: forward numbers (spec 3.1), the
+# keypad's longest apartment number and the call engine's number check.
+MAX_INT64 = _MAX_INT64
+INT64_DIGITS = _INT64_DIGITS
 
 # Byte values used by the scanner (bytes indexing gives ints on both runtimes).
 _SPACE = const(0x20)
@@ -121,13 +126,11 @@ class JsonError(ValueError):
         self.position = position
 
 
-class BodyError(ValueError):
+class BodyError(ApiError):
     """A request the API answers with `status {"error": text}` (400 by default)."""
 
     def __init__(self, text, status=400):
-        super().__init__(text)
-        self.text = text
-        self.status = status
+        super().__init__(status, text)
 
 
 # ---------------------------------------------------------------------------

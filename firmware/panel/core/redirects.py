@@ -25,6 +25,7 @@ visited in code-point order so both runtimes report the same first problem.
 from panel.compat import const, hexlify
 from panel.core import numbers, schedule
 from panel.core.body import JsonError, parse_json
+from panel.core.errors import ApiError
 
 # Limits of 2.2, each checked before the value is kept.
 _FILTER_NUMBER_MAX = const(64)  # characters of filter_number / filter_fromnumber
@@ -180,17 +181,31 @@ MSG_INVALID_PARAMETER = "Invalid request parameter"
 MSG_LOOKUP_FAILED = "Lookup failed"
 
 
-class RuleError(Exception):
-    """A client error: HTTP status, fixed message, optional details dict."""
+# The exact Content-Type of this API's answers (spec section 1).
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+class RuleError(ApiError):
+    """A client error: HTTP status, fixed message, optional details dict.
+
+    One of the API's error family (core.errors): the same handler answers it,
+    in this contract's section 4 shape."""
 
     def __init__(self, status, message, details=None):
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message)
         self.message = message
         self.details = details
 
     def body(self):
         return error_body(self.status, self.message, self.details)
+
+    def answer(self, headers=None):
+        # Encoded here, not by microdot: the contract's key order and its
+        # exact Content-Type text.
+        answer_headers = dict(JSON_HEADERS)
+        if headers:
+            answer_headers.update(headers)
+        return encode(self.body()), self.status, answer_headers
 
 
 def error_body(status, message=None, details=None):

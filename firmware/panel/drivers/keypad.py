@@ -20,12 +20,13 @@ number left by one visitor does not prefix the next one's.
 """
 
 from panel.compat import const, ticks_diff
+from panel.core.body import INT64_DIGITS
 
 KEYS = "0123456789*#"
 # The buffer clears this long after the last key press (ms).
 KEY_IDLE_RESET_MS = const(10000)
 # Longest apartment number: forward numbers are int64 (19 digits, spec 3.1).
-MAX_NUMBER_DIGITS = const(19)
+MAX_NUMBER_DIGITS = INT64_DIGITS
 # Longest personal code (spec 8.1: 1..8 digits).
 MAX_CODE_DIGITS = const(8)
 

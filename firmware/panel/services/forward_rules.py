@@ -18,7 +18,6 @@ MAX_QUEUE_LENGTH = const(8)
 MAX_FORWARD_NUMBER = MAX_INT64
 
 
-
 def forward_key(number):
     return "%s%020d" % (_PREFIX, number)
 

@@ -1,0 +1,317 @@
+# The one wiring of a panel, the same for every board: a board description and
+# the board's parts in, a complete panel out (store services, the HTTP app of
+# both contracts, the call controller, the SIP user agent, RTP, the hybrid
+# adapter's driver, the lock relays).
+#
+#     panel = build_panel(board, BoardParts(store=..., clock=..., ...))
+#     panel.start()            # boot log entry, drivers' tasks, call controller
+#     await panel.serve()      # the HTTP server on the board's address
+#     panel.stop()
+#
+# firmware/main.py (a board) and host/panel_process.py (the simulator) both
+# call build_panel; they differ only in the parts they hand in. Hardware objects
+# (pins, UART, sockets) are built by them, never here: what this module gets is
+# already built, or a factory it calls at start(). The board dict is never
+# changed; the limits it names are read into a copy.
+#
+# This is the only module that imports panel.api (DESIGN.md: who may import whom).
+import microdot.microdot as microdot_core
+from microdot import Microdot, Request
+
+from panel.api import (
+    access,
+    auth,
+    device,
+    forwards,
+    history,
+    hybrid_routes,
+    redirectrules,
+    stored_settings,
+)
+from panel.calls.controller import CallController
+from panel.calls.environment import CallEnvironment
+from panel.calls.ticks_clock import TicksClock
+from panel.compat import run_handlers_in_loop
+from panel.core import redirects
+from panel.core.errors import ApiError, basip_error
+from panel.drivers.adapter import AdapterDriver
+from panel.drivers.lock_relay import LockRelay
+from panel.drivers.sip_ua import SipUserAgent
+from panel.services.access import Identifiers
+from panel.services.accounts import Accounts
+from panel.services.call_log import CallLog
+from panel.services.doors import Doors
+from panel.services.forward_rules import ForwardRules
+from panel.services.redirect_rules import DEFAULT_RULE_LIMIT, RedirectRules
+from panel.services.redirect_settings import RedirectSettings
+from panel.services.settings import Settings
+from panel.services.sip_account import SipAccount
+from panel.services.system import FIRMWARE_VERSION, System
+
+# Limits a board file may set (boards/<name>/board.json "limits"), and their
+# values when it does not.
+DEFAULT_LIMITS = {
+    "forward_rules": 10000,
+    "redirect_rules": DEFAULT_RULE_LIMIT,
+    "body_bytes": 16384,
+    "tokens": 8,
+    "call_log_entries": 1000,
+    "identifiers": 2000,
+}
+
+# Paths of the redirect-rules contract: their errors have its section 4 shape.
+REDIRECT_RULES_PREFIX = "/rest/"
+
+
+class BoardParts:
+    """What a board hands the wiring. Only store and clock are required.
+
+    store:          an opened panel.store.Store (on the board's flash)
+    clock:          panel.clock.Clock (Unix time, unset until NTP or an RTC)
+    relay_pins:     pin-like outputs of the lock relays, lock 1 first
+    open_adapter:   `async def()` opening the hybrid adapter's stream (UART or
+                    pty), or None when the board has no adapter
+    sip_socket:     callable() -> (bound non-blocking UDP socket, (host, port)
+                    it is bound to), called at start(); None: no SIP
+    rtp_socket:     callable() -> (bound non-blocking UDP socket, (host, port)) for
+                    one call's RTP; None: SIP legs cannot be offered (they fail)
+    tone_hz:        what an answered SIP call hears (0: silence; no audio yet)
+    reboot:         callable() that restarts the board
+    extra_routes:   callable(app, panel) mounting board-only routes (the host's
+                    /sim/ routes), called once the app exists
+    public_prefixes: path prefixes served without credentials (the host's /sim/)
+    call_clock:     the call controller's timer clock (calls.ticks_clock.TicksClock
+                    by default; tests pass a fake one)
+    """
+
+    def __init__(
+        self,
+        store,
+        clock,
+        relay_pins=(),
+        open_adapter=None,
+        sip_socket=None,
+        rtp_socket=None,
+        tone_hz=0,
+        reboot=None,
+        extra_routes=None,
+        public_prefixes=(),
+        call_clock=None,
+    ):
+        self.store = store
+        self.clock = clock
+        self.relay_pins = list(relay_pins)
+        self.open_adapter = open_adapter
+        self.sip_socket = sip_socket
+        self.rtp_socket = rtp_socket
+        self.tone_hz = tone_hz
+        self.reboot = reboot
+        self.extra_routes = extra_routes
+        self.public_prefixes = tuple(public_prefixes)
+        self.call_clock = call_clock
+
+
+class Services:
+    """The domain services, one per domain, that the routes and the call
+    engine share. Attributes only; each service owns its part of the store."""
+
+    def __init__(self, board, limits, store, clock, relay_pins, reboot):
+        self.board = board
+        self.limits = limits
+        self.store = store
+        self.clock = clock
+        self.settings = Settings(store)
+        self.call_log = CallLog(store, clock, limits["call_log_entries"])
+        self.forward_rules = ForwardRules(store, limits["forward_rules"])
+        self.redirect_rules = RedirectRules(store, clock, limits["redirect_rules"])
+        self.redirect_settings = RedirectSettings(self.settings, clock)
+        self.identifiers = Identifiers(store, limits["identifiers"])
+        self.accounts = Accounts(self.settings, limits["tokens"])
+        relays = {}
+        for index, pin in enumerate(relay_pins):
+            relays[index + 1] = LockRelay(index + 1, pin)
+        self.doors = Doors(relays, self.settings, self.call_log)
+        self.sip = SipAccount(self.settings, self.call_log)
+        self.system = System(board, store, self.forward_rules, self.accounts, self.sip, reboot)
+        # Drivers, when the board has them (set by the wiring).
+        self.adapter = None
+        self.calls = None
+
+
+def board_limits(board):
+    """The board's limits over the defaults, in a new dict."""
+    named = board.get("limits") or {}
+    limits = {}
+    for name in DEFAULT_LIMITS:
+        limits[name] = named.get(name, DEFAULT_LIMITS[name])
+    return limits
+
+
+class Panel:
+    """A wired panel: services, app, controller and drivers, not yet started."""
+
+    def __init__(self, board, parts):
+        self.board = board
+        self.parts = parts
+        self.limits = board_limits(board)
+        self.services = Services(
+            board, self.limits, parts.store, parts.clock, parts.relay_pins, parts.reboot
+        )
+        services = self.services
+        self.public_prefixes = parts.public_prefixes
+        self.adapter = None
+        if parts.open_adapter is not None:
+            self.adapter = AdapterDriver(parts.open_adapter, on_event=self._on_adapter_event)
+        services.adapter = self.adapter
+        services.system.adapter = self.adapter
+        self.sip_user_agent = None
+        self._sip_socket = None
+        self.calls = CallController(
+            CallEnvironment(services),
+            parts.call_clock or TicksClock(),
+            sip=None,
+            adapter=self.adapter,
+            media={"socket": parts.rtp_socket, "tone_hz": parts.tone_hz},
+        )
+        services.calls = self.calls
+        self.app = build_app(services, self.public_prefixes, self.limits["body_bytes"])
+        if parts.extra_routes is not None:
+            parts.extra_routes(self.app, self)
+
+    # -- driver events -----------------------------------------------------
+    def _on_sip_event(self, kind, call, detail):
+        if kind == "registration":
+            self.services.sip.on_registration(detail)
+        self.calls.on_sip_event(kind, call, detail)
+
+    def _on_adapter_event(self, event):
+        self.calls.on_adapter_event(event)
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self):
+        """Log the boot, start the drivers' tasks and the call controller."""
+        services = self.services
+        services.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
+        if self.adapter is not None:
+            self.adapter.start()
+        if self.parts.sip_socket is not None:
+            sock, address = self.parts.sip_socket()
+            self._sip_socket = sock
+            self.sip_user_agent = SipUserAgent(sock, address, on_event=self._on_sip_event)
+            self.sip_user_agent.start()
+            self.calls.sip = self.sip_user_agent
+            services.sip.attach(self.sip_user_agent)
+        self.calls.start()
+
+    def stop(self):
+        self.calls.stop()
+        self.services.doors.stop()
+        if self.adapter is not None:
+            self.adapter.stop()
+        if self.sip_user_agent is not None:
+            self.sip_user_agent.stop()
+        if self._sip_socket is not None:
+            self._sip_socket.close()
+            self._sip_socket = None
+
+    async def serve(self, host=None, port=None):
+        """The HTTP server on the board's address until shutdown()."""
+        if host is None:
+            host = self.board.get("http_host", "0.0.0.0")
+        if port is None:
+            port = self.board.get("http_port", 80)
+        await self.app.start_server(host=host, port=port)
+
+    def shutdown(self):
+        self.app.shutdown()
+
+
+def build_panel(board, parts):
+    """The complete panel of `board` from its parts (nothing started yet)."""
+    return Panel(board, parts)
+
+
+def _allowed_methods(app, path):
+    allowed = []
+    for route_methods, route_pattern, _, _, _ in app.url_map:
+        if route_pattern.match(path) is not None:
+            for method in route_methods:
+                if method not in allowed:
+                    allowed.append(method)
+    return allowed
+
+
+def _is_public(path, public_prefixes):
+    if path in auth.PUBLIC_PATHS:
+        return True
+    for prefix in public_prefixes:
+        if path.startswith(prefix):
+            return True
+    return False
+
+
+def _error_for(request, status):
+    """The error the app itself answers (no route, no credentials, too large,
+    unreadable, a bug), in the shape of the contract the path belongs to."""
+    if request is not None and request.path.startswith(REDIRECT_RULES_PREFIX):
+        details = None
+        if status == 413:
+            details = {"limit": redirectrules.BODY_LIMIT_BYTES}
+        return redirects.RuleError(status, redirects.error_body(status)["error_message"], details)
+    return basip_error(status)
+
+
+def build_app(services, public_prefixes=(), body_bytes=None):
+    """The HTTP app: every route of both contracts, one error model."""
+    run_handlers_in_loop(microdot_core)
+    # Contract 1: named body limit, checked from Content-Length before reading.
+    if body_bytes is not None:
+        Request.max_content_length = body_bytes
+    app = Microdot()
+    # OPTIONS gets the 405 of any other unsupported method (no empty bodies).
+    app.options_handler = None
+
+    async def check_credentials(request):
+        if _is_public(request.path, public_prefixes) or services.accounts.authenticate(request):
+            return None
+        return _error_for(request, 401).answer()
+
+    app.before_request(check_credentials)
+
+    for module in (
+        auth,
+        forwards,
+        device,
+        access,
+        stored_settings,
+        history,
+        hybrid_routes,
+        redirectrules,
+    ):
+        module.register(app, services)
+
+    # One handler for the whole error family: each error answers in its own
+    # contract's shape (core.errors).
+    @app.errorhandler(ApiError)
+    async def api_error(request, exc):
+        return exc.answer()
+
+    def status_handler(status):
+        async def handler(request):
+            return _error_for(request, status).answer()
+
+        return handler
+
+    for status in (400, 404, 500):
+        app.errorhandler(status)(status_handler(status))
+
+    @app.errorhandler(413)
+    async def too_large(request):
+        return _error_for(request, 413).answer()
+
+    @app.errorhandler(405)
+    async def not_allowed(request):
+        allow = {"Allow": ", ".join(_allowed_methods(app, request.path))}
+        return _error_for(request, 405).answer(allow)
+
+    return app
