@@ -141,7 +141,7 @@ class UdpSocket:
             if len(self._addresses) >= _MAX_CACHED_ADDRESSES:
                 self._addresses = {}
             runtime_address = _socket_module().getaddrinfo(address[0], address[1])[0][-1]
-            self._addresses[(address[0], address[1])] = runtime_address
+            self._addresses[address] = runtime_address
         return runtime_address
 
     def _tuple(self, address):
