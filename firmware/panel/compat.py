@@ -18,19 +18,25 @@ try:
 except ImportError:
     import time as _time
 
-    # MicroPython's ticks wrap at 2**30 (small-int range); the same arithmetic
-    # here keeps wrap-around bugs visible on the host too.
-    _TICKS_PERIOD = 1 << 30
-    _TICKS_HALF = _TICKS_PERIOD // 2
+    # MicroPython's ticks wrap at 2**30 on 32-bit boards (small-int range); the
+    # same arithmetic here keeps wrap-around bugs visible on the host too.
+    _HOST_TICKS_PERIOD = 1 << 30
+    _TICKS_HALF = _HOST_TICKS_PERIOD // 2
 
     def ticks_ms():
-        return int(_time.monotonic() * 1000) & (_TICKS_PERIOD - 1)
+        return int(_time.monotonic() * 1000) & (_HOST_TICKS_PERIOD - 1)
 
     def ticks_add(ticks, delta):
-        return (ticks + delta) % _TICKS_PERIOD
+        return (ticks + delta) % _HOST_TICKS_PERIOD
 
     def ticks_diff(end, start):
-        return ((end - start + _TICKS_HALF) % _TICKS_PERIOD) - _TICKS_HALF
+        return ((end - start + _TICKS_HALF) % _HOST_TICKS_PERIOD) - _TICKS_HALF
+
+
+# Where this runtime's ticks wrap: 2**30 on 32-bit boards and under CPython,
+# 2**62 on the 64-bit unix port (its small ints are 63-bit). ticks_add(0, -1)
+# is the largest tick on every port, so the period is found, not assumed.
+TICKS_PERIOD = ticks_add(0, -1) + 1
 
 
 try:
@@ -51,11 +57,90 @@ try:
         # Durability: data handed to the OS is on the device before we answer.
         handle.flush()
         _os_fsync(handle.fileno())
-except ImportError:
 
+    def fsync_directory(path):
+        # POSIX: a rename or unlink is durable once its directory is fsync'd.
+        import os
+
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            _os_fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+except ImportError:
+    # No os.fsync on any MicroPython port. There flush() is the durable step:
+    # on LittleFS (boards) it commits the file's metadata block; on the unix
+    # port's VfsPosix it is fsync(2) itself (seen with strace: write, fsync).
     def fsync(handle):
-        # MicroPython/LittleFS: flush() commits the file's metadata block.
         handle.flush()
+
+    if sys.platform in ("linux", "darwin"):
+        # The unix port: a directory opened read-only is a file descriptor too,
+        # and its flush() is fsync(2) on it (strace: openat O_RDONLY, fsync).
+        def fsync_directory(path):
+            with open(path, "rb") as handle:
+                handle.flush()
+
+    else:
+        # LittleFS commits directory changes itself; the WebAssembly port's
+        # file system is in memory. Nothing to do.
+        def fsync_directory(path):
+            return None
+
+
+# errno numbers, one table for every module. CPython's errno module has them
+# all (and the platform's numbers: macOS differs from Linux); MicroPython's has
+# a subset with the POSIX/Linux numbers its ports use (no ENOSPC, though
+# LittleFS reports a full disk as 28).
+try:
+    import errno as _errno
+except ImportError:
+    _errno = None
+ENOENT = getattr(_errno, "ENOENT", 2)
+EAGAIN = getattr(_errno, "EAGAIN", 11)
+ENOMEM = getattr(_errno, "ENOMEM", 12)
+EEXIST = getattr(_errno, "EEXIST", 17)
+ENOSPC = getattr(_errno, "ENOSPC", 28)
+EADDRINUSE = getattr(_errno, "EADDRINUSE", 98)
+# The WebAssembly port (the test runner) passes Emscripten's own numbers
+# through from its file system (a missing file is 44, measured); no board uses
+# them. error_number() translates them to the table above.
+_WEBASSEMBLY_ERRNO = {6: EAGAIN, 20: EEXIST, 44: ENOENT, 51: ENOSPC}
+
+
+def error_number(error):
+    """The errno of an OSError in this module's numbering, or None."""
+    number = getattr(error, "errno", None)
+    if number is None and error.args:
+        number = error.args[0]
+    if not isinstance(number, int):
+        return None
+    if sys.platform == "webassembly":
+        return _WEBASSEMBLY_ERRNO.get(number, number)
+    return number
+
+
+if hasattr(sys, "print_exception"):
+    # MicroPython: the traceback as far as the port kept it, to stdout.
+    print_exception = sys.print_exception
+else:
+    import traceback as _traceback
+
+    def print_exception(error, file=None):
+        """The traceback of error to file (stdout, as on MicroPython)."""
+        _traceback.print_exception(type(error), error, error.__traceback__, file=file or sys.stdout)
+
+
+try:
+    from asyncio import sleep_ms
+except ImportError:
+    # CPython: no sleep_ms. MicroPython's avoids a float per sleep (a heap
+    # object on ports without float-in-pointer representation).
+    def sleep_ms(milliseconds):
+        import asyncio
+
+        return asyncio.sleep(milliseconds / 1000)
 
 
 try:

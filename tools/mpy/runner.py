@@ -1,6 +1,9 @@
-# A small test runner for MicroPython: imports every /tests/test_*.py module,
-# runs its test_* functions (awaiting the async ones) and prints pytest-style
-# totals. Tests are plain functions with asserts (see tests/shared/checks.py).
+# A small test runner for MicroPython: imports every test_*.py module of the
+# tests directory (/tests in the WebAssembly file system, tests/shared itself
+# under the unix port), runs its test_* functions (awaiting the async ones) and
+# prints pytest-style totals. Tests are plain functions with asserts (see
+# tests/shared/checks.py). Used by tools/mpy/run_tests.mjs (WebAssembly) and
+# tools/mpy/run_unix.py (the unix port).
 import gc
 import os
 import sys
@@ -20,12 +23,12 @@ def _selected(name, patterns):
     return False
 
 
-async def main(pattern_text):
+async def main(pattern_text, tests_dir="/tests"):
     _print_banner()
     patterns = [part for part in pattern_text.split(",") if part]
     passed = 0
     failed = 0
-    for file_name in sorted(os.listdir("/tests")):
+    for file_name in sorted(os.listdir(tests_dir)):
         if not (file_name.startswith("test_") and file_name.endswith(".py")):
             continue
         module_name = file_name[:-3]

@@ -3,14 +3,19 @@
 session = RtpSession(transport, plan, on_digit=None, tone_frequency=0,
                      random_bytes=None)
     transport   a bound UDP socket for our RTP port (the one in our SDP); the
-                session sets it non-blocking and uses sendto()/recvfrom().
+                session wraps it (drivers.sockets.wrap), sets it non-blocking,
+                polls it for readability and reads into one preallocated
+                buffer (recvfrom_into where the runtime has it).
     plan        proto.sdp.MediaPlan from SipUserAgent's "answered" event
                 (remote address and port, PCMU and telephone-event types).
     on_digit    callable(digit) for each RFC 4733 digit, once per key press.
 session.start() / session.stop()   the 20 ms task (needs a running loop)
 session.poll(now)                  one round: read packets, send due frames
 session.set_tone(frequency)        0 for silence
-session.counters                   sent, received, malformed, foreign, events
+session.counters                   sent, received, malformed, foreign, events,
+                                   send_errors, receive_errors, poll_errors
+Socket and heap errors are counted, logged, and the task backs off and goes on
+(drivers.polled_socket); an idle poll allocates nothing.
 
 The lead's call controller feeds on_digit (and the UA's INFO "dtmf" events)
 into a proto.rtp.DigitCollector to open locks, for instance
@@ -20,6 +25,7 @@ Packets are accepted from any source address (no latching yet).
 """
 
 from panel.compat import const, ticks_add, ticks_diff, urandom
+from panel.drivers import sockets
 from panel.drivers.polled_socket import PolledSocket
 from panel.proto import rtp
 from panel.proto.sip_message import RemoteError
@@ -36,7 +42,7 @@ _MAX_BACKLOG_FRAMES = const(5)
 class RtpSession(PolledSocket):
     def __init__(self, transport, plan, on_digit=None, tone_frequency=0, random_bytes=None):
         random_bytes = random_bytes or urandom
-        self.transport = transport
+        self.transport = sockets.wrap(transport)
         self.remote = (plan.address, plan.port)
         self.audio_type = plan.audio_type
         self.event_type = plan.event_type
@@ -55,9 +61,15 @@ class RtpSession(PolledSocket):
             "foreign": 0,
             "events": 0,
             "send_errors": 0,
+            "receive_errors": 0,
+            "poll_errors": 0,
         }
         # One preallocated packet buffer: header + one PCMU frame.
         self._packet = bytearray(12 + rtp.FRAME_SAMPLES)
+        # One preallocated receive buffer, a byte longer than the longest
+        # packet accepted so that an oversized one is seen (and refused).
+        self._received = bytearray(rtp.MAX_PACKET + 1)
+        self._received_view = memoryview(self._received)
         self._next_send = None
         self._marker = True
 
@@ -67,11 +79,10 @@ class RtpSession(PolledSocket):
     def poll(self, now):
         """Read waiting packets, then send every frame that is due."""
         for _ in range(_MAX_PACKETS_PER_POLL):
-            try:
-                data, address = self.transport.recvfrom(rtp.MAX_PACKET + 1)
-            except OSError:
-                break
-            self.receive_packet(data, address)
+            count = self.receive_into(self._received)
+            if not count:
+                break  # nothing waiting, or an error (counted, logged, backed off)
+            self.receive_packet(self._received_view[:count])
         if self._next_send is None:
             self._next_send = now
         behind = ticks_diff(now, self._next_send) // FRAME_MS
@@ -93,13 +104,14 @@ class RtpSession(PolledSocket):
             self.transport.sendto(packet, self.remote)
             self.counters["sent"] += 1
             self._marker = False
-        except OSError:
+        except (OSError, MemoryError):
             self.counters["send_errors"] += 1
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.timestamp = (self.timestamp + rtp.FRAME_SAMPLES) & 0xFFFFFFFF
 
     def receive_packet(self, data, address=None):
-        """One datagram from the peer; garbage is counted and dropped."""
+        """One datagram from the peer (bytes or a memoryview, valid during the
+        call only); garbage is counted and dropped."""
         self.counters["received"] += 1
         try:
             packet = rtp.parse_packet(data)

@@ -7,16 +7,22 @@ non-blocking UDP socket and polls it from one asyncio task.
 
 Interface for the call controller
 ---------------------------------
-ua = SipUserAgent(transport, local_address, on_event=None, unix_time=None,
+ua = SipUserAgent(transport, local_address=None, on_event=None, unix_time=None,
                   random_bytes=None, resolve=None, clock=None)
-    transport      a bound UDP socket (the board/app builds it); the UA sets it
-                   non-blocking and uses only sendto() and recvfrom().
-    local_address  (ip, port) written in Via, Contact and used for SDP.
+    transport      a bound UDP socket (the board/app builds it, best with
+                   drivers.sockets.udp_socket); the UA wraps it with
+                   drivers.sockets.wrap (addresses as (ip, port) on every
+                   runtime), sets it non-blocking, polls it for readability
+                   and uses only sendto() and recvfrom().
+    local_address  (ip, port) written in Via, Contact and used for SDP;
+                   default: the address the socket was bound to (known to a
+                   sockets.UdpSocket, or getsockname() where the runtime has it).
     on_event       callable(kind, call, detail), see the events below.
     unix_time      callable() -> seconds since 1970 (default time.time).
     random_bytes   callable(count) -> bytes (default compat.urandom).
-    resolve        callable(host, port) -> (ip, port) (default: literal IPv4
-                   as is, names through socket.getaddrinfo).
+    resolve        callable(host, port) -> (ip, port) (default
+                   drivers.sockets.resolve: literal IPv4 as is, names through
+                   socket.getaddrinfo).
     clock          callable() -> ms ticks (default compat.ticks_ms); tests
                    pass their own to drive the RFC 3261 timers.
 ua.start()                 start the polling task (needs a running loop)
@@ -51,12 +57,13 @@ Events, on_event(kind, call, detail):
                     drivers.rtp_session
 Garbage datagrams are counted in ua.counters and dropped, or answered with the
 RemoteError's status when the request is readable enough; nothing raises out
-of poll().
+of poll(). Socket and heap errors (a MemoryError in recvfrom, say) are counted
+("receive_errors", "poll_errors", "send_errors"), logged, and the task backs
+off and goes on (drivers.polled_socket).
 """
 
-import sys
-
-from panel.compat import const, ticks_add, ticks_diff, ticks_ms, urandom
+from panel.compat import const, print_exception, ticks_add, ticks_diff, ticks_ms, urandom
+from panel.drivers import sockets
 from panel.drivers.polled_socket import PolledSocket
 from panel.proto import digest, rtp, sdp, sip_message
 from panel.proto.sip_message import MAX_DATAGRAM, Dialog, LocalError, RemoteError, SipMessage, Via
@@ -88,15 +95,6 @@ _REFRESH_PERCENT = const(90)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 USER_AGENT = "intercom-panel"
-
-
-def _default_resolve(host, port):
-    parts = host.split(".")
-    if len(parts) == 4 and all(part.isdigit() for part in parts):
-        return host, port
-    import socket  # names only: the board's socket module, imported when needed
-
-    return socket.getaddrinfo(host, port)[0][-1][:2]
 
 
 def _default_unix_time():
@@ -175,20 +173,25 @@ class SipUserAgent(PolledSocket):
     def __init__(
         self,
         transport,
-        local_address,
+        local_address=None,
         on_event=None,
         unix_time=None,
         random_bytes=None,
         resolve=None,
         clock=None,
     ):
-        self.transport = transport
+        self.transport = sockets.wrap(transport)
         self.clock = clock or ticks_ms
+        if local_address is None:
+            local_address = self.transport.local_address
+        if local_address is None:
+            raise LocalError("the UA needs the address its socket is bound to")
+        local_address = sockets.address_tuple(local_address)
         self.local_address = (local_address[0], int(local_address[1]))
         self.on_event = on_event
         self.unix_time = unix_time or _default_unix_time
         self.random_bytes = random_bytes or urandom
-        self.resolve = resolve or _default_resolve
+        self.resolve = resolve or sockets.resolve
         self.counters = {
             "received": 0,
             "malformed": 0,
@@ -198,6 +201,8 @@ class SipUserAgent(PolledSocket):
             "keepalives": 0,
             "send_errors": 0,
             "internal_errors": 0,
+            "receive_errors": 0,
+            "poll_errors": 0,
             "overload": 0,
             "lingering_dropped": 0,
         }
@@ -220,12 +225,27 @@ class SipUserAgent(PolledSocket):
         """Read waiting datagrams, then fire due timers. Never raises."""
         self._now = now
         for _ in range(_MAX_DATAGRAMS_PER_POLL):
+            # None: nothing waiting, or a socket/heap error (counted, logged,
+            # backed off in PolledSocket.receive); the timers run either way.
+            received = self.receive(MAX_DATAGRAM + 1)
+            if received is None:
+                break
+            self._guarded(self.receive_datagram, received[0], received[1], now)
+        # Timers only when something may be due: an idle poll (registered, no
+        # transaction open) then allocates nothing, not even the bound method
+        # _guarded would take.
+        if self._client or self._server or self._timer_due(now):
             try:
-                data, address = self.transport.recvfrom(MAX_DATAGRAM + 1)
-            except OSError:
-                break  # nothing waiting (EAGAIN), or a transient socket error
-            self.receive_datagram(data, address, now)
-        self._guarded(self._service_timers, now)
+                self._service_timers(now)
+            except Exception as error:  # noqa: BLE001 - the poll must survive
+                self._internal_error(error)
+
+    def _timer_due(self, now):
+        timers = self._timers
+        for name in timers:
+            if ticks_diff(now, timers[name][0]) >= 0:
+                return True
+        return False
 
     def _guarded(self, function, *arguments):
         # The last line of defence: a bug in our own handling must not stop the
@@ -233,13 +253,14 @@ class SipUserAgent(PolledSocket):
         try:
             function(*arguments)
         except Exception as error:  # noqa: BLE001 - the receive loop must survive
-            self.counters["internal_errors"] += 1
-            if hasattr(sys, "print_exception"):
-                sys.print_exception(error)
-            else:
-                import traceback
+            self._internal_error(error)
 
-                traceback.print_exception(type(error), error, error.__traceback__)
+    def _internal_error(self, error):
+        self.counters["internal_errors"] += 1
+        try:
+            print_exception(error)
+        except Exception:  # noqa: BLE001 - no heap left even for the log
+            pass
 
     # ----- status and registration ------------------------------------------
 
@@ -790,7 +811,8 @@ class SipUserAgent(PolledSocket):
             return
         try:
             transaction.destination = destination()
-        except (OSError, RemoteError, IndexError):
+        except (OSError, RemoteError, IndexError, ValueError):
+            # Unresolvable name, not an IPv4 address, no route: a 503 for the call.
             self._defer(lambda: owner("transport_error", None))
             return
         self._client[transaction.key] = transaction
@@ -831,7 +853,9 @@ class SipUserAgent(PolledSocket):
         try:
             self.transport.sendto(data, destination)
             return True
-        except OSError:
+        except (OSError, MemoryError):
+            # No route, a full buffer, no heap for the address: the transaction
+            # sees a transport error (503) and the UA goes on.
             self.counters["send_errors"] += 1
             return False
 

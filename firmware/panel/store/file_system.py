@@ -7,25 +7,15 @@
 # open() need read, write, seek, close. A missing file raises OSError with
 # errno 2 (ENOENT) from open/stat/remove/rename.
 import os
-import sys
 
+from panel.compat import ENOENT, error_number, fsync_directory
 from panel.compat import fsync as _fsync
-
-# errno of a missing file: 2 on CPython and on MicroPython boards (LittleFS).
-ENOENT = 2
-# MicroPython's WebAssembly port (the test runner) passes Emscripten's own
-# errno numbers through, where a missing file is 44; no board uses that table.
-_WEBASSEMBLY_ENOENT = 44
 
 
 def is_missing(error):
-    """True when an OSError says the file does not exist."""
-    number = getattr(error, "errno", None)
-    if number is None and error.args:
-        number = error.args[0]
-    if number == ENOENT:
-        return True
-    return number == _WEBASSEMBLY_ENOENT and sys.platform == "webassembly"
+    """True when an OSError says the file does not exist (compat.error_number
+    also knows the WebAssembly port's numbering)."""
+    return error_number(error) == ENOENT
 
 
 class OsFileSystem:
@@ -62,13 +52,8 @@ class OsFileSystem:
 
     def _sync_directory(self, path):
         # On POSIX a rename/unlink is durable only once the directory is
-        # fsync'd; LittleFS commits directory changes itself (no os.fsync there).
-        if not hasattr(os, "fsync") or not hasattr(os, "O_RDONLY"):
-            return
+        # fsync'd; LittleFS commits directory changes itself (compat knows
+        # which runtime needs what).
         cut = path.rfind("/")
         directory = path[:cut] if cut > 0 else ("/" if cut == 0 else ".")
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        fsync_directory(directory)
