@@ -12,6 +12,7 @@ import json
 import os
 
 from panel.clock import Clock
+from panel.drivers.sockets import udp_socket
 from panel.store import Store
 from panel.wiring import BoardParts, build_panel
 
@@ -71,23 +72,6 @@ def adapter_opener(board):
     return open_transport
 
 
-def _bound_udp(host, port):
-    import socket
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(socket.getaddrinfo(host, port)[0][-1])
-    sock.setblocking(False)
-    return sock
-
-
-def _bound_port(sock):
-    # MicroPython's unix port has no getsockname(); boards do.
-    try:
-        return sock.getsockname()[1]
-    except AttributeError:
-        return 0
-
-
 def sip_socket_factory(board):
     """callable() -> (UDP socket, (host, port)) on the board's SIP address."""
     sip = board.get("sip") or {}
@@ -95,18 +79,20 @@ def sip_socket_factory(board):
     port = sip.get("local_port", 5060)
 
     def open_sip_socket():
-        return _bound_udp(host, port), (host, port)
+        sock = udp_socket(host, port)
+        return sock, sock.local_address
 
     return open_sip_socket
 
 
 def rtp_socket_factory(board):
+    """callable() -> (UDP socket, (host, port)) for one call's RTP: an even
+    free port (RFC 3550) on the SIP address."""
     host = (board.get("sip") or {}).get("local_host", "0.0.0.0")
 
     def open_rtp_socket():
-        # Port 0: the system picks one; this port reads it back where it can.
-        sock = _bound_udp(host, 0)
-        return sock, (host, _bound_port(sock))
+        sock = udp_socket(host)
+        return sock, sock.local_address
 
     return open_rtp_socket
 

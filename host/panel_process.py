@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -23,6 +22,7 @@ from host import sim_routes  # noqa: E402
 from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 from panel.clock import Clock  # noqa: E402
+from panel.drivers.sockets import udp_socket  # noqa: E402
 from panel.store import Store  # noqa: E402
 from panel.wiring import BoardParts, build_panel  # noqa: E402
 
@@ -54,13 +54,12 @@ def load_board(path, port, data_dir):
 
 def sip_socket_factory(board, port):
     """callable() -> (UDP socket, its (host, port)) on the board's SIP address;
-    port 0 takes any free port, so the real one is read back from the socket."""
+    port 0 takes any free port (the launcher's tests do)."""
     host = board.get("sip", {}).get("local_host", "127.0.0.1")
 
     def open_sip_socket():
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((host, port))
-        return sock, sock.getsockname()
+        sock = udp_socket(host, port)
+        return sock, sock.local_address
 
     return open_sip_socket
 
@@ -70,9 +69,8 @@ def rtp_socket_factory(board):
     host = board.get("sip", {}).get("local_host", "127.0.0.1")
 
     def open_rtp_socket():
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((host, 0))
-        return sock, sock.getsockname()
+        sock = udp_socket(host)
+        return sock, sock.local_address
 
     return open_rtp_socket
 

@@ -353,9 +353,10 @@ class CallController:
                 if call.state not in ("failed", "ended"):
                     self._sip_legs[call.call_id] = leg_id
                     self._sip_calls[leg_id] = call
-            except (LocalError, OSError):
+            except (LocalError, OSError, MemoryError):
                 # No account for a digits target, too many calls, a socket
-                # error: this leg fails, the call goes on with the others.
+                # error, no heap for the message: this leg fails, the call
+                # goes on with the others.
                 self.counters["invite_errors"] += 1
                 failure = UNREACHABLE
         if failure is not None:
