@@ -26,16 +26,3 @@ def pytest_pyfunc_call(pyfuncitem):
         asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
         return True
     return None
-
-
-# Hypothesis: developers' runs explore new examples each time; CI replays a
-# fixed sequence, so a submission's result does not depend on the draw (new
-# findings come from developers' runs, which are random).
-try:
-    from hypothesis import settings as _hypothesis_settings
-except ImportError:  # pragma: no cover - hypothesis is pinned in requirements.txt
-    _hypothesis_settings = None
-if _hypothesis_settings is not None:
-    _hypothesis_settings.register_profile("ci", derandomize=True)
-    if os.environ.get("CI"):
-        _hypothesis_settings.load_profile("ci")
