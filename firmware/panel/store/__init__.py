@@ -7,6 +7,7 @@ from panel.store.records import (
     MAX_KEY_BYTES,
     MAX_VALUE_BYTES,
     StoreError,
+    StoreFull,
 )
 from panel.store.store import Store
 
@@ -18,4 +19,5 @@ __all__ = [
     "OsFileSystem",
     "Store",
     "StoreError",
+    "StoreFull",
 ]

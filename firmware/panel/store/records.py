@@ -383,12 +383,24 @@ def tail_is_torn(buffer, offset, header_bytes, body_length):
 
 
 def journal_tail_is_torn(buffer, offset):
+    """Whether a journal's bytes from offset (where no good record starts)
+    are a power cut's torn tail. A cut leaves a prefix of one record, so a
+    good record starting anywhere after offset means damage instead (a
+    flipped length byte that points past the end, say)."""
     if len(buffer) - offset < JOURNAL_RECORD_HEADER_BYTES:
         return True
     body_length = struct.unpack_from("<H", buffer, offset)[0]
     if body_length < 4:
-        return bytes(buffer[offset:]) == bytes(len(buffer) - offset)
-    return tail_is_torn(buffer, offset, JOURNAL_RECORD_HEADER_BYTES, body_length)
+        if bytes(buffer[offset:]) != bytes(len(buffer) - offset):
+            return False
+    elif not tail_is_torn(buffer, offset, JOURNAL_RECORD_HEADER_BYTES, body_length):
+        return False
+    position = offset + 1
+    while position + JOURNAL_RECORD_HEADER_BYTES <= len(buffer):
+        if _journal_record_at(buffer, position) is not None:
+            return False
+        position += 1
+    return True
 
 
 def _checked_entries(buffer, start, end):

@@ -201,8 +201,24 @@ def _manifest_tail_is_torn(handle, offset):
         return True
     length = struct.unpack_from("<I", rest, 0)[0]
     if length < 1:
-        return rest == bytes(len(rest))
-    return records.tail_is_torn(rest, 0, _FRAME_BYTES, length)
+        if rest != bytes(len(rest)):
+            return False
+    elif not records.tail_is_torn(rest, 0, _FRAME_BYTES, length):
+        return False
+    # A cut leaves a prefix of one record: a whole record after it (its
+    # length byte flipped, say) means damage.
+    for position in range(1, len(rest) - _FRAME_BYTES + 1):
+        length, crc = struct.unpack_from("<II", rest, position)
+        end = position + _FRAME_BYTES + length
+        if length < 1 or end > len(rest):
+            continue
+        view = memoryview(rest)
+        computed = binascii.crc32(
+            view[position + _FRAME_BYTES : end], binascii.crc32(view[position : position + 4])
+        )
+        if computed & 0xFFFFFFFF == crc:
+            return False
+    return True
 
 
 def _sorted_contains(values, wanted):
@@ -525,25 +541,42 @@ class Store:
         if not deletes_only:
             # Writes that add data never eat the room kept for deletes.
             self._make_reserve()
+            try:
+                return self._apply(entries)
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full: change not stored") from None
+                raise
+        # Deletes. With the reserve released (an earlier delete needed it),
+        # each one also merges what it wrote to, so deletes free room instead
+        # of filling the flash with tombstones, until the reserve fits again.
+        reclaim = not self._reserve_ok
         try:
-            return self._apply(entries)
+            deleted = self._apply(entries, False, reclaim)
         except OSError as error:
             self._needs_recovery = True
             if not is_full_error(error):
                 raise
-            if not deletes_only or not self._reserve_ok:
-                raise StoreFull("flash full: change not stored") from None
-        # A delete on a full flash: give it the reserve, reload the state the
-        # failed attempt may have left, and try once more.
-        self._release_reserve()
-        self._check_open()
-        try:
-            return self._apply(entries)
-        except OSError as error:
-            self._needs_recovery = True
-            if is_full_error(error):
+            if not self._reserve_ok:
                 raise StoreFull("flash full even for a delete") from None
-            raise
+            # A delete on a full flash: give it the reserve, reload the state
+            # the failed attempt may have left, and try once more.
+            self._release_reserve()
+            self._check_open()
+            try:
+                deleted = self._apply(entries, False, True)
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full even for a delete") from None
+                raise
+        if not self._reserve_ok:
+            try:
+                self._make_reserve()
+            except StoreFull:
+                pass  # not yet: the next deletes reclaim more
+        return deleted
 
     # ------------------------------------------------------ delete reserve
 
@@ -1173,6 +1206,8 @@ class Store:
             if content[key] is not None:
                 live += 1
         content = None
+        if reason == "data file missing":
+            lost_records = None  # whatever it held is unknown
         self._counts[index] = live
         self._flags[index] = _LOADED | _DAMAGED
         partition_id = self._ids[index]
@@ -1228,7 +1263,7 @@ class Store:
             found, generation, expected, lost = records.data_salvage(data)
             data = None
             if expected is None:
-                lost_records = None if lost else 0
+                lost_records = None  # the header is gone: its count with it
             elif expected > len(found):
                 lost_records = expected - len(found)
             elif lost:
@@ -1532,9 +1567,11 @@ class Store:
             position = end
         return groups
 
-    def _apply(self, entries, recovering=False):
+    def _apply(self, entries, recovering=False, reclaim=False):
         """Apply sorted, distinct (key, value or None) entries atomically;
-        returns how many existing keys were deleted."""
+        returns how many existing keys were deleted. reclaim: merge every
+        partition written to (a delete while the reserve is released: the
+        merge drops the deleted records, so each delete frees room)."""
         while True:
             groups = self._group(entries)
             torn = -1
@@ -1568,8 +1605,9 @@ class Store:
         try:
             for group in reversed(groups):
                 index = group[0]
-                if self._journal_sizes[index] > self._journal_limit(index):
-                    self._compact(index)
+                if reclaim or self._journal_sizes[index] > self._journal_limit(index):
+                    if self._journal_sizes[index]:
+                        self._compact(index)
         except (OSError, StoreFull):
             self._needs_recovery = True
         return deleted
@@ -1690,16 +1728,26 @@ class Store:
             self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
         new_partitions = []
         low_key = self._low_key(index)
-        for first, end in cuts:
-            new_id = self._next_id
-            self._next_id += 1
-            name = "p%d.d" % new_id
-            written = self._write_data_file(name, 0, items, first, end)
-            new_partitions.append(
-                (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
-            )
-        items = None
-        self._replace_partitions(index, new_partitions)
+        pieces = []
+        try:
+            for first, end in cuts:
+                new_id = self._next_id
+                self._next_id += 1
+                name = "p%d.d" % new_id
+                pieces.append(name)
+                written = self._write_data_file(name, 0, items, first, end)
+                new_partitions.append(
+                    (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
+                )
+            items = None
+            self._replace_partitions(index, new_partitions)
+        except (OSError, StoreFull):
+            # Not committed (or not known to be): the pieces are copies of
+            # the partition, which still serves. Left behind they would only
+            # take the room a full flash lacks (open() would quarantine them).
+            for name in pieces:
+                self._remove_quietly(name)
+            raise
         self._remove_if_present(old_data)
         self._remove_if_present(old_journal)
 
@@ -1845,9 +1893,11 @@ class Store:
             # A write failed part way (see _guarded_apply): recover from the
             # files before anything else. If that fails too, the OSError goes
             # to the caller and the next call tries again.
+            # (Not open(): no full check again, and the delete reserve stays
+            # released when a delete just gave it up.)
             self._opened = False
             self._reset_table()
-            self.open()
+            self._open(False)
             self._needs_recovery = False
 
     def _path(self, name):
