@@ -104,6 +104,13 @@ def _full_flash_run(make_file_system, reopen_file_system, store_class=SmallStore
     # After deleting everything there is room again.
     store.put("s:after", b"room again")
     assert store.get("s:after") == b"room again"
+    # And clear() works on a full flash too (it may use the reserve).
+    model = {"s:after": b"room again"}
+    refused = _fill(store, model)
+    store.clear()
+    assert list(store.scan()) == []
+    store.put("s:fresh", b"1")
+    assert dict(store.scan()) == {"s:fresh": b"1"}
     return store
 
 

@@ -509,22 +509,43 @@ class Store:
     def clear(self):
         """Remove every key (factory reset); durable on return."""
         self._check_open()
+        try:
+            self._clear()
+        except OSError as error:
+            self._needs_recovery = True
+            if not is_full_error(error):
+                raise
+            # Like a delete, a clear may use the reserve: it frees everything.
+            self._release_reserve()
+            self._check_open()
+            try:
+                self._clear()
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full: clear not done") from None
+                raise
+        try:
+            self._make_reserve()
+        except StoreFull:
+            pass
+
+    def _clear(self):
         new_id = self._next_id
         ids = array("I", [new_id])
         ends = array("I", [0])
+        # The floor (new_id) says every older id is gone: the old files are
+        # removed, here or by open() after a power cut.
+        floor = self._floor
+        self._floor = new_id
         try:
-            # The floor (new_id) says every older id is gone: the old files
-            # are removed, here or by open() after a power cut.
-            self._floor = new_id
             self._write_manifest_base(new_id + 1, ids, b"", ends)
-            self._install_table(new_id + 1, ids, b"", ends)
-            self._damage = {}
-            self._handle_unlisted()
-        except OSError as error:
-            self._needs_recovery = True
-            if is_full_error(error):
-                raise StoreFull("flash full: clear not done") from None
+        except OSError:
+            self._floor = floor
             raise
+        self._install_table(new_id + 1, ids, b"", ends)
+        self._damage = {}
+        self._handle_unlisted()
 
     def _guarded_apply(self, entries, deletes_only):
         """_apply, with recovery after the file system fails part way, and
