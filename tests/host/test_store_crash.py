@@ -396,6 +396,7 @@ def test_io_error_in_a_write_is_recovered_from_by_the_next_call():
     states = model_states(changes)
     store, memory, points = trace_run(changes)
     checked = 0
+    swallowed = 0
     for cut in range(0, len(points), 3):
         inner = MemoryFileSystem()
         failing = _FailingFileSystem(inner, cut_at=cut, tear=2)
@@ -412,7 +413,14 @@ def test_io_error_in_a_write_is_recovered_from_by_the_next_call():
                 except OSError:
                     failed_at = number
                     break
-        assert failed_at is not None
+        if failed_at is None:
+            # The error hit a merge after its change was durable: the store
+            # swallows it (the change is stored, so it must not look failed)
+            # and merges again later; the run ends where the model does.
+            assert dict(store.scan()) == states[-1], cut
+            swallowed += 1
+            checked += 1
+            continue
         if failed_at < 0:
             store.open()  # the failure was in open() itself: open again
         content = dict(store.scan())
@@ -430,8 +438,12 @@ def test_io_error_in_a_write_is_recovered_from_by_the_next_call():
         store.open()
         assert dict(store.scan()) == model
         checked += 1
-    print("\nI/O errors injected and recovered from: %d" % checked)
+    print(
+        "\nI/O errors injected and recovered from: %d (%d in merges after the change was durable)"
+        % (checked, swallowed)
+    )
     assert checked >= 100
+    assert checked - swallowed >= 50
 
 
 def test_power_cut_on_littlefs_at_every_flash_operation():

@@ -16,6 +16,10 @@ only counts, and can report every point to a callback with a snapshot of the
 memory file system, so a test can rebuild the file state of any cut without
 running the sequence again (see crashed_files).
 
+LimitedFileSystem: a MemoryFileSystem that holds at most `capacity` bytes
+of file content: a write that does not fit lands as far as it fits and raises
+OSError(ENOSPC), as a full flash does; statvfs reports the room left.
+
 LittleFsFileSystem: the same interface over the real LittleFS C code
 (littlefs-python, optional), with hooks on every flash program and erase, for
 power cuts at the flash level and for measuring what a change really costs.
@@ -185,6 +189,58 @@ class MemoryFileSystem:
 
     def _directory_exists(self, path):
         return path in self.directories
+
+
+class LimitedFileSystem(MemoryFileSystem):
+    """A MemoryFileSystem of `capacity` bytes of file content (see above)."""
+
+    def __init__(self, capacity, files=None, directories=None):
+        super().__init__(files, directories)
+        self.capacity = capacity
+        self.refused = 0
+
+    def used(self):
+        return sum(len(content) for content in self.files.values())
+
+    def open(self, path, mode):
+        handle = super().open(path, mode)
+        return _LimitedFile(self, handle)
+
+    def statvfs(self, path):
+        # (bsize, frsize, blocks, bfree, bavail, ...): one-byte blocks.
+        free = max(0, self.capacity - self.used())
+        return (1, 1, self.capacity, free, free, 0, 0, 0, 0, 255)
+
+
+class _LimitedFile:
+    def __init__(self, file_system, inner):
+        self._file_system = file_system
+        self._inner = inner
+
+    def write(self, data):
+        data = bytes(data)
+        file_system = self._file_system
+        content = file_system.files.get(self._inner._path, b"")
+        position = len(content) if "a" in self._inner._mode else self._inner.tell()
+        growth = max(0, position + len(data) - len(content))
+        room = file_system.capacity - file_system.used()
+        if growth > room:
+            fits = max(0, len(data) - (growth - room))
+            if fits:
+                self._inner.write(data[:fits])
+            file_system.refused += 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._inner.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.close()
+        return False
 
 
 class FaultyFileSystem:
@@ -364,6 +420,45 @@ def remove_tree(path):
     os.rmdir(path)
 
 
+class _LittleFsHandle:
+    """A littlefs-python file whose errors come out as OSError with the
+    errno MicroPython's VfsLfs2 gives (ENOSPC when full), as on a board."""
+
+    def __init__(self, file_system, inner):
+        self.file_system = file_system
+        self.inner = inner
+        self.fs = inner.fs
+        self.fh = inner.fh
+
+    def write(self, data):
+        return self.file_system._call(self.inner.write, data)
+
+    def read(self, *args):
+        return self.file_system._call(self.inner.read, *args)
+
+    def readinto(self, buffer):
+        return self.file_system._call(self.inner.readinto, buffer)
+
+    def seek(self, *args):
+        return self.file_system._call(self.inner.seek, *args)
+
+    def tell(self):
+        return self.inner.tell()
+
+    def flush(self):
+        return self.file_system._call(self.inner.flush)
+
+    def close(self):
+        return self.file_system._call(self.inner.close)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 class LittleFsFileSystem:
     """The store's file-system interface over littlefs-python: the same C
     LittleFS as MicroPython's VfsLfs2, configured as MicroPython configures it
@@ -439,8 +534,8 @@ class LittleFsFileSystem:
             # littlefs-python's "a" does not create, so pass the flags.
             flags = lfs.LFSFileFlag.wronly | lfs.LFSFileFlag.creat | lfs.LFSFileFlag.append
             handle = self._call(lfs.file_open, self.lfs.fs, path, flags)
-            return FileHandle(self.lfs.fs, handle)
-        return self._call(self.lfs.open, path, mode, 0)
+            return _LittleFsHandle(self, FileHandle(self.lfs.fs, handle))
+        return _LittleFsHandle(self, self._call(self.lfs.open, path, mode, 0))
 
     def rename(self, old_path, new_path):
         self._call(self.lfs.rename, old_path, new_path)
@@ -461,6 +556,7 @@ class LittleFsFileSystem:
     def fsync(self, handle):
         from littlefs import lfs
 
+        handle = getattr(handle, "inner", handle)
         self._call(lfs.file_sync, handle.fs, handle.fh)
 
     def blocks_used(self):

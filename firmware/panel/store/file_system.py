@@ -3,7 +3,8 @@
 # on the host); tests hand in one that cuts the power at a chosen write.
 #
 # Interface (duck-typed): open(path, mode), rename(old, new), remove(path),
-# stat(path), listdir(path), mkdir(path), fsync(handle). Handles returned by
+# stat(path), listdir(path), mkdir(path), fsync(handle), and optionally
+# statvfs(path) (free space for the store's health report). Handles returned by
 # open() need read, write, seek, close. A missing file raises OSError with
 # errno 2 (ENOENT) from open/stat/remove/rename.
 import os
@@ -49,6 +50,11 @@ class OsFileSystem:
 
     def fsync(self, handle):
         _fsync(handle)
+
+    def statvfs(self, path):
+        # MicroPython boards and POSIX hosts have it; the same tuple order
+        # (index 1 fragment size, 4 blocks free to us) on both.
+        return os.statvfs(path)
 
     def _sync_directory(self, path):
         # On POSIX a rename/unlink is durable only once the directory is

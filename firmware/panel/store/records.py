@@ -49,9 +49,39 @@ ENTRY_HEADER_BYTES = const(3)
 _MAX_BODY_BYTES = const(65535)
 
 
+# errno of a full file system: 28 (ENOSPC) on CPython and LittleFS boards;
+# Emscripten's table (the WebAssembly test runner) numbers it 51.
+ENOSPC = 28
+_WEBASSEMBLY_ENOSPC = 51
+
+# What decoding bytes that are not what we wrote can raise: our own checks
+# (StoreError is a ValueError), struct on short buffers (struct.error on
+# CPython, ValueError on MicroPython, which has no struct.error), and slicing
+# past the end. The store catches exactly these where it reads files, so
+# damage never leaves it as a raw exception.
+DECODE_ERRORS = (ValueError, IndexError, getattr(struct, "error", ValueError))
+
+
 class StoreError(ValueError):
-    """Misuse of the store (invalid key, value or batch, store not open), or a
-    file that is corrupt in a way no power cut can produce."""
+    """Misuse of the store (invalid key, value or batch, store not open)."""
+
+
+class StoreFull(StoreError):
+    """A write that did not fit on the flash. Nothing of it was stored (the
+    store is exactly as before the call); deletes still work (see the delete
+    reserve in store.py). errno is ENOSPC, for an API that answers 507."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.errno = ENOSPC
+
+
+def is_full_error(error):
+    """True when an OSError says the file system is full."""
+    number = getattr(error, "errno", None)
+    if number is None and error.args:
+        number = error.args[0]
+    return number == ENOSPC or number == _WEBASSEMBLY_ENOSPC
 
 
 def check_key(key):
@@ -325,3 +355,195 @@ def data_find(buffer, start, end, key):
         if record_key > key:
             break
     return False, None
+
+
+# ------------------------------------------------------------------ salvage
+#
+# Reading files that are damaged (a flipped byte, a truncation): every record
+# with its own intact CRC is kept, whatever lies before or after it. A record
+# that fails is skipped by looking for the next offset where a whole record
+# with a matching CRC starts (a false match needs a CRC-32 collision, about
+# 1 in 4 billion per offset tried). Only used for files found damaged, so the
+# byte-by-byte search costs nothing on a healthy store.
+
+
+def tail_is_torn(buffer, offset, header_bytes, body_length):
+    """Whether the bytes from offset to the end can be what a power cut left
+    of one append: a record cut short (fewer bytes than its header, or than
+    the length it states), or zeros (a file system that grew the file before
+    the data reached it). Anything else after the last good record (a whole
+    record whose CRC fails, a length too small) is damage, not a cut.
+    body_length: the length the header there states (None: header cut)."""
+    remaining = len(buffer) - offset
+    if remaining < header_bytes or body_length is None:
+        return True
+    if offset + header_bytes + body_length > len(buffer):
+        return True
+    return bytes(buffer[offset:]) == bytes(remaining)
+
+
+def journal_tail_is_torn(buffer, offset):
+    """Whether a journal's bytes from offset (where no good record starts)
+    are a power cut's torn tail. A cut leaves a prefix of one record, so a
+    good record starting anywhere after offset means damage instead (a
+    flipped length byte that points past the end, say)."""
+    if len(buffer) - offset < JOURNAL_RECORD_HEADER_BYTES:
+        return True
+    body_length = struct.unpack_from("<H", buffer, offset)[0]
+    if body_length < 4:
+        if bytes(buffer[offset:]) != bytes(len(buffer) - offset):
+            return False
+    elif not tail_is_torn(buffer, offset, JOURNAL_RECORD_HEADER_BYTES, body_length):
+        return False
+    position = offset + 1
+    while position + JOURNAL_RECORD_HEADER_BYTES <= len(buffer):
+        if _journal_record_at(buffer, position) is not None:
+            return False
+        position += 1
+    return True
+
+
+def _checked_entries(buffer, start, end):
+    """[(key, value or None)] of a CRC-valid record, or None when its entries
+    do not add up to its length (a chance CRC match while resynchronising)."""
+    entries = []
+    position = start + JOURNAL_RECORD_HEADER_BYTES + 4
+    while position < end:
+        if position + ENTRY_HEADER_BYTES > end:
+            return None
+        key_length, value_length = struct.unpack_from("<BH", buffer, position)
+        position += ENTRY_HEADER_BYTES
+        key = bytes(buffer[position : position + key_length])
+        position += key_length
+        if key_length < 1 or position > end:
+            return None
+        if value_length == _DELETED:
+            entries.append((key, None))
+        else:
+            if position + value_length > end:
+                return None
+            entries.append((key, bytes(buffer[position : position + value_length])))
+            position += value_length
+    if position != end:
+        return None
+    return entries
+
+
+def _journal_record_at(buffer, offset):
+    """(end, entries) of a whole, CRC-valid, well-formed record at offset, or None."""
+    found = next_journal_record(buffer, offset)
+    if found is None:
+        return None
+    entries = _checked_entries(buffer, offset, found[0])
+    if entries is None:
+        return None
+    return found[0], entries
+
+
+def journal_salvage(buffer):
+    """(entries, lost_records, lost_bytes) of a journal that may be damaged:
+    the entries of every intact record in order (a good record after a bad
+    one is kept), how many stretches failed and their bytes. A torn tail (a
+    power cut's) is dropped and not counted as lost."""
+    entries = []
+    lost_records = 0
+    lost_bytes = 0
+    offset = 0
+    total = len(buffer)
+    while offset < total:
+        found = _journal_record_at(buffer, offset)
+        if found is not None:
+            offset = found[0]
+            entries.extend(found[1])
+            continue
+        if journal_tail_is_torn(buffer, offset):
+            break
+        lost_records += 1
+        resume = -1
+        # The stated length is usually intact (a flipped byte in the body):
+        # the next record starts right after it.
+        body_length = struct.unpack_from("<H", buffer, offset)[0]
+        after = offset + JOURNAL_RECORD_HEADER_BYTES + body_length
+        if after < total and _journal_record_at(buffer, after) is not None:
+            resume = after
+        else:
+            position = offset + 1
+            while position + JOURNAL_RECORD_HEADER_BYTES <= total:
+                if _journal_record_at(buffer, position) is not None:
+                    resume = position
+                    break
+                position += 1
+        if resume < 0:
+            lost_bytes += total - offset
+            break
+        lost_bytes += resume - offset
+        offset = resume
+    return entries, lost_records, lost_bytes
+
+
+def _printable(key):
+    for code in key:
+        if code < 0x20 or code > 0x7E:
+            return False
+    return True
+
+
+def _data_record_end(buffer, position, total, last_key):
+    """End of a whole, CRC-valid data record at position whose key is
+    printable and sorts after last_key, or -1."""
+    if position + DATA_RECORD_HEADER_BYTES > total:
+        return -1
+    key_length, value_length = struct.unpack_from("<BH", buffer, position)
+    key_start = position + DATA_RECORD_HEADER_BYTES
+    record_end = key_start + key_length + value_length
+    if key_length < 1 or key_length > MAX_KEY_BYTES or record_end > total:
+        return -1
+    if value_length > MAX_VALUE_BYTES:
+        return -1
+    view = memoryview(buffer)
+    crc = struct.unpack_from("<I", buffer, position + 3)[0]
+    computed = binascii.crc32(
+        view[key_start:record_end], binascii.crc32(view[position : position + 3])
+    )
+    if computed & 0xFFFFFFFF != crc:
+        return -1
+    key = bytes(buffer[key_start : key_start + key_length])
+    if not _printable(key) or (last_key is not None and key <= last_key):
+        return -1
+    return record_end
+
+
+def data_salvage(buffer):
+    """(records, generation or None, expected count or None, lost_bytes) of a
+    data file that may be damaged: every intact record, in key order. The
+    header (when its CRC holds) gives the generation, the record count and
+    where the records start; otherwise records are searched from byte 0."""
+    total = len(buffer)
+    generation = None
+    expected = None
+    position = 0
+    try:
+        generation, expected, fence_length = decode_data_header(buffer)
+        position = DATA_HEADER_BYTES + fence_length
+        if position > total:
+            position = DATA_HEADER_BYTES
+    except StoreError:
+        position = 0
+    found = []
+    lost_bytes = 0
+    last_key = None
+    while position < total:
+        end = _data_record_end(buffer, position, total, last_key)
+        if end > 0:
+            key_start = position + DATA_RECORD_HEADER_BYTES
+            key_length = buffer[position]
+            last_key = bytes(buffer[key_start : key_start + key_length])
+            found.append((last_key, bytes(buffer[key_start + key_length : end])))
+            position = end
+            continue
+        resume = position + 1
+        while resume < total and _data_record_end(buffer, resume, total, last_key) < 0:
+            resume += 1
+        lost_bytes += resume - position
+        position = resume
+    return found, generation, expected, lost_bytes

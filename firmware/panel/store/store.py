@@ -62,6 +62,41 @@
 # Reads check CRCs once: a journal's records when its partition is loaded
 # (after that only this store appends to it), a data record whenever its
 # value is read. Key walks (lists, counts) follow the records' lengths only.
+#
+# Damage (a flipped byte, a truncated or deleted file: what flash wear or a
+# bad write leaves, never a power cut) is survived, never made worse:
+# - open() checks every partition's files (CHECK_ON_OPEN); a read that meets
+#   damage later does the same for its partition. A damaged partition is
+#   fenced: its intact records (each has its own CRC) are still served from
+#   the damaged files, what is lost is reported with the partition's key
+#   range (health(), damage_found()), the other partitions are untouched.
+# - The first write into a fenced range salvages it: its intact records are
+#   written as a fresh partition (new id, one MANIFEST edit, as a split), the
+#   damaged files move to quarantine/, then the write goes ahead as usual.
+#   On a full flash the salvage, and so the write, raises StoreFull.
+# - MANIFEST missing (with data files present), truncated or failing its
+#   check: the table is rebuilt from the data files' and journals' own
+#   records (each partition's key range is the span of its keys; where two
+#   overlap, the higher id is the newer, as ids only grow), and the old
+#   MANIFEST is quarantined. A MANIFEST that reads clean but lost its last
+#   edits is caught by its leftovers: a file it does not list whose records
+#   are not all served by the store triggers the same rebuild.
+# - No file the MANIFEST does not list is deleted: it moves to quarantine/
+#   (reported). The exceptions are files the protocol itself proves to be
+#   copies: temporary files (p<id>.t, MANIFEST.t, never renamed into place),
+#   a journal older than its data file's generation (merged into it), and
+#   files of ids below the MANIFEST's floor (removed by clear()).
+#
+# Full flash: a delete reserve (file RESERVE, RESERVE_BYTES) keeps room for
+# deletes. A put or batch with a value is refused with StoreFull before it
+# writes anything while the reserve is not in place; a delete that meets a
+# full flash releases the reserve and is retried, so deletes always work.
+# A write that fails raises StoreFull and is not stored (a partial record
+# fails its CRC; the next call reloads the state from the files); a merge
+# that fails after a change was acknowledged is swallowed and retried later
+# (the journal just grows past its share). open() never writes what it does
+# not have room for: rewriting MANIFEST, the reserve, quarantine moves all
+# give up quietly on a full flash and are tried again later.
 import binascii
 import struct
 from array import array
@@ -69,11 +104,17 @@ from array import array
 from panel.compat import const
 from panel.store import records
 from panel.store.file_system import OsFileSystem, is_missing
-from panel.store.records import StoreError
+from panel.store.records import DECODE_ERRORS, StoreError, StoreFull, is_full_error
 
 _MANIFEST = "MANIFEST"
 _MANIFEST_TEMP = "MANIFEST.t"
 _INTENT = "batch.log"
+# Where files the store will not use (damaged, unlisted) go instead of being
+# deleted; a folder inside the store directory, never read by the store.
+_QUARANTINE = "quarantine"
+# The delete reserve: a file of RESERVE_BYTES zeros, released when a delete
+# finds the flash full.
+_RESERVE = "RESERVE"
 # First byte of a MANIFEST record body: the whole table, or one edit of it.
 _MANIFEST_BASE = b"B"
 _MANIFEST_EDIT = b"E"
@@ -83,6 +124,7 @@ _FRAME_BYTES = const(8)
 # Partition flags (one byte each in a bytearray).
 _LOADED = const(1)  # generation, sizes and count known
 _TORN = const(2)  # the journal file has bytes past its last valid record
+_DAMAGED = const(4)  # fenced: served from its intact records, salvaged on write
 
 # Writes of data files and MANIFEST go out in chunks of this size: bounded RAM,
 # and whole flash pages on the board.
@@ -93,10 +135,33 @@ _MAX_PARTITIONS = const(1200)
 # Largest MANIFEST record read at open(): a base of _MAX_PARTITIONS entries
 # of 4 + 1 + 64 bytes.
 _MAX_MANIFEST_BYTES = const(84000)
+# At most this many damage events are kept for damage_found() and health():
+# a store damaged everywhere must not fill the heap with its own report.
+_MAX_EVENTS = const(32)
+# Quarantined names get a numeric suffix when the name is taken already;
+# past this many tries the file stays where it is (never overwritten).
+_MAX_QUARANTINE_SUFFIX = const(100)
 
 
 def _first(item):
     return item[0]
+
+
+def _partition_id(name):
+    """The id of a partition file name (p<id>.d, p<id>_<gen>.j), else -1."""
+    if not name.startswith("p"):
+        return -1
+    if name.endswith(".d"):
+        digits = name[1:-2]
+    elif name.endswith(".j") and "_" in name:
+        digits = name[1 : name.find("_")]
+        if not name[name.find("_") + 1 : -2].isdigit():
+            return -1
+    else:
+        return -1
+    if not digits.isdigit():
+        return -1
+    return int(digits)
 
 
 def _spliced(values, index, inserted):
@@ -125,6 +190,35 @@ def _read_framed(handle):
     if binascii.crc32(body, binascii.crc32(header[0:4])) & 0xFFFFFFFF != crc:
         return None
     return body
+
+
+def _manifest_tail_is_torn(handle, offset):
+    """Whether MANIFEST's bytes after offset (past its last good record) are
+    what a power cut leaves of one appended edit (see records.tail_is_torn)."""
+    handle.seek(offset)
+    rest = handle.read(_MAX_MANIFEST_BYTES + _FRAME_BYTES)
+    if len(rest) < _FRAME_BYTES:
+        return True
+    length = struct.unpack_from("<I", rest, 0)[0]
+    if length < 1:
+        if rest != bytes(len(rest)):
+            return False
+    elif not records.tail_is_torn(rest, 0, _FRAME_BYTES, length):
+        return False
+    # A cut leaves a prefix of one record: a whole record after it (its
+    # length byte flipped, say) means damage.
+    for position in range(1, len(rest) - _FRAME_BYTES + 1):
+        length, crc = struct.unpack_from("<II", rest, position)
+        end = position + _FRAME_BYTES + length
+        if length < 1 or end > len(rest):
+            continue
+        view = memoryview(rest)
+        computed = binascii.crc32(
+            view[position + _FRAME_BYTES : end], binascii.crc32(view[position : position + 4])
+        )
+        if computed & 0xFFFFFFFF == crc:
+            return False
+    return True
 
 
 def _sorted_contains(values, wanted):
@@ -165,6 +259,16 @@ class Store:
     # both small: about 15 bytes of MANIFEST written per insert when adding
     # rules one by one.
     MANIFEST_EDITS_PER_BASE = 32
+    # Room kept for deletes on a full flash. A delete appends a tombstone
+    # (one record) and may merge its partition (a new data file of up to
+    # DATA_SPLIT_BYTES plus a MANIFEST edit); on LittleFS each file written
+    # also costs a 4 KiB block of copy-on-write. 16 KiB covers a merge of a
+    # full partition plus those blocks.
+    RESERVE_BYTES = 16384
+    # open() reads every partition's files once to find damage at boot
+    # (bounded RAM: one partition at a time). False: damage is found when a
+    # read meets it (the panel boots faster on a big store).
+    CHECK_ON_OPEN = True
 
     def __init__(self, directory, file_system=None):
         # Nothing is read or written here: open() does it.
@@ -179,24 +283,106 @@ class Store:
         self._manifest_torn = False
         self._needs_recovery = False
         self._last_data_key = None
+        # Ids below the floor belong to a store clear() replaced.
+        self._floor = 0
+        # Damage known this session: partition id -> report (a dict), and
+        # the events found (open, then reads), for damage_found().
+        self._damage = {}
+        self._events = []
+        self._rebuilt = False
+        # The delete reserve: in place, or released by a delete on a full
+        # flash (not made again until a write that needs it).
+        self._reserve_ok = False
         self._reset_table()
 
     # ----------------------------------------------------------- lifecycle
 
     def open(self):
-        """Create the store or recover whatever a power cut left."""
+        """Create the store or recover whatever a power cut left; check the
+        files and fence what is damaged. Never fails for a full flash."""
         if self._opened:
             return
+        self._damage = {}
+        self._events = []
+        self._rebuilt = False
+        self._open(self.CHECK_ON_OPEN)
+        try:
+            self._make_reserve()
+        except StoreFull:
+            pass  # reported by health(); puts refuse until there is room
+
+    def _open(self, check):
         try:
             self._files.stat(self._directory)
         except OSError as error:
             if not is_missing(error):
                 raise
             self._files.mkdir(self._directory)
-        self._read_manifest()
-        self._remove_orphans()
+        if not self._read_manifest():
+            self._rebuild_from_files()
+        self._handle_unlisted()
+        if check:
+            for index in range(len(self._ids)):
+                self._verify(index)
         self._opened = True
         self._recover_intent()
+
+    # --------------------------------------------------------------- health
+
+    def health(self):
+        """A JSON-serialisable report: state "ok" or "damaged" (damage seen
+        this session), damaged partitions (key range, records recovered and
+        lost, lost bytes, whether salvaged), quarantined files, free bytes
+        (None when the file system cannot tell), the delete reserve."""
+        self._check_open()
+        damaged = []
+        for partition_id in sorted(self._damage):
+            damaged.append(dict(self._damage[partition_id]))
+        return {
+            "state": "damaged" if (damaged or self._rebuilt) else "ok",
+            "damaged": damaged,
+            "index_rebuilt": self._rebuilt,
+            "quarantined": self.quarantined(),
+            "free_bytes": self._free_bytes(),
+            "delete_reserve": self._reserve_ok,
+        }
+
+    def damage_found(self):
+        """Damage events (dicts with "event" and details) found since open(),
+        oldest first, at most _MAX_EVENTS: for the panel's log at boot."""
+        return [dict(event) for event in self._events]
+
+    def quarantined(self):
+        """Names of the files in quarantine/ (sorted)."""
+        try:
+            return sorted(self._files.listdir(self._path(_QUARANTINE)))
+        except OSError as error:
+            if is_missing(error):
+                return []
+            raise
+
+    def release_quarantine(self):
+        """Delete the quarantined files (after someone looked at them); the
+        one way they ever go. Returns how many were removed."""
+        self._check_open()
+        names = self.quarantined()
+        for name in names:
+            self._files.remove(self._path(_QUARANTINE) + "/" + name)
+        return len(names)
+
+    def _free_bytes(self):
+        statvfs = getattr(self._files, "statvfs", None)
+        if statvfs is None:
+            return None
+        try:
+            info = statvfs(self._directory)
+            return info[1] * info[4]
+        except (OSError, AttributeError, TypeError):
+            return None
+
+    def _event(self, event):
+        if len(self._events) < _MAX_EVENTS:
+            self._events.append(event)
 
     def close(self):
         """Forget the RAM state; every change is already durable."""
@@ -261,13 +447,13 @@ class Store:
         key = records.check_key(key)
         value = records.check_value(value)
         self._check_open()
-        self._guarded_apply([(key, value)])
+        self._guarded_apply([(key, value)], False)
 
     def delete(self, key):
         """Remove key; True if it existed. Durable on return."""
         key = records.check_key(key)
         self._check_open()
-        return self._guarded_apply([(key, None)]) > 0
+        return self._guarded_apply([(key, None)], True) > 0
 
     def write_in_batches(self, changes):
         """Apply a list of changes of any length in batches within the limits
@@ -314,37 +500,149 @@ class Store:
         if not latest:
             return
         entries = sorted(latest.items(), key=_first)
-        self._guarded_apply(entries)
+        deletes_only = True
+        for _, value in entries:
+            if value is not None:
+                deletes_only = False
+        self._guarded_apply(entries, deletes_only)
 
     def clear(self):
         """Remove every key (factory reset); durable on return."""
         self._check_open()
+        try:
+            self._clear()
+        except OSError as error:
+            self._needs_recovery = True
+            if not is_full_error(error):
+                raise
+            # Like a delete, a clear may use the reserve: it frees everything.
+            self._release_reserve()
+            self._check_open()
+            try:
+                self._clear()
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full: clear not done") from None
+                raise
+        try:
+            self._make_reserve()
+        except StoreFull:
+            pass
+
+    def _clear(self):
         new_id = self._next_id
         ids = array("I", [new_id])
         ends = array("I", [0])
+        # The floor (new_id) says every older id is gone: the old files are
+        # removed, here or by open() after a power cut.
+        floor = self._floor
+        self._floor = new_id
         try:
             self._write_manifest_base(new_id + 1, ids, b"", ends)
-            self._install_table(new_id + 1, ids, b"", ends)
-            # Old files are now unreferenced: remove them (open() would too).
-            self._remove_orphans()
         except OSError:
-            self._needs_recovery = True
+            self._floor = floor
             raise
+        self._install_table(new_id + 1, ids, b"", ends)
+        self._damage = {}
+        self._handle_unlisted()
 
-    def _guarded_apply(self, entries):
-        """_apply, with recovery after the file system fails part way.
+    def _guarded_apply(self, entries, deletes_only):
+        """_apply, with recovery after the file system fails part way, and
+        the delete reserve.
 
         An OSError (flash full, I/O error) may leave the files anywhere a
         power cut could, and the RAM table may then disagree with them (a
         MANIFEST edit fully written but its fsync failed, say). The error goes
-        to the caller (the change may be wholly there or wholly absent); the
-        next call first rebuilds the RAM state from the files, exactly as
-        open() after a power cut does, so every acknowledged change is there."""
+        to the caller; the next call first rebuilds the RAM state from the
+        files, exactly as open() after a power cut does. A change that raised
+        is not stored: the record it was writing is cut short, so its CRC
+        fails and it is dropped as a torn tail (on LittleFS a failed write
+        is not committed at all). A full flash raises StoreFull."""
+        if not deletes_only:
+            # Writes that add data never eat the room kept for deletes.
+            self._make_reserve()
+            try:
+                return self._apply(entries)
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full: change not stored") from None
+                raise
+        # Deletes. With the reserve released (an earlier delete needed it),
+        # each one also merges what it wrote to, so deletes free room instead
+        # of filling the flash with tombstones, until the reserve fits again.
+        reclaim = not self._reserve_ok
         try:
-            return self._apply(entries)
-        except OSError:
+            deleted = self._apply(entries, False, reclaim)
+        except OSError as error:
             self._needs_recovery = True
-            raise
+            if not is_full_error(error):
+                raise
+            if not self._reserve_ok:
+                raise StoreFull("flash full even for a delete") from None
+            # A delete on a full flash: give it the reserve, reload the state
+            # the failed attempt may have left, and try once more.
+            self._release_reserve()
+            self._check_open()
+            try:
+                deleted = self._apply(entries, False, True)
+            except OSError as error:
+                self._needs_recovery = True
+                if is_full_error(error):
+                    raise StoreFull("flash full even for a delete") from None
+                raise
+        if not self._reserve_ok:
+            try:
+                self._make_reserve()
+            except StoreFull:
+                pass  # not yet: the next deletes reclaim more
+        return deleted
+
+    # ------------------------------------------------------ delete reserve
+
+    def _make_reserve(self):
+        """Put the delete reserve in place if it is not; StoreFull when there
+        is no room for it (then nothing that adds data is written)."""
+        if self._reserve_ok:
+            return
+        path = self._path(_RESERVE)
+        try:
+            if self._files.stat(path)[6] >= self.RESERVE_BYTES:
+                self._reserve_ok = True
+                return
+        except OSError as error:
+            if not is_missing(error):
+                raise
+        # Written in chunks from one buffer: no RESERVE_BYTES allocation.
+        chunk = bytes(_WRITE_CHUNK_BYTES)
+        try:
+            handle = self._files.open(path, "wb")
+            try:
+                written = 0
+                while written < self.RESERVE_BYTES:
+                    handle.write(chunk)
+                    written += len(chunk)
+                self._files.fsync(handle)
+            finally:
+                handle.close()
+        except OSError as error:
+            if not is_full_error(error):
+                raise
+            # A part-made reserve would hold room for nothing: it goes.
+            self._remove_quietly(_RESERVE)
+            raise StoreFull("flash full: no room for the delete reserve") from None
+        self._reserve_ok = True
+
+    def _release_reserve(self):
+        self._reserve_ok = False
+        self._remove_quietly(_RESERVE)
+
+    def _remove_quietly(self, name):
+        try:
+            self._files.remove(self._path(name))
+        except OSError:
+            pass  # missing already, or the flash refuses: nothing to lose
 
     # ------------------------------------------------------ partition table
 
@@ -403,7 +701,7 @@ class Store:
         generation, count, data size), and commit the change to MANIFEST.
         An empty list drops the partition (its range joins the left neighbour)."""
         if len(self._ids) - 1 + len(new_partitions) > _MAX_PARTITIONS:
-            raise StoreError("store full: too many partitions")
+            raise StoreFull("store full: too many partitions")
         old_id = self._ids[index]
         old_key = self._low_key(index)
         new_ids = array("I", [partition[0] for partition in new_partitions])
@@ -458,47 +756,69 @@ class Store:
     # is ignored and open() rewrites the base, so nothing is appended after it.
 
     def _read_manifest(self):
+        """Install the table MANIFEST holds; False when MANIFEST is damaged
+        (or missing while partition files exist): then it must be rebuilt."""
         self._manifest_size = 0
         self._manifest_base_size = 0
         self._manifest_edits = 0
+        self._floor = 0
         try:
             handle = self._files.open(self._path(_MANIFEST), "rb")
         except OSError as error:
             if not is_missing(error):
                 raise
-            # A new store: one partition covering every key, no files yet.
+            # A store that never split: one partition (id 0) covering every
+            # key. If MANIFEST was lost instead, the files of other ids are
+            # unlisted and hold records p0 does not serve: _handle_unlisted
+            # rebuilds the table from them then.
             self._install_table(1, array("I", [0]), b"", array("I", [0]))
-            return
+            return True
         torn = False
         try:
-            body = _read_framed(handle)
-            if body is None or body[0:1] != _MANIFEST_BASE:
-                raise StoreError("MANIFEST corrupt")
-            self._load_base(body)
-            self._manifest_base_size = self._manifest_size = _FRAME_BYTES + len(body)
-            body = None
-            while True:
+            try:
                 body = _read_framed(handle)
-                if body is None:
-                    break
-                if body[0:1] != _MANIFEST_EDIT:
-                    raise StoreError("MANIFEST corrupt")
-                self._load_edit(body)
-                self._manifest_size += _FRAME_BYTES + len(body)
-                self._manifest_edits += 1
+                if body is None or body[0:1] != _MANIFEST_BASE:
+                    raise StoreError("MANIFEST base corrupt")
+                self._load_base(body)
+                self._manifest_base_size = self._manifest_size = _FRAME_BYTES + len(body)
                 body = None
-            torn = self._manifest_size != self._file_size(_MANIFEST)
+                while True:
+                    body = _read_framed(handle)
+                    if body is None:
+                        break
+                    if body[0:1] != _MANIFEST_EDIT:
+                        raise StoreError("MANIFEST edit corrupt")
+                    self._load_edit(body)
+                    self._manifest_size += _FRAME_BYTES + len(body)
+                    self._manifest_edits += 1
+                    body = None
+                if self._manifest_size != self._file_size(_MANIFEST):
+                    # Bytes after the last whole record: a power cut tore an
+                    # edit, or damage hides the edits after it.
+                    if not _manifest_tail_is_torn(handle, self._manifest_size):
+                        raise StoreError("MANIFEST record corrupt")
+                    torn = True
+            except DECODE_ERRORS as error:
+                self._event({"event": "index damaged", "reason": str(error)})
+                return False
         finally:
             handle.close()
         self._install_table(self._next_id, self._ids, self._low_keys, self._key_ends)
         if torn:
-            # Bytes after the last whole record: a power cut tore an edit.
-            self._write_manifest_base(self._next_id, self._ids, self._low_keys, self._key_ends)
+            # Never append after torn bytes: a new base now, or (flash full)
+            # at the next table change (_commit_edit sees _manifest_torn).
+            self._manifest_torn = True
+            try:
+                self._write_manifest_base(self._next_id, self._ids, self._low_keys, self._key_ends)
+            except OSError as error:
+                if not is_full_error(error):
+                    raise
+        return True
 
     def _load_base(self, body):
         next_id, partitions = struct.unpack_from("<II", body, 1)
         if partitions < 1 or partitions > _MAX_PARTITIONS:
-            raise StoreError("MANIFEST corrupt")
+            raise StoreError("MANIFEST base corrupt")
         ids = array("I")
         key_ends = array("I")
         low_keys = bytearray()
@@ -511,6 +831,11 @@ class Store:
             low_keys.extend(view[position : position + key_length])
             key_ends.append(len(low_keys))
             position += key_length
+        if position > len(body) or (key_ends and key_ends[0] != 0):
+            raise StoreError("MANIFEST base corrupt")
+        # The floor follows the table (bases written before it had none: 0).
+        if position + 4 <= len(body):
+            self._floor = struct.unpack_from("<I", body, position)[0]
         self._install_table(next_id, ids, bytes(low_keys), key_ends)
 
     def _load_edit(self, body):
@@ -572,7 +897,7 @@ class Store:
 
     def _write_manifest_base(self, next_id, ids, low_keys, key_ends):
         """Write the whole partition table to MANIFEST.t, fsync, rename over MANIFEST."""
-        body_length = 9 + 5 * len(ids) + len(low_keys)
+        body_length = 9 + 5 * len(ids) + len(low_keys) + 4
         header = struct.pack("<I", body_length)
         handle = self._files.open(self._path(_MANIFEST_TEMP), "wb")
         try:
@@ -590,6 +915,7 @@ class Store:
                     crc = binascii.crc32(chunk, crc)
                     handle.write(chunk)
                     chunk = bytearray()
+            chunk.extend(struct.pack("<I", self._floor))
             crc = binascii.crc32(chunk, crc)
             handle.write(chunk)
             handle.seek(4)
@@ -604,29 +930,157 @@ class Store:
 
     # ------------------------------------------------------------- recovery
 
-    def _remove_orphans(self):
-        """Remove files no partition refers to (left by a power cut during a
-        split, drop or clear) and unfinished temporary files."""
+    def _handle_unlisted(self):
+        """Files a crash or damage left that the table does not list: copies
+        the protocol proves redundant are removed (temporary files, ids below
+        the floor); every other one is checked against the store and moved
+        to quarantine/, or, when it holds records the store does not serve
+        (MANIFEST lost edits), the table is rebuilt from the files."""
         known = array("I", sorted(self._ids))
-        doomed = []
-        for name in self._files.listdir(self._directory):
+        unlisted = []
+        for name in list(self._files.listdir(self._directory)):
             if name == _MANIFEST_TEMP or (name.startswith("p") and name.endswith(".t")):
-                doomed.append(name)
+                self._remove_if_present(name)  # never renamed into place
                 continue
-            if not name.startswith("p"):
+            partition_id = _partition_id(name)
+            if partition_id < 0 or _sorted_contains(known, partition_id):
                 continue
-            if name.endswith(".d"):
-                digits = name[1:-2]
-            elif name.endswith(".j") and "_" in name:
-                digits = name[1 : name.find("_")]
+            if partition_id < self._floor:
+                self._remove_if_present(name)  # cleared by the MANIFEST's floor
+                continue
+            unlisted.append(name)
+        if not unlisted:
+            return
+        checked = {}
+        for name in unlisted:
+            partition_id = _partition_id(name)
+            if partition_id not in checked:
+                checked[partition_id] = self._served_already(partition_id)
+            if not checked[partition_id] and not self._rebuilt:
+                self._event({"event": "index lost edits", "file": name})
+                self._rebuild_from_files()
+                self._handle_unlisted()
+                return
+        for name in unlisted:
+            self._quarantine(name, "unlisted")
+
+    def _served_already(self, partition_id):
+        """Whether every live record of an unlisted partition's files is what
+        the store serves for its key (a split, drop or salvage that a power
+        cut interrupted leaves exactly such copies)."""
+        content = self._salvage_files(partition_id, None, None)[0]
+        for key in content:
+            value = content[key]
+            if value is None:
+                continue
+            index = self._route(key)
+            if self._find(index, key)[1] != value:
+                return False
+        return True
+
+    def _quarantine(self, name, reason):
+        """Move a file into quarantine/ (never delete it); False when the
+        file system refuses (full flash): it stays where it is, and ids keep
+        clear of it."""
+        folder = self._path(_QUARANTINE)
+        try:
+            try:
+                self._files.stat(folder)
+            except OSError as error:
+                if not is_missing(error):
+                    raise
+                self._files.mkdir(folder)
+            target = name
+            suffix = 0
+            while True:
+                try:
+                    self._files.stat(folder + "/" + target)
+                except OSError as error:
+                    if is_missing(error):
+                        break
+                    raise
+                suffix += 1
+                if suffix > _MAX_QUARANTINE_SUFFIX:
+                    raise OSError(17, "quarantine name taken")
+                target = "%s.%d" % (name, suffix)
+            self._files.rename(self._path(name), folder + "/" + target)
+        except OSError:
+            partition_id = _partition_id(name)
+            if partition_id >= self._next_id:
+                self._next_id = partition_id + 1
+            self._event({"event": "quarantine failed", "file": name, "reason": reason})
+            return False
+        self._event({"event": "file quarantined", "file": target, "reason": reason})
+        return True
+
+    def _rebuild_from_files(self):
+        """Rebuild the partition table from the partition files themselves:
+        each partition's range is the span of the keys its files hold; of two
+        that overlap the higher id (the newer) wins, the other is
+        quarantined. The damaged MANIFEST is quarantined, a new one written
+        (if the flash has room: else at the next table change)."""
+        self._rebuilt = True
+        ids = []
+        highest = -1
+        for name in self._files.listdir(self._directory):
+            partition_id = _partition_id(name)
+            if partition_id >= self._floor and partition_id not in ids:
+                ids.append(partition_id)
+            if partition_id > highest:
+                highest = partition_id
+        ids.sort()
+        ids.reverse()
+        spans = []  # (first key, last key, id), accepted ones
+        rejected = []
+        for partition_id in ids:
+            content = self._salvage_files(partition_id, None, None)[0]
+            first = None
+            last = None
+            for key in content:
+                if first is None or key < first:
+                    first = key
+                if last is None or key > last:
+                    last = key
+            content = None
+            overlaps = first is None
+            for span in spans:
+                if first is not None and not (last < span[0] or first > span[1]):
+                    overlaps = True
+            if overlaps:
+                rejected.append(partition_id)
             else:
-                continue
-            if not digits.isdigit():
-                continue
-            if not _sorted_contains(known, int(digits)):
-                doomed.append(name)
-        for name in doomed:
-            self._remove_if_present(name)
+                spans.append((first, last, partition_id))
+        spans.sort(key=_first)
+        if not spans:
+            spans = [(b"", b"", highest + 1)]
+            highest += 1
+        table_ids = array("I")
+        low_keys = bytearray()
+        key_ends = array("I")
+        for position in range(len(spans)):
+            table_ids.append(spans[position][2])
+            if position:
+                low_keys.extend(spans[position][0])
+            key_ends.append(len(low_keys))
+        if self._next_id < highest + 1:
+            self._next_id = highest + 1
+        self._install_table(self._next_id, table_ids, bytes(low_keys), key_ends)
+        self._event({"event": "index rebuilt", "partitions": len(spans)})
+        for name in list(self._files.listdir(self._directory)):
+            if _partition_id(name) in rejected:
+                self._quarantine(name, "superseded")
+        try:
+            self._files.stat(self._path(_MANIFEST))
+            self._quarantine(_MANIFEST, "damaged index")
+        except OSError as error:
+            if not is_missing(error):
+                raise
+        self._manifest_torn = True
+        try:
+            self._write_manifest_base(self._next_id, self._ids, self._low_keys, self._key_ends)
+        except OSError as error:
+            if not is_full_error(error):
+                raise
 
     def _recover_intent(self):
         """Finish a batch that spans partitions if its intent record is whole;
@@ -636,11 +1090,27 @@ class Store:
             return
         found = records.next_journal_record(buffer, 0)
         if found is None:
-            self._remove_if_present(_INTENT)
+            if records.journal_tail_is_torn(buffer, 0):
+                self._remove_if_present(_INTENT)  # cut short: never acknowledged
+            else:
+                # Whole but failing its CRC: damage. The batch may stand
+                # half applied; keep the evidence and say so.
+                self._quarantine(_INTENT, "damaged batch intent")
+                self._event({"event": "batch intent damaged"})
             return
         entries = list(records.record_entries(buffer, 0, found[0]))
         buffer = None
-        self._apply(entries, True)
+        try:
+            self._apply(entries, True)
+        except (OSError, StoreFull) as error:
+            if not (isinstance(error, StoreFull) or is_full_error(error)):
+                raise
+            # Full flash: the reserve is for exactly this (the batch was
+            # acknowledged); if even that does not do, the next write retries.
+            self._release_reserve()
+            self._reset_table()
+            self._needs_recovery = True
+            self._event({"event": "batch recovery postponed: flash full"})
 
     # ------------------------------------------------------------ partition
 
@@ -651,9 +1121,16 @@ class Store:
         return "p%d.d" % self._ids[index]
 
     def _load(self, index):
-        """Learn a partition's generation, count and sizes (first use only)."""
+        """Learn a partition's generation, count and sizes (first use only);
+        a partition whose files do not decode is fenced instead."""
         if self._flags[index] & _LOADED:
             return
+        try:
+            self._load_clean(index)
+        except DECODE_ERRORS as error:
+            self._fence(index, str(error))
+
+    def _load_clean(self, index):
         generation = 0
         count = 0
         data_size = 0
@@ -675,6 +1152,9 @@ class Store:
             if last_count is not None:
                 count = last_count
             if journal_size < len(journal):
+                if not records.journal_tail_is_torn(journal, journal_size):
+                    # Not what a power cut leaves: records may follow.
+                    raise StoreError("journal record corrupt")
                 flags |= _TORN
         journal = None
         self._counts[index] = count
@@ -684,6 +1164,217 @@ class Store:
             # The journal of the previous generation, if a power cut came
             # between the data file's rename and the journal's removal.
             self._remove_if_present("p%d_%d.j" % (self._ids[index], generation - 1))
+
+    def _verify(self, index):
+        """Check every byte of a partition's files (open(), CHECK_ON_OPEN):
+        data header, fence table, each record's CRC, order, range and count;
+        a journal that decodes to its end (or a torn tail); a data file
+        where one must be. Fence the partition when any check fails."""
+        self._load(index)
+        if self._flags[index] & _DAMAGED:
+            return
+        try:
+            problem = self._check_files(index)
+        except DECODE_ERRORS as error:
+            problem = str(error)
+        if problem is not None:
+            self._fence(index, problem)
+
+    def _check_files(self, index):
+        low = self._low_key(index)
+        high = self._high_key(index)
+        if self._data_sizes[index] == 0:
+            # Only the one partition of a new or cleared store starts
+            # without a data file; splits, salvages and merges write one, and
+            # a merge writes it before any journal of a later generation.
+            if len(self._ids) > 1:
+                return "data file missing"
+            for name in self._journal_names(self._ids[index], None):
+                if not name.endswith("_0.j"):
+                    return "data file missing"
+            return None
+        data, start, end = self._read_data(index)
+        count = records.decode_data_header(data)[1]
+        # fence_span checks the fence table's CRC (raises when it fails).
+        records.fence_span(data[records.DATA_HEADER_BYTES : start], low, end)
+        seen = 0
+        previous = None
+        for key, _ in records.data_records(data, start, end, True):
+            if (previous is not None and key <= previous) or key < low:
+                return "data file out of order"
+            if high is not None and key >= high:
+                return "data file out of range"
+            previous = key
+            seen += 1
+        if seen != count:
+            return "data file record count wrong"
+        data = None
+        journal = self._read_journal(index)
+        for key in records.journal_pending(journal, len(journal), None, None, False):
+            if key < low or (high is not None and key >= high):
+                return "journal out of range"
+        return None
+
+    def _fence(self, index, reason):
+        """Mark partition index damaged: from now on it is served from the
+        intact records of its files (_salvaged), and the first write into
+        its range salvages it (_salvage_partition). Reported once."""
+        content, lost_records, lost_bytes = self._salvage_files(
+            self._ids[index], self._low_key(index), self._high_key(index)
+        )
+        live = 0
+        for key in content:
+            if content[key] is not None:
+                live += 1
+        content = None
+        if reason == "data file missing":
+            lost_records = None  # whatever it held is unknown
+        self._counts[index] = live
+        self._flags[index] = _LOADED | _DAMAGED
+        partition_id = self._ids[index]
+        high = self._high_key(index)
+        report = {
+            "partition": partition_id,
+            "low": self._low_key(index).decode(),
+            "high": None if high is None else high.decode(),
+            "reason": reason,
+            "records_served": live,
+            "records_lost": lost_records,
+            "bytes_lost": lost_bytes,
+            "salvaged": False,
+        }
+        if partition_id not in self._damage:
+            event = dict(report)
+            event["event"] = "partition damaged"
+            self._event(event)
+        self._damage[partition_id] = report
+
+    def _journal_names(self, partition_id, generation):
+        """Journal file names of a partition, oldest generation first: the
+        one of generation when known, else every one there is (replaying an
+        older one over the data file it was merged into is harmless: the
+        data file holds its last values already)."""
+        if generation is not None:
+            name = "p%d_%d.j" % (partition_id, generation)
+            try:
+                self._files.stat(self._path(name))
+                return [name]
+            except OSError as error:
+                if is_missing(error):
+                    return []
+                raise
+        prefix = "p%d_" % partition_id
+        found = []
+        for name in self._files.listdir(self._directory):
+            if name.startswith(prefix) and _partition_id(name) == partition_id:
+                found.append((int(name[len(prefix) : -2]), name))
+        found.sort(key=_first)
+        return [name for _, name in found]
+
+    def _salvage_files(self, partition_id, low, high):
+        """({key: value or None (deleted)}, records lost or None if unknown,
+        bytes lost) from whatever of a partition's files is intact, keys
+        limited to [low, high) when given."""
+        content = {}
+        lost_records = 0
+        lost_bytes = 0
+        generation = None
+        data = self._read_file("p%d.d" % partition_id, None)
+        if data is not None:
+            found, generation, expected, lost = records.data_salvage(data)
+            data = None
+            if expected is None:
+                lost_records = None  # the header is gone: its count with it
+            elif expected > len(found):
+                lost_records = expected - len(found)
+            elif lost:
+                lost_records = None
+            lost_bytes += lost
+            for key, value in found:
+                content[key] = value
+            found = None
+        for name in self._journal_names(partition_id, generation):
+            journal = self._read_file(name, None)
+            if journal is None:
+                continue
+            entries, journal_lost, lost = records.journal_salvage(journal)
+            journal = None
+            if journal_lost and lost_records is not None:
+                # A lost journal record may hold many entries: count unknown.
+                lost_records = None
+            lost_bytes += lost
+            for key, value in entries:
+                content[key] = value
+        if low is not None or high is not None:
+            for key in list(content):
+                if (low is not None and key < low) or (high is not None and key >= high):
+                    del content[key]
+        return content, lost_records, lost_bytes
+
+    def _salvaged(self, index, low, high, with_values):
+        """Sorted [(key, value or None)] of the live keys of a fenced
+        partition with low <= key < high, from its intact records."""
+        content = self._salvage_files(
+            self._ids[index], self._low_key(index), self._high_key(index)
+        )[0]
+        result = []
+        for key in content:
+            value = content[key]
+            if value is None:
+                continue
+            if (low is not None and key < low) or (high is not None and key >= high):
+                continue
+            result.append((key, value if with_values else None))
+        content = None
+        result.sort(key=_first)
+        return result
+
+    def _index_of(self, partition_id, fallback):
+        for index in range(len(self._ids)):
+            if self._ids[index] == partition_id:
+                return index
+        return fallback
+
+    def _salvage_partition(self, index):
+        """Write a fenced partition's intact records as fresh partition(s)
+        (new ids, one MANIFEST edit) and quarantine its damaged files. On a
+        full flash this raises (StoreFull to the caller) and nothing changed."""
+        partition_id = self._ids[index]
+        items = self._salvaged(index, None, None, True)
+        low_key = self._low_key(index)
+        new_partitions = []
+        written = []
+        try:
+            if items or index == 0:
+                cuts = []
+                if items:
+                    self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
+                else:
+                    cuts.append((0, 0))
+                for first, end in cuts:
+                    new_id = self._next_id
+                    self._next_id += 1
+                    name = "p%d.d" % new_id
+                    written.append(name)
+                    size = self._write_data_file(name, 0, items, first, end)
+                    new_partitions.append(
+                        (new_id, low_key if first == 0 else items[first][0], 0, end - first, size)
+                    )
+            items = None
+            self._replace_partitions(index, new_partitions)
+        except (OSError, StoreError):
+            # Not committed: the pieces are copies of what the fenced
+            # partition still serves.
+            for name in written:
+                self._remove_quietly(name)
+            raise
+        report = self._damage.get(partition_id)
+        if report is not None:
+            report["salvaged"] = True
+            report["salvaged_into"] = [partition[0] for partition in new_partitions]
+        for name in list(self._files.listdir(self._directory)):
+            if _partition_id(name) == partition_id:
+                self._quarantine(name, "damaged")
 
     def _read_journal(self, index):
         """The valid bytes of a partition's journal (b"" when empty)."""
@@ -706,13 +1397,21 @@ class Store:
         fence_length = records.decode_data_header(buffer)[2]
         return buffer, records.DATA_HEADER_BYTES + fence_length, len(buffer)
 
+    def _open_data(self, index):
+        try:
+            return self._files.open(self._path(self._data_name(index)), "rb")
+        except OSError as error:
+            if is_missing(error):
+                raise StoreError("data file missing") from None
+            raise
+
     def _find_in_data(self, index, key):
         """(found, value) for key in a partition's data file, reading only the
         header, the fence table and the one stretch of records that may hold it."""
         size = self._data_sizes[index]
         if size == 0:
             return False, None
-        handle = self._files.open(self._path(self._data_name(index)), "rb")
+        handle = self._open_data(index)
         try:
             header = handle.read(records.DATA_HEADER_BYTES)
             fence_length = records.decode_data_header(header)[2]
@@ -730,6 +1429,17 @@ class Store:
     def _find(self, index, key):
         """(found, value or None) for key in partition index (journal first)."""
         self._load(index)
+        if not self._flags[index] & _DAMAGED:
+            try:
+                return self._find_clean(index, key)
+            except DECODE_ERRORS as error:
+                self._fence(index, str(error))
+        found = self._salvaged(index, key, key + b"\x00", True)
+        if found:
+            return True, found[0][1]
+        return False, None
+
+    def _find_clean(self, index, key):
         journal = self._read_journal(index)
         seen, value = records.journal_find(journal, len(journal), key)
         journal = None
@@ -741,6 +1451,15 @@ class Store:
         """Sorted list of (key, value or None) of the live keys of partition
         index with low <= key < high (None: unbounded)."""
         self._load(index)
+        if not self._flags[index] & _DAMAGED:
+            try:
+                return self._materialize_clean(index, low, high, with_values)
+            except DECODE_ERRORS as error:
+                self._fence(index, str(error))
+        self._last_data_key = None
+        return self._salvaged(index, low, high, with_values)
+
+    def _materialize_clean(self, index, low, high, with_values):
         journal = self._read_journal(index)
         pending = records.journal_pending(journal, len(journal), low, high, with_values)
         journal = None
@@ -777,7 +1496,7 @@ class Store:
         size = self._data_sizes[index]
         if size == 0:
             return b"", 0, 0
-        handle = self._files.open(self._path(self._data_name(index)), "rb")
+        handle = self._open_data(index)
         try:
             header = handle.read(records.DATA_HEADER_BYTES)
             fence_length = records.decode_data_header(header)[2]
@@ -796,8 +1515,31 @@ class Store:
         low <= key < high, in key order, made one at a time: the partition's
         journal and data bytes are read at the first step (so the partition
         is seen as it was then), and a key becomes an object only when it is
-        reached. What _materialize returns, without the list."""
+        reached. What _materialize returns, without the list. Damage met
+        part way fences the partition; the rest comes from its intact
+        records, after the last key already given."""
         self._load(index)
+        last = None
+        if not self._flags[index] & _DAMAGED:
+            partition_id = self._ids[index]
+            try:
+                for key, value in self._partition_items_clean(index, low, high, with_values):
+                    last = key
+                    yield key, value
+                return
+            except DECODE_ERRORS as error:
+                # Writes between two steps may have moved the partition.
+                index = self._index_of(partition_id, -1)
+                if index < 0:
+                    return
+                if not self._flags[index] & _DAMAGED:
+                    self._fence(index, str(error))
+        if last is not None:
+            low = last + b"\x00"
+        for key, value in self._salvaged(index, low, high, with_values):
+            yield key, value
+
+    def _partition_items_clean(self, index, low, high, with_values):
         journal = self._read_journal(index)
         pending = records.journal_pending(journal, len(journal), low, high, with_values)
         journal = None
@@ -846,21 +1588,27 @@ class Store:
             position = end
         return groups
 
-    def _apply(self, entries, recovering=False):
+    def _apply(self, entries, recovering=False, reclaim=False):
         """Apply sorted, distinct (key, value or None) entries atomically;
-        returns how many existing keys were deleted."""
+        returns how many existing keys were deleted. reclaim: merge every
+        partition written to (a delete while the reserve is released: the
+        merge drops the deleted records, so each delete frees room)."""
         while True:
             groups = self._group(entries)
             torn = -1
             for group in groups:
                 self._load(group[0])
-                if self._flags[group[0]] & _TORN:
+                if self._flags[group[0]] & (_TORN | _DAMAGED):
                     torn = group[0]
             if torn < 0:
                 break
             # A journal with a torn tail is never appended to: merge it first
-            # (which may split it), then group again.
-            self._compact(torn)
+            # (which may split it), then group again. A fenced partition is
+            # salvaged into a fresh one first (its files go to quarantine).
+            if self._flags[torn] & _DAMAGED:
+                self._salvage_partition(torn)
+            else:
+                self._compact(torn)
         spans = len(groups) > 1
         if spans and not recovering:
             self._write_intent(entries)
@@ -871,10 +1619,18 @@ class Store:
             self._remove_if_present(_INTENT)
         # Merge full journals, from the right so earlier indexes stay valid
         # when a merge splits or drops a partition.
-        for group in reversed(groups):
-            index = group[0]
-            if self._journal_sizes[index] > self._journal_limit(index):
-                self._compact(index)
+        # The change is durable now: a merge that fails (flash full) must
+        # not make it look failed. The journal just stays longer; the next
+        # write to the partition tries again, after the state is reloaded
+        # from the files (the failed merge may have committed part way).
+        try:
+            for group in reversed(groups):
+                index = group[0]
+                if reclaim or self._journal_sizes[index] > self._journal_limit(index):
+                    if self._journal_sizes[index]:
+                        self._compact(index)
+        except (OSError, StoreFull):
+            self._needs_recovery = True
         return deleted
 
     def _journal_limit(self, index):
@@ -947,6 +1703,11 @@ class Store:
         """Merge partition index's journal into a new data file; split the
         result when too big, drop the partition when empty (not the first)."""
         items = self._materialize(index, None, None, True)
+        if self._flags[index] & _DAMAGED:
+            # Damage met while reading: never write over its files.
+            items = None
+            self._salvage_partition(index)
+            return
         old_data = self._data_name(index)
         old_journal = self._journal_name(index)
         total = 0
@@ -988,16 +1749,26 @@ class Store:
             self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
         new_partitions = []
         low_key = self._low_key(index)
-        for first, end in cuts:
-            new_id = self._next_id
-            self._next_id += 1
-            name = "p%d.d" % new_id
-            written = self._write_data_file(name, 0, items, first, end)
-            new_partitions.append(
-                (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
-            )
-        items = None
-        self._replace_partitions(index, new_partitions)
+        pieces = []
+        try:
+            for first, end in cuts:
+                new_id = self._next_id
+                self._next_id += 1
+                name = "p%d.d" % new_id
+                pieces.append(name)
+                written = self._write_data_file(name, 0, items, first, end)
+                new_partitions.append(
+                    (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
+                )
+            items = None
+            self._replace_partitions(index, new_partitions)
+        except (OSError, StoreFull):
+            # Not committed (or not known to be): the pieces are copies of
+            # the partition, which still serves. Left behind they would only
+            # take the room a full flash lacks (open() would quarantine them).
+            for name in pieces:
+                self._remove_quietly(name)
+            raise
         self._remove_if_present(old_data)
         self._remove_if_present(old_journal)
 
@@ -1143,9 +1914,11 @@ class Store:
             # A write failed part way (see _guarded_apply): recover from the
             # files before anything else. If that fails too, the OSError goes
             # to the caller and the next call tries again.
+            # (Not open(): no full check again, and the delete reserve stays
+            # released when a delete just gave it up.)
             self._opened = False
             self._reset_table()
-            self.open()
+            self._open(False)
             self._needs_recovery = False
 
     def _path(self, name):
