@@ -112,8 +112,13 @@ def board_parts(board):
         pass  # exists already
     store = Store(data_dir + "/store")
     store.open()
+    # The admin account in a store of its own: damage to the rules' files
+    # cannot reach it.
+    account_store = Store(data_dir + "/account")
+    account_store.open()
     return BoardParts(
         store=store,
+        account_store=account_store,
         clock=Clock(unix_time_source()),
         relay_pins=relay_pins(board),
         open_adapter=adapter_opener(board),

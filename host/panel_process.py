@@ -80,6 +80,10 @@ async def serve(board, adapter_path=None, sip_port=None):
     os.makedirs(data_dir, exist_ok=True)
     store = Store(os.path.join(data_dir, "store"))
     store.open()
+    # The admin account in a store of its own: damage to the rules' files
+    # cannot reach it.
+    account_store = Store(os.path.join(data_dir, "account"))
+    account_store.open()
     pins = [
         SimulatedRelayPin(number, os.path.join(data_dir, "relay.log"))
         for number in range(1, board.get("locks", 2) + 1)
@@ -91,6 +95,7 @@ async def serve(board, adapter_path=None, sip_port=None):
     # /sim/ routes and no microphone (answered SIP calls hear a 425 Hz tone).
     parts = BoardParts(
         store=store,
+        account_store=account_store,
         clock=Clock(assume_set=True),
         relay_pins=pins,
         open_adapter=serial_opener(adapter_path) if adapter_path else None,
@@ -115,6 +120,7 @@ async def serve(board, adapter_path=None, sip_port=None):
     panel.shutdown()
     panel.stop()
     store.close()
+    account_store.close()
     for task in waiters:
         task.cancel()
     return REBOOT_EXIT_CODE if reboot.is_set() else 0

@@ -28,12 +28,12 @@ from panel.api import (
     redirectrules,
     stored_settings,
 )
+from panel.api.common import error_for
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
 from panel.compat import run_handlers_in_loop
-from panel.core import redirects
-from panel.core.errors import ApiError, basip_error
+from panel.core.errors import ApiError
 from panel.drivers.adapter import AdapterDriver
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
@@ -47,6 +47,7 @@ from panel.services.redirect_settings import RedirectSettings
 from panel.services.settings import Settings
 from panel.services.sip_account import SipAccount
 from panel.services.system import FIRMWARE_VERSION, System
+from panel.store import StoreFull
 
 # Limits a board file may set (boards/<name>/board.json "limits"), and their
 # values when it does not.
@@ -59,14 +60,14 @@ DEFAULT_LIMITS = {
     "identifiers": 2000,
 }
 
-# Paths of the redirect-rules contract: their errors have its section 4 shape.
-REDIRECT_RULES_PREFIX = "/rest/"
-
 
 class BoardParts:
     """What a board hands the wiring. Only store and clock are required.
 
     store:          an opened panel.store.Store (on the board's flash)
+    account_store:  an opened Store of its own for the admin account (another
+                    directory), so damage to the rules cannot reach it; None:
+                    the account lives in `store`
     clock:          panel.clock.Clock (Unix time, unset until NTP or an RTC)
     relay_pins:     pin-like outputs of the lock relays, lock 1 first
     open_adapter:   `async def()` opening the hybrid adapter's stream (UART or
@@ -88,6 +89,7 @@ class BoardParts:
         self,
         store,
         clock,
+        account_store=None,
         relay_pins=(),
         open_adapter=None,
         sip_socket=None,
@@ -100,6 +102,7 @@ class BoardParts:
     ):
         self.store = store
         self.clock = clock
+        self.account_store = account_store
         self.relay_pins = list(relay_pins)
         self.open_adapter = open_adapter
         self.sip_socket = sip_socket
@@ -115,12 +118,15 @@ class Services:
     """The domain services, one per domain, that the routes and the call
     engine share. Attributes only; each service owns its part of the store."""
 
-    def __init__(self, board, limits, store, clock, relay_pins, reboot):
+    def __init__(self, board, limits, parts):
+        store = parts.store
+        clock = parts.clock
         self.board = board
         self.limits = limits
         self.store = store
+        self.account_store = parts.account_store
         self.clock = clock
-        self.settings = Settings(store)
+        self.settings = Settings(store, parts.account_store)
         self.call_log = CallLog(store, clock, limits["call_log_entries"])
         self.forward_rules = ForwardRules(store, limits["forward_rules"])
         self.redirect_rules = RedirectRules(store, clock, limits["redirect_rules"])
@@ -128,11 +134,11 @@ class Services:
         self.identifiers = Identifiers(store, limits["identifiers"])
         self.accounts = Accounts(self.settings, limits["tokens"])
         relays = {}
-        for index, pin in enumerate(relay_pins):
+        for index, pin in enumerate(parts.relay_pins):
             relays[index + 1] = LockRelay(index + 1, pin)
         self.doors = Doors(relays, self.settings, self.call_log)
         self.sip = SipAccount(self.settings, self.call_log)
-        self.system = System(board, store, self.forward_rules, self.accounts, self.sip, reboot)
+        self.system = System(self, parts.reboot)
         # Drivers, when the board has them (set by the wiring).
         self.adapter = None
         self.calls = None
@@ -154,9 +160,7 @@ class Panel:
         self.board = board
         self.parts = parts
         self.limits = board_limits(board)
-        self.services = Services(
-            board, self.limits, parts.store, parts.clock, parts.relay_pins, parts.reboot
-        )
+        self.services = Services(board, self.limits, parts)
         services = self.services
         self.public_prefixes = parts.public_prefixes
         self.adapter = None
@@ -192,6 +196,13 @@ class Panel:
         """Log the boot, start the drivers' tasks and the call controller."""
         services = self.services
         services.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
+        # Damage the stores found while opening, once each, with its key range.
+        for store in (services.store, services.account_store):
+            if store is not None:
+                for event in store.damage_found():
+                    services.call_log.add("storage_damaged", event)
+        if services.system.account_state() == "lost":
+            services.call_log.add("account_lost", {})
         if self.adapter is not None:
             self.adapter.start()
         if self.parts.sip_socket is not None:
@@ -250,17 +261,6 @@ def _is_public(path, public_prefixes):
     return False
 
 
-def _error_for(request, status):
-    """The error the app itself answers (no route, no credentials, too large,
-    unreadable, a bug), in the shape of the contract the path belongs to."""
-    if request is not None and request.path.startswith(REDIRECT_RULES_PREFIX):
-        details = None
-        if status == 413:
-            details = {"limit": redirectrules.BODY_LIMIT_BYTES}
-        return redirects.RuleError(status, redirects.error_body(status)["error_message"], details)
-    return basip_error(status)
-
-
 def build_app(services, public_prefixes=(), body_bytes=None):
     """The HTTP app: every route of both contracts, one error model."""
     run_handlers_in_loop(microdot_core)
@@ -274,7 +274,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
     async def check_credentials(request):
         if _is_public(request.path, public_prefixes) or services.accounts.authenticate(request):
             return None
-        return _error_for(request, 401).answer()
+        return error_for(request, 401).answer()
 
     app.before_request(check_credentials)
 
@@ -298,20 +298,26 @@ def build_app(services, public_prefixes=(), body_bytes=None):
 
     def status_handler(status):
         async def handler(request):
-            return _error_for(request, status).answer()
+            return error_for(request, status).answer()
 
         return handler
 
     for status in (400, 404, 500):
         app.errorhandler(status)(status_handler(status))
 
+    # A write that did not fit on the flash, from a route outside
+    # common.route (microdot calls this instead of answering 500).
+    @app.errorhandler(StoreFull)
+    async def store_full(request, exc):
+        return error_for(request, 507).answer()
+
     @app.errorhandler(413)
     async def too_large(request):
-        return _error_for(request, 413).answer()
+        return error_for(request, 413).answer()
 
     @app.errorhandler(405)
     async def not_allowed(request):
         allow = {"Allow": ", ".join(_allowed_methods(app, request.path))}
-        return _error_for(request, 405).answer(allow)
+        return error_for(request, 405).answer(allow)
 
     return app

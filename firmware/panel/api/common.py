@@ -7,11 +7,27 @@
 # its `answer()`. Every handler is `async def`: microdot runs plain functions
 # in a thread pool on CPython, and the firmware has one loop, no threads.
 from panel.core import body as body_rules
-from panel.core.errors import BASIP_HEADERS, ApiError
+from panel.core import redirects
+from panel.core.errors import BASIP_HEADERS, ApiError, basip_error
+from panel.store import StoreFull
+
+# Paths of the redirect-rules contract: their errors have its section 4 shape.
+REDIRECT_RULES_PREFIX = "/rest/"
+# Request bodies of the redirect-rules API above this size get 413 (its spec
+# 3.1); the app's general limit (the board's body_bytes) is checked first.
+REDIRECT_BODY_LIMIT_BYTES = 8192
 
 JSON_HEADERS = BASIP_HEADERS
 
-__all__ = ["ApiError", "answer", "ok", "route", "read_object", "read_optional_object"]
+__all__ = [
+    "ApiError",
+    "answer",
+    "error_for",
+    "ok",
+    "route",
+    "read_object",
+    "read_optional_object",
+]
 
 
 def answer(document, status=200):
@@ -33,11 +49,27 @@ def route(app, path, methods):
                 return await handler(request, *args, **kwargs)
             except ApiError as exc:
                 return exc.answer()
+            except StoreFull:
+                # Nothing of the change was stored (the store's promise): the
+                # client is told so, never with a 5xx that hides a write.
+                return error_for(request, 507).answer()
 
         app.route(path, methods=methods)(guarded)
         return handler
 
     return decorate
+
+
+def error_for(request, status):
+    """The error the app itself answers (no route, no credentials, too large,
+    unreadable, flash full, a bug), in the shape of the contract the path
+    belongs to."""
+    if request is not None and request.path.startswith(REDIRECT_RULES_PREFIX):
+        details = None
+        if status == 413:
+            details = {"limit": REDIRECT_BODY_LIMIT_BYTES}
+        return redirects.RuleError(status, redirects.error_body(status)["error_message"], details)
+    return basip_error(status)
 
 
 def read_object(request):

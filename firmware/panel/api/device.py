@@ -85,6 +85,13 @@ def register(app, services):
 
     route(app, "/api/v1/system/reboot/run", ["GET"])(reboot)
 
+    async def health(request):
+        # Not in the vendor's API: the panel's own health (stores, damage,
+        # free flash, account, SIP, adapter), behind the same login.
+        return answer(services.system.health())
+
+    route(app, "/api/v1/system/health", ["GET"])(health)
+
     async def factory_reset(request):
         services.system.factory_reset()
         return ok()

@@ -17,7 +17,7 @@ Interface:
 - BODY_LIMIT_BYTES: the 413 limit of this API's request bodies.
 """
 
-from panel.api.common import route
+from panel.api.common import REDIRECT_BODY_LIMIT_BYTES, route
 from panel.core import redirects
 from panel.core.body import JsonError, parse_json
 from panel.core.errors import BASIP_HEADERS, ApiError
@@ -28,7 +28,7 @@ SETTINGS_PATH = "/api/v1/redirect/settings"
 
 # Request bodies of this API above this size get 413 (spec 3.1); the app's
 # general limit (16 KiB) is checked before the body is read.
-_BODY_MAX = 8192
+_BODY_MAX = REDIRECT_BODY_LIMIT_BYTES
 BODY_LIMIT_BYTES = _BODY_MAX
 # Lists longer than this are written to the client rule by rule (a generator
 # body) instead of being joined in RAM first.

@@ -47,6 +47,8 @@ _BASIP_TEXTS = {
     405: "Method not allowed",
     413: "Payload too large",
     500: "Internal error",
+    # [D] the flash is full: the change was not stored (deletes still work).
+    507: "Storage full",
 }
 
 

@@ -3,6 +3,8 @@
 # board limit. uids only grow; the oldest entries are dropped first.
 import json
 
+from panel.store import StoreError
+
 _PREFIX = "l:"
 _STOP = "l;"  # the key just past every "l:..." key in byte order
 
@@ -13,6 +15,8 @@ EVENTS = {
     "outgoing_call_missed": ("info", "Outgoing call missed"),
     "sip_registration_lost": ("info", "SIP registration lost"),
     "device_booted": ("info", "Device booted"),
+    "storage_damaged": ("system", "Storage damaged"),
+    "account_lost": ("system", "Account lost, factory password in force"),
     "access_granted_by_call_host": ("access", "Access granted by call host"),
     "access_granted_by_api_call": ("access", "Access granted by API call"),
     "access_granted_by_personal_code": ("access", "Access granted by personal code"),
@@ -32,6 +36,7 @@ class CallLog:
         self._clock = clock
         self._capacity = capacity
         self._next_uid = None
+        self.dropped = 0  # entries that could not be stored (flash full)
 
     def _ensure_next_uid(self):
         if self._next_uid is None:
@@ -42,7 +47,10 @@ class CallLog:
             self._next_uid = last + 1
 
     def add(self, event, info=None):
-        """Append an event; returns its uid. Unknown event names are a caller bug."""
+        """Append an event; returns its uid, or None when it could not be
+        stored. Best-effort: a full or damaged flash never fails the request,
+        the call or the boot that logs (the entry is counted in `dropped`).
+        Unknown event names are a caller bug."""
         category, text = EVENTS[event]
         self._ensure_next_uid()
         uid = self._next_uid
@@ -63,7 +71,13 @@ class CallLog:
                 excess -= 1
                 if excess <= 0:
                     break
-        self._store.write_batch(changes)
+        try:
+            self._store.write_batch(changes)
+        except StoreError:
+            # StoreFull (nothing stored) or damage in the log's key range.
+            self.dropped += 1
+            self._next_uid = None  # read again from the store next time
+            return None
         return uid
 
     def items(self, reverse=True):

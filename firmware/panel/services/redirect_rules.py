@@ -32,7 +32,7 @@ from panel import compat
 from panel.core import redirects
 from panel.core.redirects import RuleError
 from panel.services import redirect_index
-from panel.store import MAX_VALUE_BYTES
+from panel.store import MAX_VALUE_BYTES, StoreFull
 
 # Default of limits.redirect_rules when the board does not say (spec 3.1);
 # the app's table of limits reads it from here.
@@ -46,8 +46,6 @@ _PART_PREFIX = "r~"
 # leaves room for the "~<parts>~" header of the first part.
 _VALUE_MAX = MAX_VALUE_BYTES
 _PART_BYTES = MAX_VALUE_BYTES - 8
-# errno of a full file system (the same number on LittleFS and POSIX).
-_ENOSPC = 28
 # Worst case of a checked rule is about 9 KB: 5 parts of 2 KB; 8 bounds it.
 _MAX_PARTS = 8
 
@@ -272,20 +270,15 @@ class RedirectRules:
         """
         pieces = _records(rule)
         rule_id = rule["id"]
+        changes = [(_key(rule_id), pieces[0])]
+        for index in range(1, len(pieces)):
+            changes.append((_part_key(rule_id, index), pieces[index]))
+        for index in range(len(pieces), old_parts):
+            changes.append((_part_key(rule_id, index), None))
+        changes.extend(redirect_index.record_changes(self._store, rule, old_rule))
         try:
-            changes = [(_key(rule_id), pieces[0])]
-            for index in range(1, len(pieces)):
-                changes.append((_part_key(rule_id, index), pieces[index]))
-            for index in range(len(pieces), old_parts):
-                changes.append((_part_key(rule_id, index), None))
-            changes.extend(redirect_index.record_changes(self._store, rule, old_rule))
             self._store.write_batch(changes)
-        except OSError as error:
-            # The flash itself is full before the rule limit was reached: 507.
-            # Any other I/O failure is a 500 (the app's handler answers it).
-            number = getattr(error, "errno", None)
-            if number is None and error.args:
-                number = error.args[0]
-            if number == _ENOSPC:
-                raise RuleError(507, _MSG_FULL)
-            raise
+        except StoreFull:
+            # The flash itself is full before the rule limit was reached:
+            # nothing was stored (the store's promise), so 507.
+            raise RuleError(507, _MSG_FULL)

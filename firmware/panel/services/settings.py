@@ -24,10 +24,13 @@ class Setting:
     settings of section 8) a stored object is merged key by key into the
     default object, so a partial POST of it keeps the other keys."""
 
-    def __init__(self, name, defaults, nested=False):
+    def __init__(self, name, defaults, nested=False, isolated=False):
         self.name = name
         self.defaults = defaults
         self.nested = nested
+        # Kept in the board's account store (a store of its own, so damage
+        # to the rules' files cannot reach it) when the board has one.
+        self.isolated = isolated
 
 
 # -- call timing (BAS-IP 4) ---------------------------------------------------
@@ -79,7 +82,7 @@ _DTMF_CHARS = "0123456789*#ABCD"
 _DTMF_CODE_MAX = 4
 
 # -- the admin account (BAS-IP 2) ---------------------------------------------
-ACCOUNT = Setting("account", {})
+ACCOUNT = Setting("account", {}, isolated=True)
 
 # -- time (BAS-IP 8) ----------------------------------------------------------
 TIMEZONE = Setting("timezone", {"timezone": "UTC\u00b100:00"})
@@ -225,22 +228,34 @@ def _merge(defaults, stored, nested):
 class Settings:
     """Reads and writes declared settings; durable on return (the store fsyncs)."""
 
-    def __init__(self, store):
+    def __init__(self, store, account_store=None):
         self._store = store
+        # Isolated settings (the admin account) live here; the main store
+        # before the board had one, so an older panel keeps its password.
+        self._account_store = account_store or store
+
+    def _raw(self, setting):
+        key = _PREFIX + setting.name
+        if setting.isolated:
+            raw = self._account_store.get(key)
+            if raw is not None or self._account_store is self._store:
+                return raw
+        return self._store.get(key)
 
     # -- generic, by declaration -----------------------------------------------
     def read(self, setting):
-        raw = self._store.get(_PREFIX + setting.name)
+        raw = self._raw(setting)
         stored = json.loads(raw) if raw is not None else {}
         return _merge(setting.defaults, stored, setting.nested)
 
     def read_stored(self, setting):
         """Only what was stored, without defaults ({} when nothing was)."""
-        raw = self._store.get(_PREFIX + setting.name)
+        raw = self._raw(setting)
         return json.loads(raw) if raw is not None else {}
 
     def write(self, setting, document):
-        self._store.put(_PREFIX + setting.name, json.dumps(document).encode())
+        store = self._account_store if setting.isolated else self._store
+        store.put(_PREFIX + setting.name, json.dumps(document).encode())
 
     # -- typed accessors ---------------------------------------------------------
     def dial_timeouts(self):

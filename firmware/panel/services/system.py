@@ -10,12 +10,13 @@ _REBOOT_DELAY_S = 0.3
 
 
 class System:
-    def __init__(self, board, store, forward_rules, accounts, sip_account, reboot=None):
-        self._board = board
-        self._store = store
-        self._forward_rules = forward_rules
-        self._accounts = accounts
-        self._sip_account = sip_account
+    """services: the wiring's Services (board, store, account_store,
+    forward_rules, accounts, sip, call_log, settings)."""
+
+    def __init__(self, services, reboot=None):
+        self._services = services
+        self._board = services.board
+        self._store = services.store
         self._reboot = reboot
         self.adapter = None  # drivers.adapter.AdapterDriver, when the board has one
 
@@ -47,7 +48,40 @@ class System:
 
     def factory_reset(self):
         """Rules, SIP, password and every setting back to the factory state."""
+        services = self._services
         self._store.clear()
-        self._forward_rules.forget_count()
-        self._accounts.revoke_all()
-        self._sip_account.changed()
+        if services.account_store is not None:
+            services.account_store.clear()
+        services.forward_rules.forget_count()
+        services.accounts.revoke_all()
+        services.sip.changed()
+
+    def account_state(self):
+        """ "ok" (a password was set), "factory" (never changed) or "lost": no
+        password record, and its store found damage, so the factory password
+        is in force only because the record was destroyed (health, log)."""
+        if self._services.settings.password_md5():
+            return "ok"
+        store = self._services.account_store or self._store
+        if store.health()["state"] == "damaged":
+            return "lost"
+        return "factory"
+
+    def health(self):
+        """GET /api/v1/system/health: the stores, the account, the drivers."""
+        services = self._services
+        adapter = self.adapter
+        report = {
+            "store": self._store.health(),
+            "account": self.account_state(),
+            "call_log_dropped": services.call_log.dropped,
+            "sip": services.sip.status(),
+            "adapter": {
+                "configured": adapter is not None,
+                "present": bool(adapter is not None and adapter.present),
+                "version": adapter.version if adapter is not None else None,
+            },
+        }
+        if services.account_store is not None:
+            report["account_store"] = services.account_store.health()
+        return report
