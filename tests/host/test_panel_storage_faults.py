@@ -25,7 +25,7 @@ RULES = 60
 
 def _files(directory):
     found = set()
-    for folder, _, names in os.walk(directory):
+    for _folder, _, names in os.walk(directory):
         for name in names:
             found.add(name)
     return found
