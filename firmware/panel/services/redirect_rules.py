@@ -31,6 +31,7 @@ import json
 from panel import compat
 from panel.core import redirects
 from panel.core.redirects import RuleError
+from panel.core.search import count_before
 from panel.services import redirect_index
 from panel.store import MAX_VALUE_BYTES, StoreFull
 
@@ -82,14 +83,7 @@ def _records(rule):
 
 def _insert_bounded(selected, entry, capacity):
     """Insert into a sorted list, keeping at most `capacity` smallest entries."""
-    low = 0
-    high = len(selected)
-    while low < high:
-        middle = (low + high) // 2
-        if selected[middle] < entry:
-            low = middle + 1
-        else:
-            high = middle
+    low = count_before(len(selected), lambda middle: selected[middle] < entry)
     if capacity is not None and low >= capacity:
         return
     selected.insert(low, entry)

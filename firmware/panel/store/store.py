@@ -102,6 +102,7 @@ import struct
 from array import array
 
 from panel.compat import const
+from panel.core.search import count_before
 from panel.store import records
 from panel.store.file_system import OsFileSystem, is_missing
 from panel.store.records import DECODE_ERRORS, StoreError, StoreFull, is_full_error
@@ -222,16 +223,9 @@ def _manifest_tail_is_torn(handle, offset):
 
 
 def _sorted_contains(values, wanted):
-    """Binary search in a sorted array."""
-    low = 0
-    high = len(values)
-    while low < high:
-        middle = (low + high) // 2
-        if values[middle] < wanted:
-            low = middle + 1
-        else:
-            high = middle
-    return low < len(values) and values[low] == wanted
+    """Whether the sorted array `values` holds `wanted` (binary search)."""
+    index = count_before(len(values), lambda middle: values[middle] < wanted)
+    return index < len(values) and values[index] == wanted
 
 
 class Store:
@@ -685,16 +679,12 @@ class Store:
         return self._low_key(index + 1)
 
     def _route(self, key):
-        """Index of the partition holding key: the last one whose low key <= key."""
-        low = 0
-        high = len(self._ids) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self._low_key(middle) <= key:
-                low = middle
-            else:
-                high = middle - 1
-        return low
+        """Index of the partition holding key: the last one whose low key <= key
+        (the first partition for a key below every low key)."""
+        starting_at_or_before = count_before(
+            len(self._ids), lambda middle: self._low_key(middle) <= key
+        )
+        return max(0, starting_at_or_before - 1)
 
     def _replace_partitions(self, index, new_partitions):
         """Replace partition index by new_partitions, a list of (id, low key,
