@@ -92,12 +92,19 @@ def check_same_as_scan(harness):
     store = harness.store
     rules = harness.services.redirect_rules
 
+    # Read once per check (nothing changes the store meanwhile): every rule
+    # by a full scan, and the index's candidates once per number.
+    all_rules = list(rules.iter_rules())
+    candidates = {}
+
     def scanned(called):
-        return list(rules.iter_rules())
+        return all_rules
 
     def indexed(called):
-        # What the call engine asks (PanelEnvironment.rules).
-        return list(rules.candidates(called))
+        # What the call engine asks (CallEnvironment.rules).
+        if called not in candidates:
+            candidates[called] = list(rules.candidates(called))
+        return candidates[called]
 
     # The o: keys: one per rule, in the default list order.
     order_ids = [key[-36:] for key in store.keys("o:", "o;")]
