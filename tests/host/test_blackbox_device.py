@@ -35,6 +35,7 @@ def test_fresh_panel_defaults(fresh_panel):
             "enabled": False,
             "server": {"server": "", "port": 514, "severity": 6},
             "tag": "",
+            "transport": "http",
         },
         "/api/v1/network/timezone": {
             "timezone": "UTC\u00b100:00",
