@@ -46,7 +46,9 @@ class EventSender:
         # now_ms: callable() -> Unix ms (the events_dropped line's time).
         self.events = events
         self._host_address = host_address
-        self._open_connection = open_connection or asyncio.open_connection
+        # Looked up when first needed: the WebAssembly port's asyncio has no
+        # streams (and no sockets), yet builds the panel.
+        self._open_connection = open_connection
         self._udp_factory = udp_socket
         self._udp = None
         self._now_ms = now_ms
@@ -159,7 +161,10 @@ class EventSender:
             "POST / HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: %d\r\nConnection: close\r\n\r\n" % (host, port, len(body))
         )
-        reader, writer = await self._open_connection(host, port)
+        opener = self._open_connection or getattr(asyncio, "open_connection", None)
+        if opener is None:
+            raise OSError("no asyncio streams on this port")
+        reader, writer = await opener(host, port)
         try:
             writer.write(head.encode() + body)
             await writer.drain()
