@@ -4,7 +4,6 @@
 # server's parser does (at ":" and ",", parts trimmed) and read the parts by
 # position. tests/host/test_events.py sends them to a real HTTP listener.
 from api_harness import Harness
-
 from panel.core import event_lines
 from panel.services.events import Events
 from panel.services.settings import SIP_ENABLE, Settings

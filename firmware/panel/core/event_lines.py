@@ -91,7 +91,9 @@ def message(event, info, context):
         if info.get("result") != "answered":
             return None  # only the leg that answered has a line (10.3)
         target = target_text(info.get("destination"), context.get("sip_host", ""))
-        return LEVEL_INFO, call_line(context.get("apartment") or info.get("forward_number"), target, True)
+        return LEVEL_INFO, call_line(
+            context.get("apartment") or info.get("forward_number"), target, True
+        )
     if event == "outgoing_call_missed":
         return LEVEL_INFO, call_line(
             context.get("apartment") or info.get("forward_number"),

@@ -125,10 +125,14 @@ class EventSender:
             _, level, milliseconds, text = entry
         if transport == "udp":
             ok = self._send_datagram(
-                host, port, event_lines.syslog_datagram(level, milliseconds, self._host(), app, text)
+                host,
+                port,
+                event_lines.syslog_datagram(level, milliseconds, self._host(), app, text),
             )
         else:
-            ok = await self._post(host, port, event_lines.line(level, milliseconds, self._host(), app, text))
+            ok = await self._post(
+                host, port, event_lines.line(level, milliseconds, self._host(), app, text)
+            )
         if not ok:
             return False
         if unreported:

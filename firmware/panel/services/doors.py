@@ -75,9 +75,10 @@ class Doors:
         item = None
         if self._identifiers is not None:
             for candidate in self._identifiers.scan():
-                if candidate.get("identifier_type") == "card" and card_key(
-                    candidate.get("identifier_number", "")
-                ) == wanted:
+                if (
+                    candidate.get("identifier_type") == "card"
+                    and card_key(candidate.get("identifier_number", "")) == wanted
+                ):
                     item = candidate
                     break
         if item is None:
