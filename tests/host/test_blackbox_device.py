@@ -243,6 +243,7 @@ def test_stored_settings_echo(fresh_panel):
         "enabled": True,
         "server": {"server": "10.0.0.9", "port": 514, "severity": 6},
         "tag": "panel",
+        "transport": "http",
     }
     for path in (
         "/api/v1/device/call/concierge",

@@ -40,9 +40,11 @@ class Events:
         self._settings = settings
         self._identifiers = identifiers
         self._capacity = capacity
-        self._next = None  # next sequence number, read from the store once
-        self._count = None  # lines queued, counted once
-        self._stats = None
+        # The next sequence number, read from the store once (it only grows;
+        # after a factory reset it goes on from where it was). The count and
+        # the drop counters are read from the store each time: a factory
+        # reset (services.system) clears the store under this service.
+        self._next = None
         # What a call-log entry alone does not say (10.3): the number the
         # visitor dialled and the target tried last, for the call lines.
         self._apartment = None
@@ -130,17 +132,17 @@ class Events:
                 last = int(key[len(_PREFIX) :])
                 break
             self._next = last + 1
-            self._count = self._store.count(_PREFIX, _STOP)
-        if self._stats is None:
-            raw = self._store.get(_STATS)
-            self._stats = json.loads(raw) if raw is not None else {"dropped": 0, "unreported": 0}
+
+    def _stats(self):
+        raw = self._store.get(_STATS)
+        return json.loads(raw) if raw is not None else {"dropped": 0, "unreported": 0}
 
     def _changes(self, level, timestamp_ms, text):
         self._ensure()
         sequence = self._next
         record = ("%d %d %s" % (level, timestamp_ms, text)).encode()
         changes = [(_key(sequence), record)]
-        excess = self._count + 1 - self._capacity
+        excess = self._store.count(_PREFIX, _STOP) + 1 - self._capacity
         dropped = 0
         if excess > 0:
             for key in self._store.keys(_PREFIX, _STOP):
@@ -148,20 +150,16 @@ class Events:
                 dropped += 1
                 if dropped >= excess:
                     break
-        stats = None
         if dropped:
-            stats = {
-                "dropped": self._stats["dropped"] + dropped,
-                "unreported": self._stats["unreported"] + dropped,
-            }
+            stats = self._stats()
+            stats["dropped"] += dropped
+            stats["unreported"] += dropped
             changes.append((_STATS, json.dumps(stats).encode()))
-        return changes, (sequence + 1, self._count + 1 - dropped, stats)
+        return changes, sequence + 1
 
     def commit(self, state):
         """The prepared changes are durable: take their state."""
-        self._next, self._count, stats = state
-        if stats is not None:
-            self._stats = stats
+        self._next = state
         self.counters["queued"] += 1
         if self.on_queued is not None:
             self.on_queued()
@@ -178,24 +176,17 @@ class Events:
 
     def acknowledge(self, key):
         """The server took the line under `key`: it leaves the queue for good."""
-        self._ensure()
         self._store.delete(key)
-        self._count = max(self._count - 1, 0)
         self.counters["sent"] += 1
 
     def unreported_drops(self):
-        self._ensure()
-        return self._stats["unreported"]
+        return self._stats()["unreported"]
 
     def drops_reported(self, count):
         """An events_dropped line saying `count` was acknowledged."""
-        self._ensure()
-        stats = {
-            "dropped": self._stats["dropped"],
-            "unreported": max(self._stats["unreported"] - count, 0),
-        }
+        stats = self._stats()
+        stats["unreported"] = max(stats["unreported"] - count, 0)
         self._store.put(_STATS, json.dumps(stats).encode())
-        self._stats = stats
         self.counters["sent"] += 1
 
     def failed(self, reason):
@@ -204,19 +195,17 @@ class Events:
 
     # -- status ---------------------------------------------------------------
     def queued(self):
-        self._ensure()
-        return self._count
+        return self._store.count(_PREFIX, _STOP)
 
     def status(self):
         """GET /api/v1/syslog/status [CHOICE]: the queue and its counters."""
-        self._ensure()
-        target = self.target()
+        stats = self._stats()
         return {
-            "enabled": target is not None,
-            "queued": self._count,
+            "enabled": self.target() is not None,
+            "queued": self.queued(),
             "capacity": self._capacity,
-            "events_dropped": self._stats["dropped"],
-            "events_dropped_unreported": self._stats["unreported"],
+            "events_dropped": stats["dropped"],
+            "events_dropped_unreported": stats["unreported"],
             "sent": self.counters["sent"],
             "failed": self.counters["failed"],
             "last_error": self.last_error,
