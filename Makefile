@@ -12,7 +12,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run test test-host test-mpy test-mpy-unix compile lint format bench sipp clean
+.PHONY: run events-sink test test-host test-mpy test-mpy-unix compile lint format bench sipp clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ sipp:
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA)
+
+# Prints every event line the panel sends (spec 10); see README "Events".
+EVENTS_PORT ?= 5140
+events-sink: $(VENV)/.installed
+	$(PY) -m host.event_sink --port $(EVENTS_PORT)
 
 # ruff's rules and the reasons for them are in pyproject.toml.
 lint: $(VENV)/.installed

@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from host import sim_routes  # noqa: E402
+from host import sim_hardware, sim_routes  # noqa: E402
 from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 from panel.clock import Clock  # noqa: E402
@@ -103,7 +103,10 @@ async def serve(board, adapter_path=None, sip_port=None):
         rtp_socket=rtp_socket_factory(board),
         tone_hz=HOST_CALL_TONE_HZ,
         reboot=reboot.set,
-        extra_routes=lambda app, panel: sim_routes.register(app, panel, pins),
+        extra_routes=lambda app, panel: (
+            sim_routes.register(app, panel, pins),
+            sim_hardware.register(app, panel),
+        ),
         public_prefixes=(sim_routes.PREFIX,),
     )
     panel = build_panel(board, parts)

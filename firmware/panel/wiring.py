@@ -35,12 +35,14 @@ from panel.calls.ticks_clock import TicksClock
 from panel.compat import run_handlers_in_loop
 from panel.core.errors import ApiError
 from panel.drivers.adapter import AdapterDriver
+from panel.drivers.event_sender import EventSender
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
 from panel.services.access import Identifiers
 from panel.services.accounts import Accounts
 from panel.services.call_log import CallLog
 from panel.services.doors import Doors
+from panel.services.events import DEFAULT_QUEUE_LINES, Events
 from panel.services.forward_rules import ForwardRules
 from panel.services.redirect_rules import DEFAULT_RULE_LIMIT, RedirectRules
 from panel.services.redirect_settings import RedirectSettings
@@ -58,6 +60,7 @@ DEFAULT_LIMITS = {
     "tokens": 8,
     "call_log_entries": 1000,
     "identifiers": 2000,
+    "event_queue_lines": DEFAULT_QUEUE_LINES,  # spec 10.1: at least 500
 }
 
 
@@ -127,16 +130,18 @@ class Services:
         self.account_store = parts.account_store
         self.clock = clock
         self.settings = Settings(store, parts.account_store)
-        self.call_log = CallLog(store, clock, limits["call_log_entries"])
+        self.identifiers = Identifiers(store, limits["identifiers"])
+        # Event lines for the management server (spec 10), queued by the log.
+        self.events = Events(store, self.settings, self.identifiers, limits["event_queue_lines"])
+        self.call_log = CallLog(store, clock, limits["call_log_entries"], self.events)
         self.forward_rules = ForwardRules(store, limits["forward_rules"])
         self.redirect_rules = RedirectRules(store, clock, limits["redirect_rules"])
         self.redirect_settings = RedirectSettings(self.settings, clock)
-        self.identifiers = Identifiers(store, limits["identifiers"])
         self.accounts = Accounts(self.settings, limits["tokens"])
         relays = {}
         for index, pin in enumerate(parts.relay_pins):
             relays[index + 1] = LockRelay(index + 1, pin)
-        self.doors = Doors(relays, self.settings, self.call_log)
+        self.doors = Doors(relays, self.settings, self.call_log, self.identifiers)
         self.sip = SipAccount(self.settings, self.call_log)
         self.system = System(self, parts.reboot)
         # Drivers, when the board has them (set by the wiring).
@@ -178,6 +183,7 @@ class Panel:
             media={"socket": parts.rtp_socket, "tone_hz": parts.tone_hz},
         )
         services.calls = self.calls
+        self.event_sender = EventSender(services.events, self._host_address, now_ms=self._now_ms)
         self.app = build_app(services, self.public_prefixes, self.limits["body_bytes"])
         if parts.extra_routes is not None:
             parts.extra_routes(self.app, self)
@@ -189,7 +195,24 @@ class Panel:
         self.calls.on_sip_event(kind, call, detail)
 
     def _on_adapter_event(self, event):
+        if event.kind == "presence":
+            self.services.call_log.link("adapter", event.detail, {"reason": event.reason})
         self.calls.on_adapter_event(event)
+
+    def _now_ms(self):
+        return self.services.clock.now_ms()
+
+    def _host_address(self):
+        # HOSTNAME of the event lines (spec 10.2): the address SIP is bound
+        # to, else the HTTP one; a wildcard says nothing, so it is the board's.
+        if self._sip_socket is not None:
+            address = getattr(self._sip_socket, "local_address", None)
+            if address and address[0] not in ("0.0.0.0", ""):
+                return address[0]
+        host = self.board.get("http_host", "")
+        if host and host != "0.0.0.0":
+            return host
+        return self.board.get("ip_address", "0.0.0.0")
 
     # -- lifecycle -----------------------------------------------------------
     def start(self):
@@ -213,8 +236,10 @@ class Panel:
             self.calls.sip = self.sip_user_agent
             services.sip.attach(self.sip_user_agent)
         self.calls.start()
+        self.event_sender.start()
 
     def stop(self):
+        self.event_sender.stop()
         self.calls.stop()
         self.services.doors.stop()
         if self.adapter is not None:

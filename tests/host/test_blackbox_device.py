@@ -35,6 +35,7 @@ def test_fresh_panel_defaults(fresh_panel):
             "enabled": False,
             "server": {"server": "", "port": 514, "severity": 6},
             "tag": "",
+            "transport": "http",
         },
         "/api/v1/network/timezone": {
             "timezone": "UTC\u00b100:00",
@@ -242,6 +243,7 @@ def test_stored_settings_echo(fresh_panel):
         "enabled": True,
         "server": {"server": "10.0.0.9", "port": 514, "severity": 6},
         "tag": "panel",
+        "transport": "http",
     }
     for path in (
         "/api/v1/device/call/concierge",

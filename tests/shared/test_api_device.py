@@ -169,7 +169,12 @@ async def test_section_8_defaults_on_a_fresh_panel():
         expected = [
             (
                 "/api/v1/syslog/settings",
-                {"enabled": False, "server": {"server": "", "port": 514, "severity": 6}, "tag": ""},
+                {
+                    "enabled": False,
+                    "server": {"server": "", "port": 514, "severity": 6},
+                    "tag": "",
+                    "transport": "http",
+                },
             ),
             (
                 "/api/v1/network/timezone",

@@ -8,6 +8,18 @@ from panel.core import schedule
 from panel.services import settings as schema
 
 
+def _field_value(document, field, kind):
+    # "text": a string, or an integer stored as its digits: SmartYard's driver
+    # posts input_code_number as a JSON number though the field is a string
+    # [COMPAT] (section 8: every provisioning call answers 200).
+    if kind == "text":
+        value = document[field]
+        if type(value) is int:
+            return str(value)
+        return body_rules.require(document, field, "str")
+    return body_rules.require(document, field, kind)
+
+
 def make_echo_handler(settings, setting, fields):
     async def handler(request):
         if request.method == "POST":
@@ -15,7 +27,7 @@ def make_echo_handler(settings, setting, fields):
             current = settings.read_stored(setting)
             for field in fields:
                 if field in document:
-                    current[field] = body_rules.require(document, field, fields[field][0])
+                    current[field] = _field_value(document, field, fields[field][0])
             settings.write(setting, current)
             return ok()
         return answer(settings.read(setting))
@@ -74,6 +86,13 @@ def register(app, services):
 
     route(app, "/api/v1/device/mode/wall", ["POST"])(set_mode("Wall"))
     route(app, "/api/v1/device/mode/unit", ["POST"])(set_mode("Unit"))
+
+    async def syslog_status(request):
+        # [CHOICE] the event queue of spec 10.1: lines waiting, the counters
+        # (events_dropped: lines the full queue lost, ever), the last failure.
+        return answer(services.events.status())
+
+    route(app, "/api/v1/syslog/status", ["GET"])(syslog_status)
 
     async def photo(request):
         raise ApiError(404, "No camera")

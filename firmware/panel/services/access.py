@@ -67,6 +67,20 @@ class Identifiers:
         for _, value in self._store.scan(_PREFIX, _STOP, reverse=reverse):
             yield json.loads(value)
 
+    def get(self, uid):
+        """The identifier stored under `uid`, or None."""
+        if type(uid) is not int or uid < 1:
+            return None
+        raw = self._store.get(_key(uid))
+        return json.loads(raw) if raw is not None else None
+
+    def find(self, identifier_type, number):
+        """The first identifier of that type and number, or None."""
+        for item in self.scan():
+            if item["identifier_type"] == identifier_type and item["identifier_number"] == number:
+                return item
+        return None
+
     def find_personal_code(self, code):
         for item in self.scan():
             if item["identifier_type"] == PERSONAL_CODE and item["identifier_number"] == code:

@@ -1,6 +1,11 @@
 # The call and event log of BAS-IP contract 7.2: a ring of a named size kept in
 # the store under "l:<uid>", so it survives reboots and never grows past the
 # board limit. uids only grow; the oldest entries are dropped first.
+#
+# It is also the one place events reach the management server (contract 10):
+# add() asks services.events for the event's line and writes it into the
+# event queue in the same atomic store batch as the log entry, so the log and
+# the server's lines never disagree (both have an event, or neither has).
 import json
 
 from panel.store import StoreError
@@ -20,7 +25,14 @@ EVENTS = {
     "access_granted_by_call_host": ("access", "Access granted by call host"),
     "access_granted_by_api_call": ("access", "Access granted by API call"),
     "access_granted_by_personal_code": ("access", "Access granted by personal code"),
+    "access_granted_by_card": ("access", "Access granted by card"),
+    "access_granted_by_exit_button": ("access", "Access granted by exit button"),
     "access_denied": ("access", "Access denied"),
+    "door_sensor_opened": ("access", "Door opened (door sensor)"),
+    "door_sensor_closed": ("access", "Door closed (door sensor)"),
+    "sip_registration_restored": ("info", "SIP registration restored"),
+    "adapter_lost": ("info", "Hybrid adapter lost"),
+    "adapter_restored": ("info", "Hybrid adapter restored"),
     "successful_login_api_call": ("system", "Successful login by API call"),
     "incorrect_login_api_call": ("system", "Incorrect login by API call"),
 }
@@ -31,12 +43,17 @@ def _key(uid):
 
 
 class CallLog:
-    def __init__(self, store, clock, capacity):
+    def __init__(self, store, clock, capacity, events=None):
+        # events: services.events.Events (None: a log that queues no lines)
         self._store = store
         self._clock = clock
         self._capacity = capacity
+        self._events = events
         self._next_uid = None
         self.dropped = 0  # entries that could not be stored (flash full)
+        # The last known state of each link ("sip", "adapter"): True up,
+        # False lost, absent unknown; see link().
+        self._links = {}
 
     def _ensure_next_uid(self):
         if self._next_uid is None:
@@ -54,10 +71,10 @@ class CallLog:
         category, text = EVENTS[event]
         self._ensure_next_uid()
         uid = self._next_uid
-        self._next_uid = uid + 1
+        timestamp = self._clock.now_ms()
         item = {
             "uid": uid,
-            "timestamp": self._clock.now_ms(),
+            "timestamp": timestamp,
             "name": {"key": event, "text": text},
             "category": category,
             "info": info or {},
@@ -71,14 +88,42 @@ class CallLog:
                 excess -= 1
                 if excess <= 0:
                     break
+        prepared = None
+        if self._events is not None:
+            prepared = self._events.prepare(event, item["info"], timestamp)
+            if prepared is not None:
+                changes.extend(prepared[0])
         try:
             self._store.write_batch(changes)
         except StoreError:
-            # StoreFull (nothing stored) or damage in the log's key range.
+            # StoreFull (nothing stored) or damage in the log's key range:
+            # neither the entry nor its event line was stored.
             self.dropped += 1
             self._next_uid = None  # read again from the store next time
             return None
+        self._next_uid = uid + 1
+        if prepared is not None:
+            self._events.commit(prepared[1])
         return uid
+
+    def record(self, event, info=None):
+        """add() under the name the callers of events use: one entry, one line."""
+        return self.add(event, info)
+
+    def link(self, name, up, info=None):
+        """A link's state seen now ("sip" or "adapter", up True/False): logs
+        `<name>_lost` when a link that was up goes down, and the restored
+        event when a lost one comes back; repeats and a first "down" (it was
+        never up) log nothing."""
+        previous = self._links.get(name)
+        self._links[name] = bool(up)
+        if previous is None or previous == bool(up):
+            return None
+        if name == "sip":
+            event = "sip_registration_restored" if up else "sip_registration_lost"
+        else:
+            event = name + ("_restored" if up else "_lost")
+        return self.add(event, info)
 
     def items(self, reverse=True):
         """Entries as dicts, newest first by default, one at a time."""

@@ -111,6 +111,15 @@ LANGUAGE = Setting("language", {})
 PANEL_MODE = Setting("panel_mode", {"current_panel_mode": "Unit"})
 PANEL_MODES = ("Wall", "Unit")
 
+# Where the event lines of section 10 go (services.events reads it through
+# SYSLOG). `transport` "http" (default) or "udp" [CHOICE, 10.1].
+SYSLOG_FIELDS = {
+    "enabled": ("bool", False),
+    "server": ("dict", {"server": "", "port": 514, "severity": 6}),
+    "tag": ("str", ""),
+    "transport": ("str", "http"),
+}
+
 # Management servers write these during provisioning and read them back on
 # every sync; their behaviour is out of the contract, their values are checked
 # for type only. path -> (settings name, GET allowed, {field: (kind, default)});
@@ -129,13 +138,13 @@ ECHO_SETTINGS = (
         {"fps": ("int", None), "video_resolution": ("str", None)},
     ),
     (
-        "/api/v1/device/settings/video/payload",
+        "/api/v1/device/settings/payload",
         "video_payload",
         False,
         {"payload_codec_h264": ("int", None)},
     ),
     (
-        "/api/v1/device/settings/video/rtsp",
+        "/api/v1/device/settings/rtsp",
         "video_rtsp",
         False,
         {
@@ -163,7 +172,7 @@ ECHO_SETTINGS = (
         "/api/v1/access/general/unlock/input/code",
         "input_code",
         False,
-        {"input_code_enable": ("bool", False), "input_code_number": ("str", "")},
+        {"input_code_enable": ("bool", False), "input_code_number": ("text", "")},
     ),
     (
         "/api/v1/access/freeaccess",
@@ -177,16 +186,7 @@ ECHO_SETTINGS = (
         True,
         {"custom_server": ("str", ""), "enabled": ("bool", False), "use_default": ("bool", True)},
     ),
-    (
-        "/api/v1/syslog/settings",
-        "syslog",
-        True,
-        {
-            "enabled": ("bool", False),
-            "server": ("dict", {"server": "", "port": 514, "severity": 6}),
-            "tag": ("str", ""),
-        },
-    ),
+    ("/api/v1/syslog/settings", "syslog", True, SYSLOG_FIELDS),
     ("/api/v1/web/ssl", "web_ssl", False, {"is_enabled": ("bool", False)}),
 )
 
@@ -199,6 +199,9 @@ def echo_setting(name, fields):
         if default is not None:
             defaults[field] = default
     return Setting(name, defaults, nested=True)
+
+
+SYSLOG = echo_setting("syslog", SYSLOG_FIELDS)
 
 
 def _fresh(value):

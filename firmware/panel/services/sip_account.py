@@ -10,6 +10,7 @@ class SipAccount:
         self._call_log = call_log
         self.user_agent = None  # drivers.sip_ua.SipUserAgent, when the board has a network
         self._registered = False
+        self._lost = False  # a loss was logged and no success since
 
     def attach(self, user_agent):
         """The board's user agent; registers now and again whenever SIP changes."""
@@ -38,10 +39,18 @@ class SipAccount:
             self.user_agent.unregister()
 
     def on_registration(self, detail):
-        """The user agent's registration event: a lost registration is logged."""
-        if self._registered and detail != "OK" and self.enabled():
+        """The user agent's registration event: a lost registration is logged,
+        and so is the first success after it (both also go to the server)."""
+        registered = detail == "OK"
+        if self._registered and not registered and self.enabled():
             self._call_log.add("sip_registration_lost", {"status": detail})
-        self._registered = detail == "OK"
+            self._lost = True
+        elif registered and self._lost:
+            self._call_log.add("sip_registration_restored", {"status": detail})
+            self._lost = False
+        elif not registered and not self.enabled():
+            self._lost = False  # switched off: nothing to restore
+        self._registered = registered
 
     def status(self):
         """Contract 5.3: OFFLINE while disabled, else the user agent's
