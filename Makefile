@@ -12,7 +12,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run events-sink test test-host test-mpy test-mpy-unix compile lint format bench sipp clean
+.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,13 @@ test-mpy: $(VENV)/.installed $(MPY_NODE)
 test-mpy-unix: $(VENV)/.installed
 	$(PY) tools/mpy/run_unix.py --microdot $(MICRODOT_DIR)
 
-test: compile test-host test-mpy test-mpy-unix
+# The CPython suite and the two MicroPython runs are independent: they run
+# side by side on the two cores, each one's output printed whole when it ends.
+test: compile
+	$(MAKE) -j2 --output-sync=target test-host test-micropython
+
+test-micropython: test-mpy
+	$(MAKE) test-mpy-unix
 
 bench: $(VENV)/.installed $(MPY_NODE)
 	$(PY) tools/bench.py
