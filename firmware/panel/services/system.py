@@ -46,8 +46,11 @@ class System:
         asyncio.create_task(reboot_later())
 
     def factory_reset(self):
-        """Rules, SIP, password and every setting back to the factory state."""
+        """Rules, SIP, password and every setting back to the factory state.
+        Every token dies with the password it was issued under (the factory
+        password is public); the brute-force counters go too."""
         self._store.clear()
         self._forward_rules.forget_count()
         self._accounts.revoke_all()
+        self._accounts.attempts.clear()
         self._sip_account.changed()
