@@ -65,6 +65,8 @@ MAX_USERNAME_CHARS = compat.const(64)
 MAX_PASSWORD_CHARS = compat.const(64)
 
 TOO_MANY_ATTEMPTS = "Too many attempts"
+# The limiter's key of a source's old-password guesses (password change).
+_PASSWORD_GUESS = "password change "
 WRONG_LOGIN = "Wrong login or password"
 
 
@@ -167,12 +169,16 @@ class Accounts:
         return self.issue_token()
 
     def change_password(self, source, old_password, new_password):
-        """Section 8: the admin password, if old_password is the current one."""
+        """Section 8: the admin password, if old_password is the current one.
+        Its wrong guesses are counted under their own key: the request's own
+        credentials passed (and forgot `source`), so they must not reset it."""
+        guesses = _PASSWORD_GUESS + source
         self._check_not_locked(source)
+        self._check_not_locked(guesses)
         if not self.check_password(ADMIN_USER, old_password):
-            self._failed(source)
+            self._failed(guesses)
             raise ApiError(400, WRONG_LOGIN)
-        self._passed(source)
+        self._passed(guesses)
         if not new_password or len(new_password) > MAX_PASSWORD_CHARS:
             raise body_rules.range_error("new_password", "1..64 characters")
         self.set_password(new_password)
