@@ -14,9 +14,8 @@ GET  /sim/call               the call: state, apartment, targets and their state
 POST /sim/call/hangup        the visitor hangs up -> the call; 409 when idle
 """
 
-import json
-
 from panel.calls.controller import MAX_KEYS_PER_PRESS
+from panel.core import body as body_rules
 from panel.drivers.keypad import valid_keys
 
 # Every route here is under this prefix, served without credentials.
@@ -42,12 +41,12 @@ def register(app, panel, relay_pins):
         calls = controller()
         if calls is None:
             return _error(503, "Panel not started")
+        # The panel's strict parser (core.body: nesting depth and integer
+        # length bounded, the same answer on both runtimes), not json.loads.
         try:
-            document = json.loads(request.body or b"")
-        except ValueError:
-            return _error(400, "Wrong JSON body")
-        if not isinstance(document, dict):
-            return _error(400, "Wrong JSON body")
+            document = body_rules.parse_object(request.body or b"")
+        except body_rules.BodyError as error:
+            return _error(error.status, error.text)
         keys = document.get("keys", document.get("key"))
         if not isinstance(keys, str) or not valid_keys(keys) or len(keys) > MAX_KEYS_PER_PRESS:
             return _error(400, "Wrong key")

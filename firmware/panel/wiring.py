@@ -28,18 +28,19 @@ from panel.api import (
     redirectrules,
     stored_settings,
 )
-from panel.api.common import error_for
+from panel.api.common import REDIRECT_RULES_PREFIX, error_for
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
 from panel.compat import run_handlers_in_loop
+from panel.core import redirects
 from panel.core.errors import ApiError
 from panel.drivers.adapter import AdapterDriver
 from panel.drivers.event_sender import EventSender
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
 from panel.services.access import Identifiers
-from panel.services.accounts import Accounts
+from panel.services.accounts import Accounts, TooManyAttempts
 from panel.services.call_log import CallLog
 from panel.services.doors import Doors
 from panel.services.events import DEFAULT_QUEUE_LINES, Events
@@ -121,7 +122,7 @@ class Services:
     """The domain services, one per domain, that the routes and the call
     engine share. Attributes only; each service owns its part of the store."""
 
-    def __init__(self, board, limits, parts):
+    def __init__(self, board, limits, parts, ticks_clock=None):
         store = parts.store
         clock = parts.clock
         self.board = board
@@ -137,7 +138,14 @@ class Services:
         self.forward_rules = ForwardRules(store, limits["forward_rules"])
         self.redirect_rules = RedirectRules(store, clock, limits["redirect_rules"])
         self.redirect_settings = RedirectSettings(self.settings, clock)
-        self.accounts = Accounts(self.settings, limits["tokens"])
+        # Token lifetimes and brute-force windows run on the ms ticks clock
+        # (the call controller's, so tests move one fake clock).
+        self.accounts = Accounts(
+            self.settings,
+            limits["tokens"],
+            ticks_ms=(ticks_clock or TicksClock()).ticks_ms,
+            call_log=self.call_log,
+        )
         relays = {}
         for index, pin in enumerate(parts.relay_pins):
             relays[index + 1] = LockRelay(index + 1, pin)
@@ -165,7 +173,8 @@ class Panel:
         self.board = board
         self.parts = parts
         self.limits = board_limits(board)
-        self.services = Services(board, self.limits, parts)
+        call_clock = parts.call_clock or TicksClock()
+        self.services = Services(board, self.limits, parts, call_clock)
         services = self.services
         self.public_prefixes = parts.public_prefixes
         self.adapter = None
@@ -177,7 +186,7 @@ class Panel:
         self._sip_socket = None
         self.calls = CallController(
             CallEnvironment(services),
-            parts.call_clock or TicksClock(),
+            call_clock,
             sip=None,
             adapter=self.adapter,
             media={"socket": parts.rtp_socket, "tone_hz": parts.tone_hz},
@@ -297,8 +306,17 @@ def build_app(services, public_prefixes=(), body_bytes=None):
     app.options_handler = None
 
     async def check_credentials(request):
-        if _is_public(request.path, public_prefixes) or services.accounts.authenticate(request):
+        if _is_public(request.path, public_prefixes):
             return None
+        try:
+            if services.accounts.authenticate(request):
+                return None
+        except TooManyAttempts as exc:
+            # Brute-force lockout (services.accounts): 429 in the path's shape.
+            if request.path.startswith(REDIRECT_RULES_PREFIX):
+                details = {"retry_after_s": exc.retry_after_s}
+                return redirects.RuleError(429, exc.text, details).answer(exc.headers())
+            return exc.answer()
         return error_for(request, 401).answer()
 
     app.before_request(check_credentials)

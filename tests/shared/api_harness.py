@@ -30,14 +30,19 @@ TEST_BOARD = {
 
 
 class Harness:
-    def __init__(self, name, board=None, clock=None):
+    def __init__(self, name, board=None, clock=None, call_clock=None):
         self.directory = temp_dir(name)
         self.store = Store(self.directory + "/store")
         self.store.open()
         self.pins = [RecordingPin(1), RecordingPin(2)]
         self.board = json.loads(json.dumps(board or TEST_BOARD))
         self.clock = clock or Clock(assume_set=True)
-        parts = BoardParts(store=self.store, clock=self.clock, relay_pins=self.pins)
+        # call_clock: the ms ticks of calls, tokens and brute-force windows
+        # (tests/shared/fake_clock.FakeClock to move them by hand).
+        self.call_clock = call_clock
+        parts = BoardParts(
+            store=self.store, clock=self.clock, relay_pins=self.pins, call_clock=call_clock
+        )
         self.panel = build_panel(self.board, parts)
         self.services = self.panel.services
         self.app = self.panel.app

@@ -248,6 +248,8 @@ async def test_keypad_dials_and_checks_personal_codes():
             (2, "access_granted_by_personal_code"),
         ]
         assert controller.press("*1#")[-1]["granted"] is False
+        # Written a loop turn after the answer, like the call's entries.
+        await until(lambda: environment.events("access_denied"))
         assert environment.events("access_denied") == [{"identifier_type": "personal_code"}]
         # The keypad forgets a half-typed number on the controller's clock.
         controller.press("12")

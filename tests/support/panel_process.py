@@ -90,8 +90,23 @@ class PanelProcess:
             return ""
         return self.process.stdout.read().decode(errors="replace")
 
-    def request(self, method, path, body=None, auth=BASIC, headers=None, raw_body=None, timeout=10):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def request(
+        self,
+        method,
+        path,
+        body=None,
+        auth=BASIC,
+        headers=None,
+        raw_body=None,
+        timeout=10,
+        source=None,
+    ):
+        # source: the client's own address (another 127.x.y.z is another
+        # client for the panel's per-source limits).
+        source_address = (source, 0) if source else None
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=source_address
+        )
         all_headers = {}
         if auth:
             all_headers["Authorization"] = auth

@@ -1,10 +1,11 @@
 # Authentication routes of the BAS-IP API (contract section 2): md5 login
-# issuing Bearer tokens, logout, password change. The account and its tokens
-# are services.accounts; the check every protected route goes through is the
-# wiring's before-request hook calling Accounts.authenticate.
+# issuing Bearer tokens, logout, password change. The account, its tokens and
+# the brute-force limits are services.accounts; the check every protected
+# route goes through is the wiring's before-request hook calling
+# Accounts.authenticate.
 from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
-from panel.services.accounts import ADMIN_USER, bearer_token
+from panel.services.accounts import bearer_token, source_of
 
 # Routes that need no credentials (contract 2.2).
 PUBLIC_PATHS = ("/api/info", "/api/v1/login", "/api/v1/sip/status", "/api/v1/device/sip/status")
@@ -23,15 +24,8 @@ def register(app, services):
             password = request.args.get("password")
         if username is None or password is None:
             raise ApiError(400, "Required parameters missed")
-        if (
-            not isinstance(username, str)
-            or not isinstance(password, str)
-            or not accounts.check_md5(username, password)
-        ):
-            services.call_log.add("incorrect_login_api_call", {"username": str(username)})
-            raise ApiError(400, "Wrong login or password")
-        services.call_log.add("successful_login_api_call", {"username": username})
-        return answer({"token": accounts.issue_token(), "account_type": "admin"})
+        token = accounts.login(source_of(request), username, password)
+        return answer({"token": token, "account_type": "admin"})
 
     route(app, "/api/v1/login", ["GET", "POST"])(login)
 
@@ -55,11 +49,7 @@ def register(app, services):
             raise ApiError(400, "Required parameters missed")
         if new is None:
             raise ApiError(400, "Required parameters missed")
-        if not accounts.check_password(ADMIN_USER, old):
-            raise ApiError(400, "Wrong login or password")
-        if not new or len(new) > 64:
-            raise body_rules.range_error("new_password", "1..64 characters")
-        accounts.set_password(new)
+        accounts.change_password(source_of(request), old, new)
         return ok()
 
     for path in ("/api/v1/security/password/admin", "/api/v1/security/password/web/admin"):

@@ -7,7 +7,9 @@ from panel.core import numbers
 from panel.services import settings as schema
 from panel.services.forward_rules import (
     MAX_FORWARD_NUMBER,
+    MAX_QUEUE_BYTES,
     MAX_QUEUE_LENGTH,
+    QueueTooLarge,
     RuleLimitReached,
     TooManyAtOnce,
 )
@@ -61,6 +63,8 @@ def register(app, services):
             raise body_rules.range_error("forward_number", "Rule limit reached")
         except TooManyAtOnce:
             raise body_rules.range_error("list_items", "Too many items in one request")
+        except QueueTooLarge:
+            raise body_rules.range_error(_QUEUE_FIELD, "At most %d bytes stored" % MAX_QUEUE_BYTES)
 
     async def one_rule(request, uid):
         number = parse_forward_uid(uid)

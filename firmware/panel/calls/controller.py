@@ -26,7 +26,9 @@
 #   controller.dial("223") -> True, or False when a call is running (refused)
 #   controller.hangup() -> True, or False when there is no call
 #   controller.press(keys) -> [result, ...]     the front keypad (drivers.keypad)
-#   controller.personal_code(code) -> bool      spec 8.1
+#   controller.personal_code(code) -> bool      spec 8.1 (with a lockout
+#       after wrong codes: KEYPAD_FREE_FAILURES below)
+#   controller.code_locked_ms() -> ms until personal codes are taken again
 #   controller.run_timers()   fire the machine's due timers at clock.ticks_ms()
 #       and carry out their actions: the timer task's one step, called by
 #       tests after they move a fake clock on
@@ -43,6 +45,7 @@ import asyncio
 
 from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff
+from panel.core.attempts import AttemptLimiter
 from panel.drivers.keypad import Keypad, valid_keys
 from panel.proto import hybrid, sdp
 from panel.proto.sip_message import LocalError
@@ -52,6 +55,22 @@ from panel.proto.sip_message import LocalError
 _IDLE_POLL_MS = const(1000)
 # Keys accepted in one keypad request.
 MAX_KEYS_PER_PRESS = const(64)
+
+# [D] Keypad personal codes (spec 8.1) against guessing (core.attempts): the
+# keypad is one source. The KEYPAD_FREE_FAILURES-th wrong code in a row
+# locks code entry for KEYPAD_LOCKOUT_BASE_MS, each further wrong code (after
+# the window) for twice as long, at most KEYPAD_LOCKOUT_MAX_MS; a right code
+# or KEYPAD_FORGET_MS without a wrong one starts afresh. While locked, codes
+# are refused unchecked (the right one too) and cost nothing: no lookup, no
+# log entry. Each wrong code that is checked logs one access_denied entry,
+# the one that opens a window with "locked_s" in its info: at most one entry
+# per window. The entries are written a loop turn after the answer, like the
+# call's (no fsync while the visitor waits).
+KEYPAD_FREE_FAILURES = const(5)
+KEYPAD_LOCKOUT_BASE_MS = const(30000)
+KEYPAD_LOCKOUT_MAX_MS = const(900000)  # 15 minutes
+KEYPAD_FORGET_MS = const(3600000)  # an hour
+_KEYPAD_SOURCE = "keypad"
 
 
 class CallController:
@@ -69,7 +88,15 @@ class CallController:
             "adapter_refusals": 0,
             "personal_code_granted": 0,
             "personal_code_denied": 0,
+            "personal_code_locked": 0,
         }
+        self.code_attempts = AttemptLimiter(
+            KEYPAD_FREE_FAILURES,
+            KEYPAD_LOCKOUT_BASE_MS,
+            KEYPAD_LOCKOUT_MAX_MS,
+            KEYPAD_FORGET_MS,
+            1,
+        )
         self._running = False
         self._task = None
         self._wake = None
@@ -164,7 +191,12 @@ class CallController:
                 results.append(result)
             elif kind == "code":
                 granted = self.personal_code(text)
-                results.append({"key": key, "action": "personal_code", "granted": granted})
+                result = {"key": key, "action": "personal_code", "granted": granted}
+                locked_ms = self.code_locked_ms()
+                if not granted and locked_ms:
+                    result["reason"] = "locked"
+                    result["retry_after_s"] = (locked_ms + 999) // 1000
+                results.append(result)
             elif kind in ("cleared", "code_entry", "ignored"):
                 result = {"key": key, "action": kind}
                 if text:
@@ -173,13 +205,25 @@ class CallController:
         return results
 
     def personal_code(self, code):
-        """Spec 8.1: a personal code typed on the keypad opens its lock(s)."""
+        """Spec 8.1: a personal code typed on the keypad opens its lock(s).
+        False for a wrong code, and for any code while code entry is locked
+        (KEYPAD_FREE_FAILURES above)."""
         environment = self.environment
+        now = self.clock.ticks_ms()
+        attempts = self.code_attempts
+        if attempts.blocked_ms(_KEYPAD_SOURCE, now):
+            self.counters["personal_code_locked"] += 1
+            return False
         item = environment.find_personal_code(code)
         if item is None:
             self.counters["personal_code_denied"] += 1
-            environment.log("access_denied", {"identifier_type": "personal_code"})
+            info = {"identifier_type": "personal_code"}
+            window_ms = attempts.failed(_KEYPAD_SOURCE, now)
+            if window_ms:
+                info["locked_s"] = window_ms // 1000
+            self._execute([("log", "access_denied", info)])
             return False
+        attempts.succeeded(_KEYPAD_SOURCE)
         locks = {"first": (1,), "second": (2,)}.get(item.get("lock"), (1, 2))
         owner = item.get("identifier_owner") or {}
         info = {
@@ -190,6 +234,10 @@ class CallController:
             environment.open_lock(lock, 0, "access_granted_by_personal_code", info)
         self.counters["personal_code_granted"] += 1
         return True
+
+    def code_locked_ms(self):
+        """ms left until the keypad takes personal codes again (0: it does)."""
+        return self.code_attempts.blocked_ms(_KEYPAD_SOURCE, self.clock.ticks_ms())
 
     def describe(self):
         document = self.machine.describe()

@@ -30,6 +30,14 @@ _SIP_PREFIX = "sip:"
 _LASKOMEX_PREFIX = "laskomex:"
 _VIZIT_PREFIX = "vizit:"
 
+# Highest hybrid line number: the adapter protocol's line field is two bytes
+# (docs/hybrid-adapter-protocol.md, "Line address"; proto.hybrid.MAX_LINE).
+# The vendor pattern `^vizit:\d+$` takes any digits; a line above this is
+# "Wrong number" when stored (validate_destination) and no line at all for
+# destination_line, so nothing ever tries to send it to the adapter.
+MAX_LINE = const(65535)
+_MAX_LINE_DIGITS = const(5)
+
 # The vendor's IPv4 part repeats "octet then (dot or end of string)" four times.
 _IPV4_OCTETS = const(4)
 # An octet is `25[0-5] | 2[0-4][0-9] | [01]?[0-9][0-9]?(?::\d{1,5})?`: at most
@@ -175,6 +183,20 @@ def _is_number_line(text, prefix):
     return text.startswith(prefix) and _all_digits(text[len(prefix) :])
 
 
+def _line_number(digits):
+    """int of a line's digits, or None above MAX_LINE (checked before int():
+    a body may hold thousands of digits)."""
+    start = 0
+    while start < len(digits) - 1 and digits[start] == "0":
+        start += 1
+    if len(digits) - start > _MAX_LINE_DIGITS:
+        return None
+    value = int(digits[start:])
+    if value > MAX_LINE:
+        return None
+    return value
+
+
 def destination_kind(text):
     """Which vendor pattern (KIND_*) text fully matches, or None.
 
@@ -223,19 +245,25 @@ def validate_destination(value):
         raise ValueError("Wrong number")
     if text == "":
         return text
-    if destination_kind(text) is None:
+    kind = destination_kind(text)
+    if kind is None:
         raise ValueError("Wrong number")
+    if (kind == KIND_LASKOMEX or kind == KIND_VIZIT) and destination_line(text) is None:
+        raise ValueError("Wrong number")  # a line the adapter cannot address
     return text
 
 
 def destination_line(text):
-    """("laskomex", line) or ("vizit", line) for a hybrid-adapter entry, else None."""
+    """("laskomex", line) or ("vizit", line) for a hybrid-adapter entry, else
+    None (also for a line above MAX_LINE)."""
     if not isinstance(text, str):
         return None
-    if _is_number_line(text, _LASKOMEX_PREFIX):
-        return ("laskomex", int(text[len(_LASKOMEX_PREFIX) :]))
-    if _is_number_line(text, _VIZIT_PREFIX):
-        return ("vizit", int(text[len(_VIZIT_PREFIX) :]))
+    for system, prefix in (("laskomex", _LASKOMEX_PREFIX), ("vizit", _VIZIT_PREFIX)):
+        if _is_number_line(text, prefix):
+            line = _line_number(text[len(prefix) :])
+            if line is None:
+                return None
+            return (system, line)
     return None
 
 

@@ -8,7 +8,7 @@ import json
 
 from panel.compat import const
 from panel.core.body import MAX_INT64
-from panel.store import MAX_BATCH_BYTES, MAX_BATCH_CHANGES
+from panel.store import MAX_BATCH_BYTES, MAX_BATCH_CHANGES, MAX_VALUE_BYTES
 
 _PREFIX = "f:"
 _STOP = "f;"
@@ -16,6 +16,11 @@ _STOP = "f;"
 MAX_QUEUE_LENGTH = const(8)
 # forward_number is an int64 (spec 3.1).
 MAX_FORWARD_NUMBER = MAX_INT64
+# A queue is stored as one store value (its JSON text), so it must fit the
+# store's value limit: eight long SIP URIs, or one entry of 2,000 digits, do
+# not. Measured as CPython's json.dumps writes it (", " between entries), which
+# is never shorter than MicroPython's, so both runtimes take the same queues.
+MAX_QUEUE_BYTES = MAX_VALUE_BYTES
 
 
 def forward_key(number):
@@ -32,6 +37,25 @@ class RuleLimitReached(Exception):
 
 class TooManyAtOnce(Exception):
     """More rules in one atomic request than the store writes in one batch."""
+
+
+class QueueTooLarge(Exception):
+    """A queue whose stored form is longer than MAX_QUEUE_BYTES."""
+
+    def __init__(self, number):
+        super().__init__(number)
+        self.number = number
+
+
+def queue_stored_bytes(queue):
+    """Bytes of the queue's JSON text with ", " separators: '["a", "b"]'.
+    Exact for checked entries (ASCII without quotes or backslashes)."""
+    total = 2
+    for entry in queue:
+        total += len(entry) + 2
+    if len(queue) > 1:
+        total += 2 * (len(queue) - 1)
+    return total
 
 
 class ForwardRules:
@@ -57,7 +81,13 @@ class ForwardRules:
     def upsert_many(self, rules):
         """rules: list of (number, queue). Atomic; returns a list of booleans,
         True where the rule was created (False: replaced). Raises
-        RuleLimitReached, storing nothing, if the limit would be passed."""
+        QueueTooLarge, TooManyAtOnce or RuleLimitReached, storing nothing."""
+        changes = []
+        for number, queue in rules:
+            value = json.dumps(queue).encode()
+            if max(len(value), queue_stored_bytes(queue)) > MAX_QUEUE_BYTES:
+                raise QueueTooLarge(number)
+            changes.append((forward_key(number), value))
         created = []
         new_numbers = {}
         for number, _ in rules:
@@ -65,7 +95,6 @@ class ForwardRules:
             if is_new:
                 new_numbers[number] = True
             created.append(is_new)
-        changes = [(forward_key(number), json.dumps(queue).encode()) for number, queue in rules]
         # One atomic batch: the store bounds its size (count and bytes).
         batch_bytes = 0
         for key, value in changes:

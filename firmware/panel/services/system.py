@@ -47,13 +47,16 @@ class System:
         asyncio.create_task(reboot_later())
 
     def factory_reset(self):
-        """Rules, SIP, password and every setting back to the factory state."""
+        """Rules, SIP, password and every setting back to the factory state.
+        Every token dies with the password it was issued under (the factory
+        password is public); the brute-force counters go too."""
         services = self._services
         self._store.clear()
         if services.account_store is not None:
             services.account_store.clear()
         services.forward_rules.forget_count()
         services.accounts.revoke_all()
+        services.accounts.attempts.clear()
         services.sip.changed()
 
     def account_state(self):
