@@ -138,7 +138,7 @@ def test_keypad_locks_after_five_wrong_codes_and_logs_once_per_window():
     assert fifth["retry_after_s"] == base_s
     denied = environment.events("access_denied")
     assert len(denied) == 5
-    assert denied[-1] == {"identifier_type": "personal_code", "locked_s": base_s}
+    assert denied[-1] == {"identifier_type": "personal_code", "code": "1234", "locked_s": base_s}
     # Locked: every code refused unchecked, the right one too; no entries.
     lookups = environment.lookups
     for keys in ("*1234#", "*4321#", "*0000#"):
@@ -171,6 +171,8 @@ async def test_a_wrong_code_answers_before_its_log_entry_is_written():
         assert environment.events("access_denied") == []
         for _ in range(5):
             await asyncio.sleep(0)
-        assert environment.events("access_denied") == [{"identifier_type": "personal_code"}]
+        assert environment.events("access_denied") == [
+            {"identifier_type": "personal_code", "code": "1234"}
+        ]
     finally:
         controller.stop()

@@ -250,7 +250,10 @@ async def test_keypad_dials_and_checks_personal_codes():
         assert controller.press("*1#")[-1]["granted"] is False
         # Written a loop turn after the answer, like the call's entries.
         await until(lambda: environment.events("access_denied"))
-        assert environment.events("access_denied") == [{"identifier_type": "personal_code"}]
+        # The code typed goes with it: the event line of spec 10.3 names it.
+        assert environment.events("access_denied") == [
+            {"identifier_type": "personal_code", "code": "1"}
+        ]
         # The keypad forgets a half-typed number on the controller's clock.
         controller.press("12")
         rig.clock.advance(60000)

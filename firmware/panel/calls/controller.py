@@ -217,7 +217,8 @@ class CallController:
         item = environment.find_personal_code(code)
         if item is None:
             self.counters["personal_code_denied"] += 1
-            info = {"identifier_type": "personal_code"}
+            # The code typed: the event line of spec 10.3 names it.
+            info = {"identifier_type": "personal_code", "code": code}
             window_ms = attempts.failed(_KEYPAD_SOURCE, now)
             if window_ms:
                 info["locked_s"] = window_ms // 1000
