@@ -9,6 +9,8 @@
 # Levels are syslog severities: access and call lines 6 (info), faults 4
 # (warning); PRI = facility 16 (local0) * 8 + level.
 
+from panel.core import schedule
+
 LEVEL_WARNING = 4
 LEVEL_INFO = 6
 _FACILITY_LOCAL0 = 16
@@ -171,20 +173,7 @@ def utc_timestamp(milliseconds):
     by arithmetic: MicroPython's gmtime has a 2000 epoch on some ports)."""
     seconds, millis = divmod(int(milliseconds), 1000)
     days, second_of_day = divmod(seconds, 86400)
-    # Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    days += 719468
-    era = days // 146097
-    day_of_era = days - era * 146097
-    year_of_era = (
-        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
-    ) // 365
-    year = year_of_era + era * 400
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    month_index = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * month_index + 2) // 5 + 1
-    month = month_index + 3 if month_index < 10 else month_index - 9
-    if month <= 2:
-        year += 1
+    year, month, day = schedule.civil_from_days(days)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
         year,
         month,

@@ -244,27 +244,6 @@ def normalize_id(text):
     return text.lower()
 
 
-def _civil_from_days(days):
-    """(year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
-
-    Howard Hinnant's days_from_civil inverse, integers only.
-    """
-    days += 719468
-    era = days // 146097
-    day_of_era = days - era * 146097
-    year_of_era = (
-        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
-    ) // 365
-    year = year_of_era + era * 400
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    month_index = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * month_index + 2) // 5 + 1
-    month = month_index + 3 if month_index < 10 else month_index - 9
-    if month <= 2:
-        year += 1
-    return year, month, day
-
-
 def format_timestamp(unix_seconds):
     """ISO 8601 UTC with exactly two fractional digits and Z (2.7).
 
@@ -277,7 +256,7 @@ def format_timestamp(unix_seconds):
         centis -= 100
     days = whole // 86400
     second_of_day = whole - days * 86400
-    year, month, day = _civil_from_days(days)
+    year, month, day = schedule.civil_from_days(days)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%02dZ" % (
         year,
         month,

@@ -144,3 +144,24 @@ def local_minute_of_week(unix_seconds, offset_minutes):
     # (about 2.9e7 today) stays a small int.
     minutes = int(unix_seconds // 60) + offset_minutes
     return (minutes + _EPOCH_WEEKDAY * MINUTES_PER_DAY) % MINUTES_PER_WEEK
+
+
+def civil_from_days(days):
+    """(year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
+
+    Howard Hinnant's days_from_civil inverse, integers only.
+    """
+    days += 719468
+    era = days // 146097
+    day_of_era = days - era * 146097
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    year = year_of_era + era * 400
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + 3 if month_index < 10 else month_index - 9
+    if month <= 2:
+        year += 1
+    return year, month, day
