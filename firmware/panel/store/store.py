@@ -1332,36 +1332,18 @@ class Store:
         partition_id = self._ids[index]
         items = self._salvaged(index, None, None, True)
         low_key = self._low_key(index)
-        new_partitions = []
-        written = []
-        try:
-            if items or index == 0:
-                cuts = []
-                if items:
-                    self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
-                else:
-                    cuts.append((0, 0))
-                for first, end in cuts:
-                    new_id = self._next_id
-                    self._next_id += 1
-                    name = "p%d.d" % new_id
-                    written.append(name)
-                    size = self._write_data_file(name, 0, items, first, end)
-                    new_partitions.append(
-                        (new_id, low_key if first == 0 else items[first][0], 0, end - first, size)
-                    )
-            items = None
-            self._replace_partitions(index, new_partitions)
-        except (OSError, StoreError):
-            # Not committed: the pieces are copies of what the fenced
-            # partition still serves.
-            for name in written:
-                self._remove_quietly(name)
-            raise
+        cuts = []
+        if items:
+            self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
+        elif index == 0:
+            cuts.append((0, 0))
+        # The pieces are copies of what the fenced partition still serves.
+        new_ids = self._replace_with_pieces(index, low_key, items, cuts)
+        items = None
         report = self._damage.get(partition_id)
         if report is not None:
             report["salvaged"] = True
-            report["salvaged_into"] = [partition[0] for partition in new_partitions]
+            report["salvaged_into"] = new_ids
         for name in list(self._files.listdir(self._directory)):
             if _partition_id(name) == partition_id:
                 self._quarantine(name, "damaged")
@@ -1737,8 +1719,19 @@ class Store:
             self._cut(items, tail, len(items), self.DATA_TARGET_BYTES, cuts)
         else:
             self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
+        self._replace_with_pieces(index, self._low_key(index), items, cuts)
+        items = None
+        self._remove_if_present(old_data)
+        self._remove_if_present(old_journal)
+
+    def _replace_with_pieces(self, index, low_key, items, cuts):
+        """Write a data file per cut of items and put them in the table in
+        place of partition `index` (no cuts: the partition goes). Until the
+        table is committed the pieces are copies of what the partition still
+        serves, so on any failure they are removed (left behind they would
+        only take the room a full flash lacks) and the error is raised.
+        Returns the new partitions' ids."""
         new_partitions = []
-        low_key = self._low_key(index)
         pieces = []
         try:
             for first, end in cuts:
@@ -1746,21 +1739,16 @@ class Store:
                 self._next_id += 1
                 name = "p%d.d" % new_id
                 pieces.append(name)
-                written = self._write_data_file(name, 0, items, first, end)
+                size = self._write_data_file(name, 0, items, first, end)
                 new_partitions.append(
-                    (new_id, low_key if first == 0 else items[first][0], 0, end - first, written)
+                    (new_id, low_key if first == 0 else items[first][0], 0, end - first, size)
                 )
-            items = None
             self._replace_partitions(index, new_partitions)
-        except (OSError, StoreFull):
-            # Not committed (or not known to be): the pieces are copies of
-            # the partition, which still serves. Left behind they would only
-            # take the room a full flash lacks (open() would quarantine them).
+        except (OSError, StoreError):
             for name in pieces:
                 self._remove_quietly(name)
             raise
-        self._remove_if_present(old_data)
-        self._remove_if_present(old_journal)
+        return [partition[0] for partition in new_partitions]
 
     def _cut(self, items, first, end, piece_bytes, cuts):
         """Append to cuts the (first, end) ranges of items[first:end] in pieces
