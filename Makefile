@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
 DATA ?= var/host
+# make run RUNTIME=micropython: the panel on the MicroPython unix port (boards/unix).
+RUNTIME ?= cpython
 MICRODOT_DIR = $(shell $(PY) -c "import microdot, os; print(os.path.dirname(microdot.__file__))")
 MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript/package.json
 # pytest exits 5 when a selection has no tests; that is not a failure here.
@@ -30,7 +32,7 @@ sipp:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
 
 run: $(VENV)/.installed
-	$(PY) -m host.run --port $(PORT) --data $(DATA)
+	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME)
 
 # Prints every event line the panel sends (spec 10); see README "Events".
 EVENTS_PORT ?= 5140
