@@ -88,6 +88,7 @@ def shoot(driver, name):
         driver.set_window_size(width, 900)
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(width, min(max(height + 120, 600), 4000))
+        driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(os.path.join(SHOTS, "%s-%d.png" % (name, width)))
     driver.set_window_size(1280, 900)
 
