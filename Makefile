@@ -14,7 +14,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp clean
+.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,17 @@ sipp:
 	@command -v sipp >/dev/null 2>&1 || { \
 	  echo "installing sip-tester (sipp) with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
+
+# The browser of the web page's tests: Debian's headless Chromium and its
+# WebDriver (Selenium, from requirements.txt, drives it).
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  echo "installing chromium and chromium-driver with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; }
+
+# The installer's web page, gzipped for flash (firmware/panel/web/src -> index.html.gz).
+web: $(VENV)/.installed
+	$(PY) tools/build_web.py
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME)
@@ -51,7 +62,7 @@ format: $(VENV)/.installed
 compile: $(VENV)/.installed
 	$(PY) tools/compile_firmware.py
 
-test-host: $(VENV)/.installed sipp
+test-host: $(VENV)/.installed sipp browser
 	$(PYTEST) -q tests; status=$$?; [ $$status -eq 5 ] && exit 0; exit $$status
 
 test-mpy: $(VENV)/.installed $(MPY_NODE)

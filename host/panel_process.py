@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from host import sim_hardware, sim_routes  # noqa: E402
+from host import sim_front, sim_hardware, sim_routes  # noqa: E402
 from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 from panel.clock import Clock  # noqa: E402
@@ -75,7 +75,7 @@ def rtp_socket_factory(board):
     return open_rtp_socket
 
 
-async def serve(board, adapter_path=None, sip_port=None):
+async def serve(board, adapter_path=None, sip_port=None, adapter_control=None):
     data_dir = board["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
     store = Store(os.path.join(data_dir, "store"))
@@ -106,6 +106,7 @@ async def serve(board, adapter_path=None, sip_port=None):
         extra_routes=lambda app, panel: (
             sim_routes.register(app, panel, pins),
             sim_hardware.register(app, panel),
+            sim_front.register(app, adapter_control),
         ),
         public_prefixes=(sim_routes.PREFIX,),
     )
@@ -141,9 +142,15 @@ def main(argv=None):
         default=None,
         help="local SIP UDP port (default: the board's; 0: any free port)",
     )
+    parser.add_argument(
+        "--adapter-control",
+        type=int,
+        default=None,
+        help="the adapter emulator's control port (the /sim/ page proxies to it)",
+    )
     args = parser.parse_args(argv)
     board = load_board(args.board, args.port, os.path.abspath(args.data))
-    return asyncio.run(serve(board, args.adapter, args.sip_port))
+    return asyncio.run(serve(board, args.adapter, args.sip_port, args.adapter_control))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ class Launcher:
         ]
         if self.adapter_link:
             command += ["--adapter", self.adapter_link]
+        if self.adapter_http:
+            command += ["--adapter-control", str(self.adapter_http)]
         if self.args.sip_port is not None:
             command += ["--sip-port", str(self.args.sip_port)]
         return command
@@ -149,7 +151,10 @@ class Launcher:
                 % (self.adapter_http, DEFAULT_LASKOMEX_LINES, DEFAULT_VIZIT_LINES),
                 flush=True,
             )
-        print("  keypad:   http://127.0.0.1:%d/sim/" % self.args.port, flush=True)
+        print(
+            "  front:    http://127.0.0.1:%d/sim/  (keypad, locks, handsets)" % self.args.port,
+            flush=True,
+        )
         print("  data:     %s" % self.data_dir, flush=True)
         print("  Ctrl-C stops it.", flush=True)
         while not self.stopping:

@@ -27,6 +27,7 @@ from panel.api import (
     hybrid_routes,
     redirectrules,
     stored_settings,
+    web_page,
 )
 from panel.api.common import REDIRECT_RULES_PREFIX, error_for
 from panel.calls.controller import CallController
@@ -330,6 +331,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
         history,
         hybrid_routes,
         redirectrules,
+        web_page,
     ):
         module.register(app, services)
 
