@@ -84,6 +84,10 @@ def commit():
         return "unknown"
 
 
+# The web page's built files a board's tree carries (panel/web/).
+WEB_ASSETS = ("index.html.gz", "manifest.json")
+
+
 def board_file(name):
     return os.path.join(ROOT, "boards", name, "board.json")
 
@@ -102,6 +106,7 @@ def _fingerprint(name, board):
     board file and the commit. The same fingerprint: the tree is up to date."""
     lines = [commit(), json.dumps(board, sort_keys=True), MPY_CROSS]
     files = [os.path.join(FIRMWARE, "main.py"), board_file(name)]
+    files += [os.path.join(FIRMWARE, "panel", "web", asset) for asset in WEB_ASSETS]
     for source_root, _, names in _inputs(board):
         for directory, _, found in os.walk(source_root):
             files += [
@@ -141,6 +146,12 @@ def build_board(name, output=None, force=False):
         shutil.rmtree(staging, ignore_errors=True)
         raise RuntimeError("; ".join("mpy-cross rejects %s: %s" % item for item in failures))
     shutil.copyfile(os.path.join(FIRMWARE, "main.py"), os.path.join(staging, "main.py"))
+    # The installer's web page as a board serves it: the gzipped files and
+    # their manifest (tools/build_web.py), never the sources.
+    web = os.path.join(staging, "panel", "web")
+    os.makedirs(web, exist_ok=True)
+    for asset in WEB_ASSETS:
+        shutil.copyfile(os.path.join(FIRMWARE, "panel", "web", asset), os.path.join(web, asset))
     board["commit"] = commit()
     with open(os.path.join(staging, "board.json"), "w") as handle:
         json.dump(board, handle, indent=2)
