@@ -330,7 +330,11 @@ def test_personal_code_keypad(panel):
     assert granted[-1] == {"key": "#", "action": "personal_code", "granted": True}
     assert panel.log("access_granted_by_personal_code")[-1]["info"]["lock"] == 2
     assert panel.keys("*999#")["results"][-1]["granted"] is False
-    assert panel.log("access_denied")[-1]["info"] == {"identifier_type": "personal_code"}
+    # The code typed is in the entry: the event line of spec 10.3 names it.
+    assert panel.log("access_denied")[-1]["info"] == {
+        "identifier_type": "personal_code",
+        "code": "999",
+    }
     # One key at a time, "*" clearing a half-typed number, bad keys refused.
     for key in "12*":
         panel.api("POST", "/sim/keypad", {"key": key})
