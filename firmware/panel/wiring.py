@@ -37,6 +37,7 @@ from panel.core.errors import ApiError, basip_error
 from panel.drivers.adapter import AdapterDriver
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
+from panel.http_server import HttpLimits, HttpServer
 from panel.services.access import Identifiers
 from panel.services.accounts import Accounts
 from panel.services.call_log import CallLog
@@ -57,6 +58,14 @@ DEFAULT_LIMITS = {
     "tokens": 8,
     "call_log_entries": 1000,
     "identifiers": 2000,
+    # The HTTP server's (panel.http_server, which explains each): a board has
+    # a handful of sockets, so few connections, and short times.
+    "http_request_line_bytes": 2048,
+    "http_header_count": 32,
+    "http_header_bytes": 4096,
+    "http_request_ms": 10000,
+    "http_idle_ms": 5000,
+    "http_connections": 4,
 }
 
 # Paths of the redirect-rules contract: their errors have its section 4 shape.
@@ -175,6 +184,7 @@ class Panel:
         )
         services.calls = self.calls
         self.app = build_app(services, self.public_prefixes, self.limits["body_bytes"])
+        self.http_server = HttpServer(self.app, HttpLimits.from_limits(self.limits), error_answer)
         if parts.extra_routes is not None:
             parts.extra_routes(self.app, self)
 
@@ -220,10 +230,10 @@ class Panel:
             host = self.board.get("http_host", "0.0.0.0")
         if port is None:
             port = self.board.get("http_port", 80)
-        await self.app.start_server(host=host, port=port)
+        await self.http_server.serve(host, port)
 
     def shutdown(self):
-        self.app.shutdown()
+        self.http_server.shutdown()
 
 
 def build_panel(board, parts):
@@ -253,7 +263,17 @@ def _is_public(path, public_prefixes):
 def _error_for(request, status):
     """The error the app itself answers (no route, no credentials, too large,
     unreadable, a bug), in the shape of the contract the path belongs to."""
-    if request is not None and request.path.startswith(REDIRECT_RULES_PREFIX):
+    return _error_for_path("" if request is None else request.path, status)
+
+
+def error_answer(path, status):
+    """What the HTTP server answers to a request it refuses before the app
+    sees it (400, 414, 431): the app's own error for path."""
+    return _error_for_path(path, status).answer()
+
+
+def _error_for_path(path, status):
+    if path.startswith(REDIRECT_RULES_PREFIX):
         details = None
         if status == 413:
             details = {"limit": redirectrules.BODY_LIMIT_BYTES}
