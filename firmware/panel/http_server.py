@@ -32,7 +32,7 @@
 #                            a management server must still get in)
 # Every byte limit is checked before the bytes are read: a connection's buffer
 # never holds more than its request line and headers plus one read
-# (_READ_BYTES). Errors of the head (400, 414, 431) are answered in the shape
+# (READ_BYTES). Errors of the head (400, 414, 431) are answered in the shape
 # of the contract the path belongs to (error_answer, from the wiring).
 #
 # Keep-alive (RFC 9112 9.3): kept for HTTP/1.1 without `Connection: close` and
@@ -53,7 +53,7 @@ from panel.compat import const
 
 # One read from a client's socket: what a connection's buffer may hold beyond
 # its limits, and the unit in which a body is read.
-_READ_BYTES = const(1024)
+READ_BYTES = const(1024)
 # Answers up to this size leave in one write (one send on CPython; the copy
 # of head and body is bounded by this); bigger ones in two.
 _JOIN_BYTES = const(4096)
@@ -62,19 +62,20 @@ _JOIN_BYTES = const(4096)
 # so that closing with unread input (a TCP reset) does not destroy the answer
 # before the client has read it.
 _LINGER_MS = const(1000)
-_LINGER_BYTES = const(65536)
+LINGER_BYTES = const(65536)
 # The sweeper wakes this many times per shortest time limit, at least every
 # _SWEEP_MIN_MS and at most every _SWEEP_MAX_MS.
 _SWEEPS_PER_LIMIT = const(4)
 _SWEEP_MIN_MS = const(20)
 _SWEEP_MAX_MS = const(1000)
 
-# A connection's states. Only _HANDLING has no deadline.
-_IDLE = const(0)  # no byte of a request yet: http_idle_ms
-_RECEIVING = const(1)  # a request under way: http_request_ms from its first byte
-_HANDLING = const(2)  # the app answers: never cancelled
-_SENDING = const(3)  # the answer goes out: http_request_ms
-_LINGERING = const(4)  # after an error: _LINGER_MS
+# A connection's states (public: tests read them). Only HANDLING has no
+# deadline.
+IDLE = const(0)  # no byte of a request yet: http_idle_ms
+RECEIVING = const(1)  # a request under way: http_request_ms from its first byte
+HANDLING = const(2)  # the app answers: never cancelled
+SENDING = const(3)  # the answer goes out: http_request_ms
+LINGERING = const(4)  # after an error: _LINGER_MS
 
 _REASONS = {
     100: "Continue",
@@ -308,7 +309,7 @@ class HttpConnection:
         self.task = None
         self.buffer = b""
         self.start = 0  # buffer[start:] is not consumed yet
-        self.state = _IDLE
+        self.state = IDLE
         self.since = server.ticks_ms()
         self.deadline = compat.ticks_add(self.since, server.limits.idle_ms)
         self.abort = False
@@ -324,12 +325,12 @@ class HttpConnection:
 
     async def _fill(self):
         """Read once more; False at the end of the client's stream."""
-        data = await self.reader.read(_READ_BYTES)
+        data = await self.reader.read(READ_BYTES)
         if not data:
             return False
-        if self.state == _IDLE:
+        if self.state == IDLE:
             # The first byte of a request starts its clock.
-            self.enter(_RECEIVING, self.server.limits.request_ms)
+            self.enter(RECEIVING, self.server.limits.request_ms)
         if self.start >= len(self.buffer):
             self.buffer = data
         else:
@@ -384,7 +385,7 @@ class HttpConnection:
         self.start = 0
         missing = length - pending
         while missing > 0:
-            data = await self.reader.read(min(missing, _READ_BYTES))
+            data = await self.reader.read(min(missing, READ_BYTES))
             if not data:
                 raise _Closed()
             parts.append(data)
@@ -426,17 +427,17 @@ class HttpConnection:
 
     async def linger(self):
         """Read and drop what the client still sends, for a bounded time."""
-        self.enter(_LINGERING, _LINGER_MS)
+        self.enter(LINGERING, _LINGER_MS)
         dropped = 0
-        while dropped < _LINGER_BYTES:
-            data = await self.reader.read(_READ_BYTES)
+        while dropped < LINGER_BYTES:
+            data = await self.reader.read(READ_BYTES)
             if not data:
                 return
             dropped += len(data)
 
     async def answer_error(self, error):
         body, status, headers = self.server.error_answer(error.path, error.status)
-        self.enter(_SENDING, self.server.limits.request_ms)
+        self.enter(SENDING, self.server.limits.request_ms)
         await self.send(Response(body, status, headers), False, "1.1")
         await self.linger()
 
@@ -459,9 +460,9 @@ class HttpConnection:
         while True:
             if self.pending():
                 # A pipelined request: its bytes are here already.
-                self.enter(_RECEIVING, limits.request_ms)
-            elif self.state != _IDLE:
-                self.enter(_IDLE, limits.idle_ms)
+                self.enter(RECEIVING, limits.request_ms)
+            elif self.state != IDLE:
+                self.enter(IDLE, limits.idle_ms)
             try:
                 head = await self.read_head()
                 if head is None:
@@ -483,10 +484,10 @@ class HttpConnection:
                 return
             except _Closed:
                 return
-            self.state = _HANDLING
+            self.state = HANDLING
             response = await server.app.dispatch_request(self.request(head, body))
             keep_alive = head.keep_alive and not oversized and not server.closing
-            self.enter(_SENDING, limits.request_ms)
+            self.enter(SENDING, limits.request_ms)
             keep_alive = await self.send(response, keep_alive, head.version)
             if oversized:
                 await self.linger()
@@ -550,7 +551,7 @@ class HttpServer:
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections):
-            if connection.state != _HANDLING:
+            if connection.state != HANDLING:
                 self._drop(connection)
 
     # -- connections ---------------------------------------------------------
@@ -561,7 +562,7 @@ class HttpServer:
             return True
         oldest = None
         for other in self.connections:
-            if other.state == _IDLE and (
+            if other.state == IDLE and (
                 oldest is None or compat.ticks_diff(other.since, oldest.since) < 0
             ):
                 oldest = other
@@ -574,7 +575,7 @@ class HttpServer:
     def sweep(self, now):
         """Close every connection past its deadline (not one being answered)."""
         for connection in list(self.connections):
-            if connection.state == _HANDLING:
+            if connection.state == HANDLING:
                 continue
             if compat.ticks_diff(now, connection.deadline) >= 0:
                 self.timed_out += 1
