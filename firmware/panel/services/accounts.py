@@ -33,9 +33,20 @@ class Accounts:
         # request on a board without hashlib.md5. A changed password changes
         # the stored MD5, so the pair no longer matches.
         self._basic_passed = None
+        # The stored password MD5, read once per change rather than from the
+        # store for every authenticated request (a settings read was a tenth
+        # of a 20-item list request; tools/benchmarks/bench_http.py).
+        self._password_md5 = None
 
     def password_md5(self):
-        return self._settings.password_md5() or FACTORY_PASSWORD_MD5
+        if self._password_md5 is None:
+            self._password_md5 = self._settings.password_md5() or FACTORY_PASSWORD_MD5
+        return self._password_md5
+
+    def forget_password(self):
+        """Read the password from the store again (after a factory reset
+        cleared the store underneath)."""
+        self._password_md5 = None
 
     def check_password(self, username, plain_password):
         return username == ADMIN_USER and md5_hex(plain_password) == self.password_md5()
@@ -45,6 +56,7 @@ class Accounts:
 
     def set_password(self, plain_password):
         self._settings.write(ACCOUNT, {"password_md5": md5_hex(plain_password)})
+        self._password_md5 = None
 
     def issue_token(self):
         token = compat.hexlify(compat.urandom(_TOKEN_BYTES))

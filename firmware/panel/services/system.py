@@ -50,4 +50,5 @@ class System:
         self._store.clear()
         self._forward_rules.forget_count()
         self._accounts.revoke_all()
+        self._accounts.forget_password()
         self._sip_account.changed()
