@@ -112,14 +112,23 @@ class ForwardRules:
         """(number, queue) of one page in number order: the store passes over
         the first `skip` rules by its partitions' counts, so a later page
         reads no more than the first."""
-        items = []
         if limit <= 0:
-            return items
+            return []
+        numbers = []
+        values = []
         for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse, skip=skip):
-            items.append((number_of_key(key), json.loads(value)))
-            if len(items) >= limit:
+            numbers.append(number_of_key(key))
+            values.append(value)
+            if len(numbers) >= limit:
                 break
-        return items
+        if not values:
+            return []
+        # The page's queues in one JSON array, one decode: a decode per record
+        # was a quarter of a 20-item list request on CPython (the parser's
+        # set-up per call); the joined bytes are one page's worth.
+        queues = json.loads(b"[" + b",".join(values) + b"]")
+        values = None
+        return [(numbers[index], queues[index]) for index in range(len(numbers))]
 
     def forget_count(self):
         # After a factory reset the store was cleared underneath us.
