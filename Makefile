@@ -12,7 +12,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run test test-host test-mpy test-mpy-unix compile lint format bench sipp clean
+.PHONY: run test test-host test-mpy test-mpy-unix compile lint format bench sipp wrk clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ sipp:
 	@command -v sipp >/dev/null 2>&1 || { \
 	  echo "installing sip-tester (sipp) with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
+
+# wrk is the load generator of tools/benchmarks/bench_http.py (Debian package wrk).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing wrk with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; }
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA)
@@ -57,7 +63,7 @@ test-mpy-unix: $(VENV)/.installed
 
 test: compile test-host test-mpy test-mpy-unix
 
-bench: $(VENV)/.installed $(MPY_NODE)
+bench: $(VENV)/.installed $(MPY_NODE) wrk
 	$(PY) tools/bench.py
 
 clean:
