@@ -21,6 +21,7 @@ import time
 import pytest
 
 from support.panel_process import BASIC, ROOT, PanelProcess
+from support.raw_http import closed_by_server, connect, flood, read_answer
 
 LIMITS = {
     "http_request_line_bytes": 1024,
@@ -47,48 +48,6 @@ def limited(tmp_path_factory):
     process.stop()
 
 
-def _connect(panel, timeout=10):
-    return socket.create_connection(("127.0.0.1", panel.port), timeout=timeout)
-
-
-def _read_answer(sock, buffered=b""):
-    """(status, headers with lower-case names, body, bytes after it)."""
-    data = buffered
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("closed before an answer: %r" % data)
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("closed inside a body")
-        rest += chunk
-    return int(lines[0].split(" ")[1]), headers, rest[:length], rest[length:]
-
-
-def _closed_by_server(sock, within):
-    """Seconds until the server closed sock (recv gives b"" or a reset), or
-    None if it is still open after `within` seconds."""
-    start = time.monotonic()
-    sock.settimeout(within)
-    try:
-        while True:
-            if not sock.recv(65536):
-                return time.monotonic() - start
-    except ConnectionResetError:
-        return time.monotonic() - start
-    except socket.timeout:
-        return None
-
-
 def _panel_pid(panel):
     """The panel process itself: host.run's child (host.panel_process)."""
     launcher = panel.process.pid
@@ -109,40 +68,14 @@ def _rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
-def _flood(panel, path, line, total_bytes):
-    """Send a request line and then header lines until total_bytes or the
-    server stops reading; the answer, read while sending, as _read_answer."""
-    sock = _connect(panel)
-    sent = [0]
-
-    def send():
-        chunk = line * (65536 // len(line))
-        try:
-            sock.sendall(b"GET %s HTTP/1.1\r\nHost: panel\r\n" % path.encode())
-            while sent[0] < total_bytes:
-                sock.sendall(chunk)
-                sent[0] += len(chunk)
-        except OSError:
-            pass  # the server closed: expected
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    try:
-        answer = _read_answer(sock)
-    finally:
-        sender.join(30)
-        sock.close()
-    return answer, sent[0]
-
-
 # -- header limits -------------------------------------------------------------
 
 
 def test_too_many_headers_get_431_in_the_basip_shape(limited):
     request = b"GET /api/info HTTP/1.1\r\nHost: panel\r\n" + b"X-A: 1\r\n" * 16 + b"\r\n"
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(request)
-        status, headers, body, _ = _read_answer(sock)
+        status, headers, body, _ = read_answer(sock)
     assert status == 431
     assert headers["content-type"].startswith("application/json")
     assert json.loads(body) == {"error": "Request header fields too large"}
@@ -152,9 +85,9 @@ def test_too_many_headers_get_431_in_the_basip_shape(limited):
 
 def test_too_many_header_bytes_get_431_in_the_redirect_rules_shape(limited):
     request = b"GET /rest/v1/redirectrules HTTP/1.1\r\nX-Big: " + b"b" * 2100 + b"\r\n\r\n"
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(request)
-        status, _, body, _ = _read_answer(sock)
+        status, _, body, _ = read_answer(sock)
     assert status == 431
     assert json.loads(body) == {
         "error_code": 1431,
@@ -163,9 +96,9 @@ def test_too_many_header_bytes_get_431_in_the_redirect_rules_shape(limited):
 
 
 def test_a_request_line_past_its_limit_gets_414(limited):
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(b"GET /api/info?" + b"a=1&" * 400 + b" HTTP/1.1\r\n\r\n")
-        status, _, body, _ = _read_answer(sock)
+        status, _, body, _ = read_answer(sock)
     assert status == 414 and json.loads(body) == {"error": "Request line too long"}
 
 
@@ -175,14 +108,14 @@ def test_a_header_flood_is_answered_431_and_the_process_does_not_grow(limited):
     results = []
 
     def one():
-        results.append(_flood(limited, "/api/info", b"X-Flood: 0123456789abcdef\r\n", 28 << 20))
+        results.append(flood(limited.port, "/api/info", b"X-Flood: 0123456789abcdef\r\n", 28 << 20))
 
     # Four at once, as the probe did (it grew the process by 278 MB).
     floods = [threading.Thread(target=one) for _ in range(4)]
-    for flood in floods:
-        flood.start()
-    for flood in floods:
-        flood.join(60)
+    for thread in floods:
+        thread.start()
+    for thread in floods:
+        thread.join(60)
     grown = _rss_kib(pid) - before
     print("flood: sent %r bytes, RSS grew %d KiB" % ([sent for _, sent in results], grown))
     assert [answer[0] for answer, _ in results] == [431] * 4
@@ -196,7 +129,7 @@ def test_a_header_flood_is_answered_431_and_the_process_does_not_grow(limited):
 
 
 def test_a_slowloris_client_is_closed_after_the_request_limit(limited):
-    sock = _connect(limited)
+    sock = connect(limited.port)
     start = time.monotonic()
     closed_after = None
     try:
@@ -224,19 +157,19 @@ def test_a_slowloris_client_is_closed_after_the_request_limit(limited):
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_idle_limit(limited):
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(b"GET /api/info HTTP/1.1\r\nHost: panel\r\n\r\n")
-        status, headers, _, _ = _read_answer(sock)
+        status, headers, _, _ = read_answer(sock)
         assert status == 200 and "connection" not in headers
         start = time.monotonic()
-        closed_after = _closed_by_server(sock, 6)
+        closed_after = closed_by_server(sock, 6)
     assert closed_after is not None, "still open after 6 s"
     assert 1.2 <= time.monotonic() - start <= 4, closed_after
 
 
 def test_a_silent_new_connection_is_closed_after_the_idle_limit(limited):
-    with _connect(limited) as sock:
-        closed_after = _closed_by_server(sock, 6)
+    with connect(limited.port) as sock:
+        closed_after = closed_by_server(sock, 6)
     assert closed_after is not None and 1.2 <= closed_after <= 4, closed_after
 
 
@@ -247,18 +180,18 @@ def test_a_full_table_of_idle_connections_makes_room_for_a_new_client(limited):
     idle = []
     try:
         for _ in range(LIMITS["http_connections"]):
-            sock = _connect(limited)
+            sock = connect(limited.port)
             sock.sendall(b"GET /api/info HTTP/1.1\r\n\r\n")
-            assert _read_answer(sock)[0] == 200
+            assert read_answer(sock)[0] == 200
             idle.append(sock)
             time.sleep(0.05)
         # The table is full of idle keep-alive connections: a new client is
         # still served, and the oldest idle connection is the one closed.
         reply = limited.request("GET", "/api/info")
         assert reply.status == 200
-        assert _closed_by_server(idle[0], 0.5) is not None
+        assert closed_by_server(idle[0], 0.5) is not None
         for sock in idle[1:]:
-            assert _closed_by_server(sock, 0.05) is None
+            assert closed_by_server(sock, 0.05) is None
     finally:
         for sock in idle:
             sock.close()
@@ -268,17 +201,17 @@ def test_a_full_table_of_busy_connections_closes_the_new_one(limited):
     busy = []
     try:
         for _ in range(LIMITS["http_connections"]):
-            sock = _connect(limited)
+            sock = connect(limited.port)
             sock.sendall(b"GET /api/info HTTP/1.1\r\nX-Half: ")  # a request under way
             busy.append(sock)
         time.sleep(0.2)
-        newcomer = _connect(limited)
+        newcomer = connect(limited.port)
         newcomer.sendall(b"GET /api/info HTTP/1.1\r\n\r\n")
-        closed_after = _closed_by_server(newcomer, 1.0)
+        closed_after = closed_by_server(newcomer, 1.0)
         newcomer.close()
         assert closed_after is not None, "the new connection was served past the limit"
         for sock in busy:
-            assert _closed_by_server(sock, 0.05) is None
+            assert closed_by_server(sock, 0.05) is None
     finally:
         for sock in busy:
             sock.close()
@@ -320,12 +253,12 @@ def test_pipelined_requests_are_answered_in_order(limited):
         + b"GET /api/info HTTP/1.1\r\n\r\n"
         + b"GET /api/v1/forward/item/6 HTTP/1.1\r\n" + auth + b"Connection: close\r\n\r\n"
     )  # fmt: skip
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(requests)
         answers = []
         rest = b""
         for _ in range(4):
-            status, headers, payload, rest = _read_answer(sock, rest)
+            status, headers, payload, rest = read_answer(sock, rest)
             answers.append((status, headers, payload))
         assert sock.recv(1024) == b""  # closed as the last request asked
     assert [answer[0] for answer in answers] == [200, 200, 200, 404]
@@ -335,13 +268,13 @@ def test_pipelined_requests_are_answered_in_order(limited):
 
 
 def test_http_1_0_is_closed_unless_it_asks_to_keep_alive(limited):
-    with _connect(limited) as sock:
+    with connect(limited.port) as sock:
         sock.sendall(b"GET /api/info HTTP/1.0\r\n\r\n")
-        status, headers, _, _ = _read_answer(sock)
+        status, headers, _, _ = read_answer(sock)
         assert status == 200 and headers["connection"] == "close"
-        assert _closed_by_server(sock, 2) is not None
-    with _connect(limited) as sock:
+        assert closed_by_server(sock, 2) is not None
+    with connect(limited.port) as sock:
         for _ in range(2):
             sock.sendall(b"GET /api/info HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            status, headers, _, _ = _read_answer(sock)
+            status, headers, _, _ = read_answer(sock)
             assert status == 200 and headers["connection"] == "keep-alive"
