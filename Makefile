@@ -14,7 +14,7 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web clean
+.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web wrk clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ browser:
 # The installer's web page, gzipped for flash (firmware/panel/web/src -> index.html.gz).
 web: $(VENV)/.installed
 	$(PY) tools/build_web.py
+
+# wrk is the load generator of tools/benchmarks/bench_http.py (Debian package wrk).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing wrk with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; }
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME)
@@ -81,7 +87,7 @@ test: compile
 test-micropython: test-mpy
 	$(MAKE) test-mpy-unix
 
-bench: $(VENV)/.installed $(MPY_NODE)
+bench: $(VENV)/.installed $(MPY_NODE) wrk
 	$(PY) tools/bench.py
 
 clean:

@@ -29,7 +29,7 @@ from panel.api import (
     stored_settings,
     web_page,
 )
-from panel.api.common import REDIRECT_RULES_PREFIX, error_for
+from panel.api.common import REDIRECT_RULES_PREFIX, error_for, error_for_path
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
@@ -40,6 +40,7 @@ from panel.drivers.adapter import AdapterDriver
 from panel.drivers.event_sender import EventSender
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
+from panel.http_server import HttpLimits, HttpServer
 from panel.services.access import Identifiers
 from panel.services.accounts import Accounts, TooManyAttempts
 from panel.services.call_log import CallLog
@@ -63,6 +64,14 @@ DEFAULT_LIMITS = {
     "call_log_entries": 1000,
     "identifiers": 2000,
     "event_queue_lines": DEFAULT_QUEUE_LINES,  # spec 10.1: at least 500
+    # The HTTP server's (panel.http_server, which explains each): a board has
+    # a handful of sockets, so few connections, and short times.
+    "http_request_line_bytes": 2048,
+    "http_header_count": 32,
+    "http_header_bytes": 4096,
+    "http_request_ms": 10000,
+    "http_idle_ms": 5000,
+    "http_connections": 4,
 }
 
 
@@ -195,6 +204,7 @@ class Panel:
         services.calls = self.calls
         self.event_sender = EventSender(services.events, self._host_address, now_ms=self._now_ms)
         self.app = build_app(services, self.public_prefixes, self.limits["body_bytes"])
+        self.http_server = HttpServer(self.app, HttpLimits.from_limits(self.limits), error_answer)
         if parts.extra_routes is not None:
             parts.extra_routes(self.app, self)
 
@@ -266,10 +276,10 @@ class Panel:
             host = self.board.get("http_host", "0.0.0.0")
         if port is None:
             port = self.board.get("http_port", 80)
-        await self.app.start_server(host=host, port=port)
+        await self.http_server.serve(host, port)
 
     def shutdown(self):
-        self.app.shutdown()
+        self.http_server.shutdown()
 
 
 def build_panel(board, parts):
@@ -294,6 +304,12 @@ def _is_public(path, public_prefixes):
         if path.startswith(prefix):
             return True
     return False
+
+
+def error_answer(path, status):
+    """What the HTTP server answers to a request it refuses before the app
+    sees it (400, 414, 431): the app's own error for path."""
+    return error_for_path(path, status).answer()
 
 
 def build_app(services, public_prefixes=(), body_bytes=None):

@@ -23,6 +23,7 @@ __all__ = [
     "ApiError",
     "answer",
     "error_for",
+    "error_for_path",
     "ok",
     "route",
     "read_object",
@@ -64,7 +65,13 @@ def error_for(request, status):
     """The error the app itself answers (no route, no credentials, too large,
     unreadable, flash full, a bug), in the shape of the contract the path
     belongs to."""
-    if request is not None and request.path.startswith(REDIRECT_RULES_PREFIX):
+    return error_for_path("" if request is None else request.path, status)
+
+
+def error_for_path(path, status):
+    """error_for by path (the HTTP server refuses some requests before there
+    is a Request: 400, 414, 431)."""
+    if path.startswith(REDIRECT_RULES_PREFIX):
         details = None
         if status == 413:
             details = {"limit": REDIRECT_BODY_LIMIT_BYTES}

@@ -38,14 +38,17 @@ class ApiError(Exception):
 
 
 # The texts of the errors the app itself raises (no route reached, or the
-# request could not be read), per contract. The BAS-IP texts are [COMPAT];
-# the redirect-rules ones come from spec section 4.
+# request could not be read), per contract. The BAS-IP texts are [COMPAT],
+# but for 414 and 431 (panel.http_server's limits; ours, [CHOICE]); the
+# redirect-rules ones come from spec section 4.
 _BASIP_TEXTS = {
     400: "Bad request",
     401: "Log In",
     404: "Not found",
     405: "Method not allowed",
     413: "Payload too large",
+    414: "Request line too long",
+    431: "Request header fields too large",
     500: "Internal error",
     # [D] the flash is full: the change was not stored (deletes still work).
     507: "Storage full",

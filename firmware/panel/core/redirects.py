@@ -165,6 +165,8 @@ _MESSAGES = {
     405: "Method not allowed",
     409: "Identifier already exists",
     413: "Request body too large",
+    414: "Request line too long",
+    431: "Request header fields too large",
     415: "Unsupported media type",
     500: "Internal error",
     507: "Rule storage full",

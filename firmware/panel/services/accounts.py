@@ -118,9 +118,20 @@ class Accounts:
             MAX_TRACKED_SOURCES,
         )
         self.failed_login_log = LogThrottle(FAILED_LOGIN_LOG_LIMIT, FAILED_LOGIN_LOG_WINDOW_MS)
+        # The stored password MD5, read once per change rather than from the
+        # store for every authenticated request (a settings read was a tenth
+        # of a 20-item list request; tools/benchmarks/bench_http.py).
+        self._password_md5 = None
 
     def password_md5(self):
-        return self._settings.password_md5() or FACTORY_PASSWORD_MD5
+        if self._password_md5 is None:
+            self._password_md5 = self._settings.password_md5() or FACTORY_PASSWORD_MD5
+        return self._password_md5
+
+    def forget_password(self):
+        """Read the password from the store again (after a factory reset
+        cleared the store underneath)."""
+        self._password_md5 = None
 
     def check_password(self, username, plain_password):
         if len(plain_password) > MAX_PASSWORD_CHARS:
@@ -132,6 +143,7 @@ class Accounts:
 
     def set_password(self, plain_password):
         self._settings.write(ACCOUNT, {"password_md5": md5_hex(plain_password)})
+        self._password_md5 = None
         # Whoever held a token got it with the old password.
         self.revoke_all()
 

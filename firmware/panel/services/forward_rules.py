@@ -141,14 +141,30 @@ class ForwardRules:
         """(number, queue) of one page in number order: the store passes over
         the first `skip` rules by its partitions' counts, so a later page
         reads no more than the first."""
-        items = []
         if limit <= 0:
-            return items
+            return []
+        numbers = []
+        values = []
         for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse, skip=skip):
-            items.append((number_of_key(key), json.loads(value)))
-            if len(items) >= limit:
+            numbers.append(number_of_key(key))
+            values.append(value)
+            if len(numbers) >= limit:
                 break
-        return items
+        if not values:
+            return []
+        # The page's queues in one JSON array, one decode: a decode per record
+        # was a quarter of a 20-item list request on CPython (the parser's
+        # set-up per call). The records are let go before the decode, so the
+        # heap holds one page's bytes once, not twice.
+        # (The brackets go onto the first and last records: the page's bytes
+        # are copied once, by the join.)
+        values[0] = b"[" + values[0]
+        values[-1] = values[-1] + b"]"
+        joined = b",".join(values)
+        values = None
+        queues = json.loads(joined)
+        joined = None
+        return [(numbers[index], queues[index]) for index in range(len(numbers))]
 
     def forget_count(self):
         # After a factory reset the store was cleared underneath us.

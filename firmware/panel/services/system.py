@@ -56,6 +56,7 @@ class System:
             services.account_store.clear()
         services.forward_rules.forget_count()
         services.accounts.revoke_all()
+        services.accounts.forget_password()
         services.accounts.attempts.clear()
         services.sip.changed()
 
