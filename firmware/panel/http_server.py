@@ -50,6 +50,7 @@ from microdot.microdot import NoCaseDict, Request, Response
 
 from panel import compat
 from panel.compat import const
+from panel.drivers.sockets import address_tuple
 
 # One read from a client's socket: what a connection's buffer may hold beyond
 # its limits, and the unit in which a body is read.
@@ -441,10 +442,19 @@ class HttpConnection:
         await self.send(Response(body, status, headers), False, "1.1")
         await self.linger()
 
+    def peer(self):
+        """The client's (ip, port): the unix port gives raw sockaddr bytes,
+        which every per-client limit (services.accounts) would see as one."""
+        address = self.writer.get_extra_info("peername")
+        try:
+            return address_tuple(address)
+        except (ValueError, TypeError, IndexError):
+            return address
+
     def request(self, head, body):
         return Request(
             self.server.app,
-            self.writer.get_extra_info("peername"),
+            self.peer(),
             head.method,
             head.target,
             head.version,
