@@ -30,7 +30,7 @@ sipp:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
 
 run: $(VENV)/.installed
-	$(PY) -m host.run --port $(PORT) --data $(DATA)
+	$(PY) -m host.run --port $(PORT) --data $(DATA) $(if $(VOICE),--voice $(VOICE))
 
 # Prints every event line the panel sends (spec 10); see README "Events".
 EVENTS_PORT ?= 5140
