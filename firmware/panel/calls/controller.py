@@ -49,7 +49,7 @@
 # back to the machine) and environment.open_lock for door openings.
 import asyncio
 
-from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
+from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, NO_REPLY, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff
 from panel.core.attempts import AttemptLimiter
 from panel.drivers.keypad import Keypad, valid_keys
@@ -297,6 +297,10 @@ class CallController:
         elif kind == "failed":
             self._forget_call(call, leg_id)
             code = detail if isinstance(detail, int) else CODE_UNAVAILABLE
+            if code == 408 and getattr(call, "status", 0) is None:
+                # The INVITE timed out without any response (not even 100):
+                # sip_ua reports that as 408; a 408 the peer sent has a status.
+                code = NO_REPLY
             self._post("leg_failed", leg_id, code)
         elif kind == "ended":
             self._forget_call(call, leg_id)
