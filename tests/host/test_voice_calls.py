@@ -8,7 +8,6 @@ Timing is never asserted: waits poll with a deadline.
 """
 
 import glob
-import json
 import math
 import os
 import socket
@@ -18,11 +17,10 @@ from array import array
 
 import pytest
 
-from support.panel_process import PanelProcess
-from support.sipp import Sipp, sipp_path
-
 from host import wav_audio
 from panel.proto import sdp, sip_message
+from support.panel_process import PanelProcess
+from support.sipp import Sipp, sipp_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEAD_PROXY = "sip:127.0.0.1:9"
@@ -192,3 +190,80 @@ def test_keypad_call_to_an_echo_callee_records_the_visitor_voice(
     with open(echo.message_file, errors="replace") as handle:
         messages = handle.read()
     assert "m=audio" in messages and "RTP/AVP 0 8 101" in messages
+
+
+class SilentCallee:
+    """A UDP 'SIP peer' that reads every INVITE and never answers (not even 100)."""
+
+    def __init__(self):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.invites = []
+
+    def drain(self):
+        while True:
+            try:
+                data, _ = self.socket.recvfrom(65535)
+            except (TimeoutError, socket.timeout):
+                return self.invites
+            message = sip_message.parse(data)
+            if message.method == "INVITE":
+                self.invites.append(message)
+
+    def close(self):
+        self.socket.close()
+
+
+def test_a_callee_that_never_replies_is_unavailable_and_the_offer_port_is_even(voice_panel):
+    silent = SilentCallee()
+    try:
+        voice_panel.api(
+            "POST",
+            "/api/v1/forward/item/56",
+            {"forward_entity_list": ["sip:5588@127.0.0.1:%d" % silent.port]},
+        )
+        voice_panel.api("POST", "/sim/keypad", {"keys": "56#"})
+        # dial_timeout (5 s) runs out with no response at all.
+        voice_panel.wait_for(
+            lambda: voice_panel.log("outgoing_call_missed"), 15, "the missed call logged"
+        )
+        voice_panel.wait_for(lambda: voice_panel.call()["state"] == "idle", 10, "idle")
+        assert voice_panel.log("outgoing_call_missed") == [
+            {"forward_number": 56, "reason": "unavailable"}
+        ]
+        assert [info["result"] for info in voice_panel.log("outgoing_call")] == ["unavailable"]
+        invites = silent.drain()
+        assert invites, "the INVITE never came"
+        offer = sdp.parse(invites[0].body)
+        port = offer.audio().port
+        # RFC 3550 11: RTP on an even port, RTCP on the odd one above it.
+        assert port % 2 == 0 and offer.audio().formats == [0, 8, 101]
+        # No leg of the ended call is left closing (cancelling / hanging_up).
+        last = voice_panel.call()["last_call"]
+        assert [target["state"] for target in last["targets"]] == ["done"], last
+    finally:
+        silent.close()
+
+
+@needs_sipp
+def test_visitor_hangup_while_a_sipp_callee_rings_leaves_no_leg_cancelling(voice_panel, tmp_path):
+    directory = tmp_path / "ring"
+    directory.mkdir()
+    ringing = Sipp("uas_ring_no_answer.xml", directory).start()
+    voice_panel.api(
+        "POST",
+        "/api/v1/forward/item/57",
+        {"forward_entity_list": ["sip:5588@127.0.0.1:%d" % ringing.port]},
+    )
+    voice_panel.api("POST", "/sim/keypad", {"keys": "57#"})
+    voice_panel.wait_for(lambda: voice_panel.call()["state"] == "ringing", 10, "ringing")
+    assert voice_panel.hangup().status == 200
+    voice_panel.wait_for(lambda: voice_panel.call()["state"] == "idle", 10, "idle")
+    assert ringing.wait_blocking(15) == 0, ringing.log()
+    states = [target["state"] for target in voice_panel.call()["last_call"]["targets"]]
+    assert states == ["done"], voice_panel.call()
+    assert voice_panel.log("outgoing_call_missed") == [
+        {"forward_number": 57, "reason": "caller_hung_up"}
+    ]

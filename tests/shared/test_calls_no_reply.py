@@ -1,9 +1,9 @@
 # A SIP target that never replies is `unavailable`, one that rings and times
 # out is `noanswer` (redirect spec 5.2, step 2), in both queue modes, at the
 # ring timer and at the INVITE transaction's own timeout (NO_REPLY).
-from call_environment import Environment
 from test_calls import Run, rule
 
+from call_environment import Environment
 from panel.calls.machine import NO_REPLY
 
 
@@ -82,3 +82,22 @@ def test_one_by_one_last_target_silent_is_unavailable_ringing_is_noanswer():
             run.event("leg_ringing", run.legs_of("invite")[1], 180)
         run.advance(10000)
         assert _redirected_to(run) == [expected], last_rings
+
+
+def test_no_leg_is_left_cancelling_once_the_call_ended():
+    # The visitor hangs up while the target rings; the answer to our CANCEL
+    # never comes (or comes after the ending guard): the record shows it done.
+    from panel.calls.machine import ENDING_GUARD_MS
+
+    run = Run(Environment({"101": ["sip:101@10.0.0.5"]}))
+    run.event("dial", value="101")
+    leg = run.legs_of("invite")[0]
+    run.event("leg_ringing", leg, 180)
+    run.event("hangup")
+    assert run.machine.state == "ending"
+    assert [target["state"] for target in run.machine.describe()["targets"]] == ["cancelling"]
+    run.advance(ENDING_GUARD_MS)
+    assert run.machine.state == "idle"
+    assert [target["state"] for target in run.machine.last_call["targets"]] == ["done"]
+    # The late 487 finds the machine idle: nothing happens.
+    assert run.event("leg_failed", leg, 487) == []

@@ -19,7 +19,8 @@ sys.path.insert(0, FIRMWARE)
 
 from panel.proto import g711, jitter  # noqa: E402
 
-MICROPYTHON_SNIPPET = r"""
+MICROPYTHON_SNIPPET = (
+    r"""
 import sys, gc, time
 sys.path.insert(0, %r)
 from array import array
@@ -64,7 +65,9 @@ before = gc.mem_alloc()
 buffer = jitter.JitterBuffer(g711.ulaw_decode)
 gc.collect()
 print("mpy_jitter_buffer_heap_bytes: %%d bytes" %% (gc.mem_alloc() - before))
-""" % FIRMWARE
+"""
+    % FIRMWARE
+)
 
 
 def _cpython_figures():

@@ -792,6 +792,14 @@ class CallMachine:
         self._to_idle()
 
     def _to_idle(self):
+        # The call is over: a leg still waiting for the final answer to our
+        # CANCEL or BYE (the ending guard ran out, or the visitor's hangup
+        # crossed it) is settled now, so the record never shows a closing leg;
+        # a late answer finds the machine idle and is ignored.
+        for leg_id in self._legs:
+            leg = self._legs[leg_id]
+            if leg.closing():
+                leg.state = "done"
         self._timers = {}
         self.state = "idle"
         record = self.describe()
