@@ -49,7 +49,7 @@ wrk:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; }
 
 run: $(VENV)/.installed
-	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME)
+	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME) $(if $(VOICE),--voice $(VOICE))
 
 # Prints every event line the panel sends (spec 10); see README "Events".
 EVENTS_PORT ?= 5140

@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from host import sim_front, sim_hardware, sim_routes  # noqa: E402
+from host import sim_front, sim_hardware, sim_routes, wav_audio  # noqa: E402
 from host.serial_transport import serial_opener  # noqa: E402
 from host.simulated_relay import SimulatedRelayPin  # noqa: E402
 from panel.clock import Clock  # noqa: E402
@@ -27,8 +27,10 @@ from panel.store import Store  # noqa: E402
 from panel.wiring import BoardParts, build_panel  # noqa: E402
 
 REBOOT_EXIT_CODE = 75
-# What an answered SIP call hears from the host panel (no microphone here).
+# What an answered SIP call hears when there is no voice file (no espeak-ng).
 HOST_CALL_TONE_HZ = 425
+# The visitor's default voice, made with espeak-ng on first use (host.wav_audio).
+DEFAULT_VOICE = os.path.join(ROOT, "build", "voice.wav")
 
 
 def load_board(path, port, data_dir):
@@ -75,7 +77,21 @@ def rtp_socket_factory(board):
     return open_rtp_socket
 
 
-async def serve(board, adapter_path=None, sip_port=None, adapter_control=None):
+def rtcp_socket_for(rtp_address):
+    """The RTCP socket of a call: the RTP port + 1 (RFC 3550 11)."""
+    return udp_socket(rtp_address[0], rtp_address[1] + 1)
+
+
+def voice_source_factory(voice):
+    """callable() -> a WavSource of the voice file per call, or None (the tone)."""
+    path = wav_audio.default_voice(DEFAULT_VOICE) if voice is None else voice
+    if not path:
+        return None
+    wav_audio.read_wav(path)  # a bad file fails at start, not in a call
+    return lambda: wav_audio.WavSource(path)
+
+
+async def serve(board, adapter_path=None, sip_port=None, adapter_control=None, voice=None):
     data_dir = board["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
     store = Store(os.path.join(data_dir, "store"))
@@ -92,7 +108,8 @@ async def serve(board, adapter_path=None, sip_port=None, adapter_control=None):
     if sip_port is None:
         sip_port = board.get("sip", {}).get("local_port", 5060)
     # What differs from a board: a pty for the adapter, simulated relays, the
-    # /sim/ routes and no microphone (answered SIP calls hear a 425 Hz tone).
+    # /sim/ routes, and WAV files for the microphone (the visitor's voice) and
+    # the speaker (what the resident says: one file per call under calls/).
     parts = BoardParts(
         store=store,
         account_store=account_store,
@@ -102,6 +119,9 @@ async def serve(board, adapter_path=None, sip_port=None, adapter_control=None):
         sip_socket=sip_socket_factory(board, sip_port),
         rtp_socket=rtp_socket_factory(board),
         tone_hz=HOST_CALL_TONE_HZ,
+        rtcp_socket=rtcp_socket_for,
+        audio_source=voice_source_factory(voice),
+        audio_sink=wav_audio.call_sink_factory(os.path.join(data_dir, "calls")),
         reboot=reboot.set,
         extra_routes=lambda app, panel: (
             sim_routes.register(app, panel, pins),
@@ -148,9 +168,15 @@ def main(argv=None):
         default=None,
         help="the adapter emulator's control port (the /sim/ page proxies to it)",
     )
+    parser.add_argument(
+        "--voice",
+        default=None,
+        help="WAV file the visitor says on SIP calls (default: a phrase made with "
+        "espeak-ng into build/voice.wav; '' for the 425 Hz tone)",
+    )
     args = parser.parse_args(argv)
     board = load_board(args.board, args.port, os.path.abspath(args.data))
-    return asyncio.run(serve(board, args.adapter, args.sip_port, args.adapter_control))
+    return asyncio.run(serve(board, args.adapter, args.sip_port, args.adapter_control, args.voice))
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ class Launcher:
             command += ["--adapter-control", str(self.adapter_http)]
         if self.args.sip_port is not None:
             command += ["--sip-port", str(self.args.sip_port)]
+        if self.args.voice is not None:
+            command += ["--voice", self.args.voice]
         return command
 
     def start_panel(self):
@@ -207,6 +209,9 @@ def main(argv=None):
     )
     parser.add_argument(
         "--no-adapter", action="store_true", help="run without the hybrid-adapter emulator"
+    )
+    parser.add_argument(
+        "--voice", default=None, help="WAV file the visitor says (host.panel_process --voice)"
     )
     args = parser.parse_args(argv)
     if args.adapter_http_port is None:

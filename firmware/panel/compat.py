@@ -175,3 +175,27 @@ def run_handlers_in_loop(microdot_module):
         return result
 
     microdot_module.invoke_handler = invoke_handler
+
+
+def compile_native(source, names):
+    """{name: function} of `source` compiled with MicroPython's native emitters.
+
+    The source holds @micropython.viper (or .native) functions: a hot loop's
+    machine-code twin. It is compiled here, at run time, because mpy-cross
+    rejects those decorators without a target architecture (DESIGN.md rule 5:
+    every file compiles with plain mpy-cross) while the board's own compiler
+    knows its architecture. None on CPython, and on ports built without the
+    native emitters (the WebAssembly port), whose compiler raises SyntaxError
+    for the decorator: the caller then keeps its plain-Python version.
+    """
+    if not IS_MICROPYTHON:
+        return None
+    namespace = {}
+    try:
+        exec(source, namespace)
+    except SyntaxError:
+        return None
+    found = {}
+    for name in names:
+        found[name] = namespace[name]
+    return found

@@ -90,7 +90,14 @@ class BoardParts:
                     it is bound to), called at start(); None: no SIP
     rtp_socket:     callable() -> (bound non-blocking UDP socket, (host, port)) for
                     one call's RTP; None: SIP legs cannot be offered (they fail)
-    tone_hz:        what an answered SIP call hears (0: silence; no audio yet)
+    tone_hz:        what an answered SIP call hears without an audio source
+                    (0: silence)
+    rtcp_socket:    callable((host, port) of the RTP socket) -> bound UDP socket
+                    on port + 1 for RTCP; None: no RTCP
+    audio_source:   callable() -> one call's audio source (the microphone:
+                    read_frame(buffer), drivers.rtp_session); None: the tone
+    audio_sink:     callable() -> one call's audio sink (the speaker:
+                    write_frame(frame), optional close()); None: dropped
     reboot:         callable() that restarts the board
     extra_routes:   callable(app, panel) mounting board-only routes (the host's
                     /sim/ routes), called once the app exists
@@ -109,6 +116,9 @@ class BoardParts:
         sip_socket=None,
         rtp_socket=None,
         tone_hz=0,
+        rtcp_socket=None,
+        audio_source=None,
+        audio_sink=None,
         reboot=None,
         extra_routes=None,
         public_prefixes=(),
@@ -122,6 +132,9 @@ class BoardParts:
         self.sip_socket = sip_socket
         self.rtp_socket = rtp_socket
         self.tone_hz = tone_hz
+        self.rtcp_socket = rtcp_socket
+        self.audio_source = audio_source
+        self.audio_sink = audio_sink
         self.reboot = reboot
         self.extra_routes = extra_routes
         self.public_prefixes = tuple(public_prefixes)
@@ -199,7 +212,13 @@ class Panel:
             call_clock,
             sip=None,
             adapter=self.adapter,
-            media={"socket": parts.rtp_socket, "tone_hz": parts.tone_hz},
+            media={
+                "socket": parts.rtp_socket,
+                "tone_hz": parts.tone_hz,
+                "rtcp_socket": parts.rtcp_socket,
+                "source": parts.audio_source,
+                "sink": parts.audio_sink,
+            },
         )
         services.calls = self.calls
         self.event_sender = EventSender(services.events, self._host_address, now_ms=self._now_ms)

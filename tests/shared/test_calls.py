@@ -178,6 +178,7 @@ def test_no_answer_and_unregistered_redirects():
     )
     run = Run(environment)
     run.event("dial", value="101")
+    run.event("leg_ringing", run.legs_of("invite")[0], 180)
     run.advance(45000)
     invites = [action for action in run.actions if action[0] == "invite"]
     assert [action[2] for action in invites] == ["sip:101@10.0.0.5", "sip:900@10.0.0.9"]
@@ -319,6 +320,7 @@ def test_ring_timeout_cuts_the_dial_timeout_short():
     # The redirect target's own attempt has the same 10 s ring timer.
     redirected = run.legs_of("invite")[-1]
     assert run.actions[-1] == ("invite", redirected, "sip:900@10.0.0.9")
+    run.event("leg_ringing", redirected, 180)
     assert run.advance(9999) == []
     assert ("cancel", redirected) in run.advance(1)
     assert run.logs("outgoing_call_missed") == [{"forward_number": 101, "reason": "noanswer"}]
@@ -328,6 +330,7 @@ def test_dial_timeout_bounds_a_longer_ring_timeout():
     run = Run(Environment({"7": ["sip:7@10.0.0.7"]}, times=(15, 20, 90), ring=60))
     run.event("dial", value="7")
     leg = run.legs_of("invite")[0]
+    run.event("leg_ringing", leg, 180)
     assert run.advance(14999) == []
     assert run.kinds(run.advance(1)) == ["cancel", "log", "log"]
     assert run.logs("outgoing_call_missed") == [{"forward_number": 7, "reason": "noanswer"}]
@@ -343,6 +346,8 @@ def test_one_by_one_ring_timer_per_target_is_the_smaller():
         run = Run(environment)
         run.event("dial", value="12")
         for turn in range(3):
+            if turn < 2:  # the SIP targets ring (180); the line's RING was taken
+                run.event("leg_ringing", run.legs_of("invite")[turn], 180)
             assert run.advance(expected_s * 1000 - 1) == [], (forwarding_s, ring_s, turn)
             found = run.advance(1)
             assert run.kinds(found)[0] in ("cancel", "stop_ring")

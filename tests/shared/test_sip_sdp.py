@@ -19,7 +19,8 @@ def test_build_offer_parses_back():
     description = sdp.parse(body)
     media = description.audio()
     assert description.audio_address() == "10.0.0.7"
-    assert media.port == 40000 and media.formats == [0, 101]
+    assert media.port == 40000 and media.formats == [0, 8, 101]
+    assert media.rtpmap[8] == ("pcma", 8000)
     assert media.rtpmap[101] == ("telephone-event", 8000)
     assert media.rtpmap[0] == ("pcmu", 8000)
     assert media.fmtp[101] == "0-15" and media.ptime == 20
@@ -29,14 +30,18 @@ def test_build_offer_parses_back():
 def test_negotiate_reads_the_peer_choices():
     plan = sdp.negotiate(sdp.parse(SOFTPHONE))
     assert (plan.address, plan.port) == ("192.168.1.20", 4002)
-    assert plan.audio_type == 0 and plan.event_type == 96 and plan.ptime == 30
+    # The peer lists PCMA first: its choice (RFC 3264 6.1).
+    assert plan.audio_type == 8 and plan.codec == "pcma"
+    assert plan.event_type == 96 and plan.ptime == 30
+    pcmu_first = sdp.negotiate(sdp.parse(SOFTPHONE.replace(b" 8 0 96", b" 0 8 96")))
+    assert pcmu_first.audio_type == 0 and pcmu_first.codec == "pcmu"
 
 
 def test_answer_mirrors_event_type_and_direction():
     offer = sdp.parse(SOFTPHONE.replace(b"a=sendrecv", b"a=sendonly"))
     body, plan = sdp.answer(offer, 77, "10.0.0.7", 40002)
     answer_media = sdp.parse(body).audio()
-    assert answer_media.formats == [0, 96] and answer_media.direction == "recvonly"
+    assert answer_media.formats == [8, 96] and answer_media.direction == "recvonly"
     assert plan.port == 4002
 
 
@@ -46,12 +51,14 @@ def test_static_pcmu_without_rtpmap_and_media_level_connection():
         b"m=audio 5004 RTP/AVP 0\r\nc=IN IP4 10.1.1.1\r\n"
     )
     plan = sdp.negotiate(sdp.parse(body))
-    assert plan.address == "10.1.1.1" and plan.audio_type == 0
+    assert plan.address == "10.1.1.1" and plan.audio_type == 0 and plan.codec == "pcmu"
+    static_pcma = sdp.negotiate(sdp.parse(body.replace(b"RTP/AVP 0", b"RTP/AVP 8")))
+    assert static_pcma.audio_type == 8 and static_pcma.codec == "pcma"
     assert plan.event_type is None and plan.ptime == 20
 
 
 def test_unusable_offers_are_488():
-    no_pcmu = SOFTPHONE.replace(b" 8 0 96", b" 8 96")
+    no_pcmu = SOFTPHONE.replace(b" 8 0 96", b" 96")
     assert raises(RemoteError, sdp.negotiate, sdp.parse(no_pcmu)).status == 488
     no_address = b"v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\n"
     assert raises(RemoteError, sdp.negotiate, sdp.parse(no_address)).status == 488

@@ -16,6 +16,12 @@
 #                    (the host sends a 425 Hz tone, a board without audio
 #                    hardware silence). One socket per call, from the board's
 #                    factory; without a factory SIP legs fail (unreachable).
+#                    Optional: "source": callable() -> an audio source for the
+#                    call (drivers.rtp_session: read_frame(buffer)), "sink":
+#                    callable() -> an audio sink (write_frame(frame); its
+#                    close(), if it has one, is called when the call's media
+#                    stops), "rtcp_socket": callable((host, port)) -> a bound
+#                    UDP socket on port + 1 of the RTP address (OSError: no RTCP).
 #   Nothing starts in the constructor (STYLE rule 11).
 #
 #   controller.start() / controller.stop()    the timer task
@@ -43,7 +49,7 @@
 # back to the machine) and environment.open_lock for door openings.
 import asyncio
 
-from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, UNREACHABLE, CallMachine
+from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, NO_REPLY, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff
 from panel.core.attempts import AttemptLimiter
 from panel.drivers.keypad import Keypad, valid_keys
@@ -291,6 +297,10 @@ class CallController:
         elif kind == "failed":
             self._forget_call(call, leg_id)
             code = detail if isinstance(detail, int) else CODE_UNAVAILABLE
+            if code == 408 and getattr(call, "status", 0) is None:
+                # The INVITE timed out without any response (not even 100):
+                # sip_ua reports that as 408; a 408 the peer sent has a status.
+                code = NO_REPLY
             self._post("leg_failed", leg_id, code)
         elif kind == "ended":
             self._forget_call(call, leg_id)
@@ -441,13 +451,38 @@ class CallController:
         def on_digit(digit):
             self._post("digit", leg_id, digit)
 
-        self._media = RtpSession(self._rtp_socket, plan, on_digit, self.media.get("tone_hz", 0))
+        media = self.media
+        source = media["source"]() if media.get("source") else None
+        sink = media["sink"]() if media.get("sink") else None
+        rtcp_socket = None
+        if media.get("rtcp_socket"):
+            try:
+                rtcp_socket = media["rtcp_socket"](self._rtp_address)
+            except OSError:
+                self.counters["rtcp_socket_errors"] = self.counters.get("rtcp_socket_errors", 0) + 1
+        self._media = RtpSession(
+            self._rtp_socket,
+            plan,
+            on_digit,
+            media.get("tone_hz", 0),
+            source=source,
+            sink=sink,
+            rtcp_transport=rtcp_socket,
+        )
         self._media.start()
 
     def _stop_media(self):
-        if self._media is not None:
-            self._media.stop()
+        media = self._media
+        if media is not None:
             self._media = None
+            media.stop()
+            for part in (media.sink, media.source, media.rtcp_transport):
+                close = getattr(part, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except OSError:
+                        pass  # a sink's file or a socket: the call is over anyway
 
     def _adapter_command(self, kind, leg_id, line):
         self._command_serial += 1

@@ -18,7 +18,8 @@
 #     leg_ringing, leg_answered (value: the SIP media plan, or None for a line),
 #     leg_failed (value: a SIP status, analog busy 486; or UNREACHABLE: a line
 #     in fault, a RING the adapter refused, no adapter, an INVITE the user
-#     agent could not send),
+#     agent could not send; or NO_REPLY: a SIP target that sent no response
+#     at all before its INVITE timed out),
 #     leg_ended (the callee hung up, or our BYE completed), digit (value: one
 #     DTMF character), door_button (an analog handset's door key),
 #     adapter_lost (the hybrid adapter went away or reset), and the timers
@@ -181,6 +182,13 @@ CODE_DECLINE = const(603)
 # 503 among replies; an attempt whose every target was unreachable has the
 # outcome "unregistered" (redirect spec 5.0: "adapter absent or line fault").
 UNREACHABLE = "unreachable"
+# leg_failed value for a SIP target that never sent any response at all (the
+# INVITE transaction timed out without even a 100 Trying). Redirect spec 5.2:
+# a contact that never replied counts as `unavailable`; it adds no reply code.
+NO_REPLY = "no_reply"
+# The outgoing_call result of a target that never replied (at the ring timer
+# or at the transaction timeout) [CHOICE].
+RESULT_NO_REPLY = "unavailable"
 
 
 def result_for_code(code):
@@ -236,6 +244,12 @@ class Leg:
 
     def live(self):
         return self.state in _LIVE
+
+    def rang(self):
+        """Did the target ring? A SIP one: a 180/183 came. An analog one: the
+        adapter took the RING (its answer comes at once; a leg still waiting
+        for it at the ring timer counts as ringing, as before)."""
+        return self.state == "ringing" or (self.kind != "sip" and self.state == "starting")
 
     def closing(self):
         return self.state in _CLOSING
@@ -625,6 +639,9 @@ class CallMachine:
         if isinstance(value, int):
             code = value
             result = result_for_code(code)
+        elif value == NO_REPLY:
+            code = None
+            result = RESULT_NO_REPLY
         else:
             code = CODE_UNAVAILABLE
             result = UNREACHABLE
@@ -633,7 +650,8 @@ class CallMachine:
         attempt = self._attempt
         if attempt is None or leg.id not in attempt["legs"]:
             return
-        attempt["codes"].append(code)
+        if code is not None:
+            attempt["codes"].append(code)
         if self._mode == "one_by_one":
             if attempt["legs"][attempt["index"]] != leg.id:
                 return
@@ -657,17 +675,25 @@ class CallMachine:
         attempt = self._attempt
         if attempt is None:
             return
+        # Redirect spec 5.2: the outcome is noanswer only if a contact was still
+        # ringing; a SIP one that never replied (no 180/183: still "starting")
+        # counts as unavailable.
         if self._mode == "one_by_one":
             leg = self._legs[attempt["legs"][attempt["index"]]]
+            ringing = leg.rang()
             if leg.live():
-                self._cancel_leg(leg, "no_answer")
-            attempt["timed_out"] = True
+                self._cancel_leg(leg, "no_answer" if ringing else RESULT_NO_REPLY)
+            attempt["timed_out"] = ringing
             self._next_in_queue(now)
             return
-        active = self._live_legs()
-        for leg in active:
-            self._cancel_leg(leg, "no_answer")
-        attempt["timed_out"] = bool(active)
+        ringing = False
+        for leg in self._live_legs():
+            if leg.rang():
+                ringing = True
+                self._cancel_leg(leg, "no_answer")
+            else:
+                self._cancel_leg(leg, RESULT_NO_REPLY)
+        attempt["timed_out"] = ringing
         self._finish_attempt(now)
 
     def _on_adapter_lost_ringing(self, now, leg_id, value):
@@ -766,6 +792,14 @@ class CallMachine:
         self._to_idle()
 
     def _to_idle(self):
+        # The call is over: a leg still waiting for the final answer to our
+        # CANCEL or BYE (the ending guard ran out, or the visitor's hangup
+        # crossed it) is settled now, so the record never shows a closing leg;
+        # a late answer finds the machine idle and is ignored.
+        for leg_id in self._legs:
+            leg = self._legs[leg_id]
+            if leg.closing():
+                leg.state = "done"
         self._timers = {}
         self.state = "idle"
         record = self.describe()

@@ -1,6 +1,8 @@
 # SDP (RFC 4566) offer/answer (RFC 3264) for the panel's one audio stream:
-# PCMU/8000 (payload type 0) and telephone-event/8000 (RFC 4733, dynamic
-# payload type, 101 in our offers). Pure: addresses, ports and session ids
+# PCMU/8000 (payload type 0), PCMA/8000 (8) and telephone-event/8000
+# (RFC 4733, dynamic payload type, 101 in our offers). We offer both laws,
+# PCMU first; the plan takes the first of them the peer lists (an answer's
+# order is the answerer's choice, RFC 3264 6.1). Pure: addresses, ports and session ids
 # come in as arguments. Bounded: the body is at most one SIP datagram.
 from panel.compat import const
 from panel.proto.sip_message import MAX_DATAGRAM, RemoteError
@@ -13,6 +15,11 @@ _MAX_MEDIA = const(8)
 _MAX_FORMATS = const(32)
 
 PCMU_PAYLOAD_TYPE = const(0)
+PCMA_PAYLOAD_TYPE = const(8)
+# The audio encodings we speak, in our order of preference: (SDP encoding
+# name lower-case, static payload type). proto.g711 codes both.
+AUDIO_CODECS = (("pcmu", PCMU_PAYLOAD_TYPE), ("pcma", PCMA_PAYLOAD_TYPE))
+_RTPMAP_NAMES = {PCMU_PAYLOAD_TYPE: "PCMU", PCMA_PAYLOAD_TYPE: "PCMA"}
 TELEPHONE_EVENT_PAYLOAD_TYPE = const(101)
 DEFAULT_PTIME = const(20)
 
@@ -36,11 +43,22 @@ class Media:
         for payload_type in self.formats:
             mapped = self.rtpmap.get(payload_type)
             if mapped is None:
-                # Static types need no rtpmap (RFC 3551): 0 is PCMU/8000.
-                if payload_type == PCMU_PAYLOAD_TYPE and encoding == "pcmu" and rate == 8000:
+                # Static types need no rtpmap (RFC 3551): 0 is PCMU/8000, 8 PCMA/8000.
+                if rate == 8000 and (
+                    (payload_type == PCMU_PAYLOAD_TYPE and encoding == "pcmu")
+                    or (payload_type == PCMA_PAYLOAD_TYPE and encoding == "pcma")
+                ):
                     return payload_type
             elif mapped[0] == encoding and mapped[1] == rate:
                 return payload_type
+        return None
+
+    def first_audio_codec(self):
+        """(encoding, payload type) of the first listed format we speak, or None."""
+        for payload_type in self.formats:
+            for encoding, _ in AUDIO_CODECS:
+                if self.payload_type_for(encoding, 8000) == payload_type:
+                    return encoding, payload_type
         return None
 
 
@@ -168,10 +186,15 @@ def build(
     telephone_event_type=TELEPHONE_EVENT_PAYLOAD_TYPE,
     ptime=DEFAULT_PTIME,
     direction="sendrecv",
+    audio_types=(PCMU_PAYLOAD_TYPE, PCMA_PAYLOAD_TYPE),
 ):
-    """Our offer (or answer) body: PCMU and telephone-event on one audio line."""
+    """Our offer (or answer) body: the audio types (PCMU, PCMA) and
+    telephone-event on one audio line. The port is even (RFC 3550 11: RTCP
+    is on port + 1); drivers.sockets.udp_socket picks such ports."""
     family = "IP6" if ":" in address else "IP4"
-    formats = "0" if telephone_event_type is None else "0 %d" % telephone_event_type
+    formats = " ".join(["%d" % payload_type for payload_type in audio_types])
+    if telephone_event_type is not None:
+        formats += " %d" % telephone_event_type
     lines = [
         "v=0",
         "o=panel %d %d IN %s %s" % (session_id, version, family, address),
@@ -179,8 +202,9 @@ def build(
         "c=IN %s %s" % (family, address),
         "t=0 0",
         "m=audio %d RTP/AVP %s" % (port, formats),
-        "a=rtpmap:0 PCMU/8000",
     ]
+    for payload_type in audio_types:
+        lines.append("a=rtpmap:%d %s/8000" % (payload_type, _RTPMAP_NAMES[payload_type]))
     if telephone_event_type is not None:
         lines.append("a=rtpmap:%d telephone-event/8000" % telephone_event_type)
         lines.append("a=fmtp:%d 0-15" % telephone_event_type)
@@ -192,7 +216,8 @@ def build(
 class MediaPlan:
     """What both sides agreed: where to send RTP, which payload types, ptime."""
 
-    def __init__(self, address, port, audio_type, event_type, ptime, direction):
+    def __init__(self, address, port, audio_type, event_type, ptime, direction, codec="pcmu"):
+        self.codec = codec  # "pcmu" or "pcma": proto.g711.codec_named(codec)
         self.address = address
         self.port = port
         self.audio_type = audio_type
@@ -208,15 +233,22 @@ def negotiate(description):
         raise RemoteError("No audio in SDP", 488)
     if not media.protocol.startswith("RTP/"):
         raise RemoteError("Audio is not RTP", 488)
-    audio_type = media.payload_type_for("pcmu", 8000)
-    if audio_type is None:
-        raise RemoteError("PCMU not offered", 488)
+    chosen = media.first_audio_codec()
+    if chosen is None:
+        raise RemoteError("Neither PCMU nor PCMA offered", 488)
+    codec, audio_type = chosen
     address = media.address or description.address
     if address is None:
         raise RemoteError("No SDP connection address", 488)
     event_type = media.payload_type_for("telephone-event", 8000)
     return MediaPlan(
-        address, media.port, audio_type, event_type, media.ptime or DEFAULT_PTIME, media.direction
+        address,
+        media.port,
+        audio_type,
+        event_type,
+        media.ptime or DEFAULT_PTIME,
+        media.direction,
+        codec,
     )
 
 
@@ -227,5 +259,14 @@ def answer(offer, session_id, address, port):
     """(answer body, MediaPlan) for a peer's offer (RFC 3264 section 6)."""
     plan = negotiate(offer)
     direction = _REVERSED_DIRECTION.get(plan.direction, plan.direction)
-    body = build(session_id, session_id, address, port, plan.event_type, plan.ptime, direction)
+    body = build(
+        session_id,
+        session_id,
+        address,
+        port,
+        plan.event_type,
+        plan.ptime,
+        direction,
+        (plan.audio_type,),
+    )
     return body, plan

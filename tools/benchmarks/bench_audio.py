@@ -1,0 +1,115 @@
+"""Audio benchmarks: G.711 frames and the jitter buffer on the unix MicroPython.
+
+Runs a snippet under `.venv/bin/micropython` (the unix port: the native
+emitters a board has, so the viper twins are what is measured) with
+firmware/ on its path, and the plain-Python versions in the same run, so the
+figures compare as ratios. CPython's figures of the same code are printed
+for reference. Prints one `name: value unit` line per figure. Targets:
+mpy_g711_encode_frame_us and mpy_g711_decode_frame_us at most 50 us.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE = os.path.join(ROOT, "firmware")
+sys.path.insert(0, FIRMWARE)
+
+from panel.proto import g711, jitter  # noqa: E402
+
+MICROPYTHON_SNIPPET = (
+    r"""
+import sys, gc, time
+sys.path.insert(0, %r)
+from array import array
+from panel.proto import g711, jitter
+
+samples = bytes(array("h", [((index * 409) %% 60000) - 30000 for index in range(160)]))
+payload = bytearray(160)
+pcm = bytearray(320)
+print("mpy_g711_native: %%d bool" %% g711.NATIVE)
+
+def measure(function, first, second, rounds=2000):
+    start = time.ticks_us()
+    for _ in range(rounds):
+        function(first, second)
+    return time.ticks_diff(time.ticks_us(), start) / rounds
+
+encode = measure(g711.ulaw_encode, samples, payload)
+decode = measure(g711.ulaw_decode, payload, pcm)
+print("mpy_g711_encode_frame_us: %%.2f us" %% encode)
+print("mpy_g711_decode_frame_us: %%.2f us" %% decode)
+print("mpy_g711_alaw_encode_frame_us: %%.2f us" %% measure(g711.alaw_encode, samples, payload))
+python_encode = measure(g711.ulaw_encode_python, samples, payload, 200)
+python_decode = measure(g711.ulaw_decode_python, payload, pcm, 200)
+print("mpy_g711_encode_frame_python_us: %%.1f us" %% python_encode)
+print("mpy_g711_decode_frame_python_us: %%.1f us" %% python_decode)
+print("mpy_g711_encode_native_speedup: %%.0f x" %% (python_encode / encode))
+
+buffer = jitter.JitterBuffer(g711.ulaw_decode)
+frame = bytes(160)
+rounds = 2000
+gc.collect()
+start = time.ticks_us()
+for sequence in range(rounds):
+    # Pairs swapped: every frame goes through the reordering slots.
+    buffer.put(sequence ^ 1, frame)
+    buffer.pull(pcm)
+elapsed = time.ticks_diff(time.ticks_us(), start)
+print("mpy_jitter_buffer_frame_us: %%.1f us" %% (elapsed / rounds))
+buffer = None
+gc.collect()
+before = gc.mem_alloc()
+buffer = jitter.JitterBuffer(g711.ulaw_decode)
+gc.collect()
+print("mpy_jitter_buffer_heap_bytes: %%d bytes" %% (gc.mem_alloc() - before))
+"""
+    % FIRMWARE
+)
+
+
+def _cpython_figures():
+    from array import array
+
+    samples = bytes(array("h", [((index * 409) % 60000) - 30000 for index in range(160)]))
+    payload = bytearray(160)
+    pcm = bytearray(320)
+    rounds = 500
+    start = time.perf_counter()
+    for _ in range(rounds):
+        g711.ulaw_encode(samples, payload)
+    print("g711_encode_frame_us: %.1f us" % ((time.perf_counter() - start) * 1e6 / rounds))
+    start = time.perf_counter()
+    for _ in range(rounds):
+        g711.ulaw_decode(payload, pcm)
+    print("g711_decode_frame_us: %.1f us" % ((time.perf_counter() - start) * 1e6 / rounds))
+    buffer = jitter.JitterBuffer(g711.ulaw_decode)
+    start = time.perf_counter()
+    for sequence in range(rounds):
+        buffer.put(sequence ^ 1, payload)
+        buffer.pull(pcm)
+    print("jitter_buffer_frame_us: %.1f us" % ((time.perf_counter() - start) * 1e6 / rounds))
+
+
+def main():
+    _cpython_figures()
+    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if not os.path.exists(micropython):
+        print("# unix MicroPython figures unavailable: no %s" % micropython)
+        return
+    result = subprocess.run(
+        [micropython, "-c", MICROPYTHON_SNIPPET],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    sys.stdout.write(result.stdout)
+    if result.returncode != 0:
+        print("# unix MicroPython figures failed: %s" % result.stderr.strip()[-300:])
+
+
+if __name__ == "__main__":
+    main()
