@@ -92,7 +92,7 @@ async def test_register_with_digest_refresh_and_unregister(tmp_path):
     await panel.until(lambda: panel.ua.status()["sip_status"] == "OK")
     first_attempt = panel.ua.status()["register_last_attempt"]
     assert before <= first_attempt <= int(time.time())
-    # The registrar granted 2 s: the UA refreshes (at 90 %) and stays OK.
+    # The registrar granted 2 s: the UA refreshes (at half the grant) and stays OK.
     await panel.until(lambda: panel.ua._registration.sequence >= 4)
     await panel.until(lambda: panel.ua._registration.registered)
     assert panel.ua.status()["sip_status"] == "OK"

@@ -86,8 +86,8 @@ def test_register_answers_digest_on_this_runtime_and_refreshes():
     accepted.add("expires", "60")
     rig.send(accepted)
     assert rig.ua.status() == {"sip_status": "OK", "register_last_attempt": 1700000000}
-    # Refresh at 90 % of the 60 s granted: nothing at 53 s, a REGISTER by 54 s.
-    rig.advance(53000, step=1000)
+    # Refresh at half the 60 s granted [D]: nothing at 29 s, a REGISTER by 30 s.
+    rig.advance(29000, step=1000)
     assert rig.received() == []
     rig.advance(1000, step=1000)
     assert [message.method for message in rig.received()] == ["REGISTER"]
@@ -96,13 +96,38 @@ def test_register_answers_digest_on_this_runtime_and_refreshes():
 def test_registration_timeout_is_error_and_unregister_is_offline():
     rig = Rig()
     rig.ua.register(SETTINGS)
-    rig.advance(32000, step=100)  # Timer F with nobody answering
+    rig.advance(7900, step=100)  # nobody answers: sent at 0, 0.5, 1.5, 3.5, 7.5 s
     sent = rig.received()
-    assert len(sent) == 11 and rig.ua.status()["sip_status"] == "ERROR"
+    assert len(sent) == 5 and rig.ua.status()["sip_status"] == "ERROR"
+    rig.advance(100, step=100)  # the REGISTER's own 8 s timeout [D]
+    assert rig.ua.status()["sip_status"] == "ERROR"
     rig.ua.unregister()
     assert rig.ua.status()["sip_status"] == "OFFLINE"
     assert rig.received()[0].get("expires") == "0"
     assert [detail for kind, detail in rig.events] == ["ERROR", "OFFLINE"]
+
+
+def test_registrar_gone_is_error_before_the_binding_expires():
+    # [D] The registrar grants 30 s and then disappears: sip/status must say
+    # ERROR before the binding expired (it said OK for about 61 s when the
+    # refresh went out at 90 % and waited the 32 s of Timer F).
+    for granted in (30, 60, 900):
+        rig = Rig()
+        rig.ua.register(SETTINGS)
+        accepted = sip_message.make_response(rig.received()[0], 200, to_tag="r")
+        accepted.add("expires", str(granted))
+        rig.send(accepted)
+        granted_at = rig.clock.now
+        assert rig.ua.status()["sip_status"] == "OK"
+        error_at = None
+        while error_at is None and rig.clock.now - granted_at < granted * 1000 + 40000:
+            rig.advance(100, step=100)
+            rig.received()  # the registrar is gone: nobody answers
+            if rig.ua.status()["sip_status"] == "ERROR":
+                error_at = rig.clock.now
+        assert error_at is not None, granted
+        assert error_at - granted_at < granted * 1000, (granted, error_at - granted_at)
+        assert [detail for kind, detail in rig.events] == ["ERROR", "OK", "ERROR"]
 
 
 def test_call_answered_info_dtmf_and_remote_bye():
@@ -279,7 +304,9 @@ def test_registrar_listing_many_bindings_still_registers():
     accepted.add("expires", "40")
     rig.send(accepted)
     assert rig.ua.status()["sip_status"] == "OK"
-    rig.advance(36000, step=1000)  # 90 % of the 40 s granted
+    rig.advance(19000, step=1000)  # refreshed at half the 40 s granted
+    assert rig.received() == []
+    rig.advance(1000, step=1000)
     assert [message.method for message in rig.received()] == ["REGISTER"]
     assert rig.ua.counters["internal_errors"] == 0
 

@@ -90,8 +90,17 @@ _LINGERING_STATES = ("completed", "confirmed")
 _MAX_CALLS = const(16)
 # Wait after a failed registration before trying again (seconds, upper bound).
 _REGISTER_RETRY_S = const(30)
-# Share of the granted expiry after which a registration is refreshed (%).
-_REFRESH_PERCENT = const(90)
+# [D] When a registration is refreshed, and how long a REGISTER may take.
+# The binding must never outlive what sip/status says: with a refresh at 90 %
+# of a 30 s grant and the 32 s Timer F of RFC 3261, a registrar that went
+# away showed OK for about 61 s. Now the refresh goes out at
+# max(grant / 2, grant - _REFRESH_MARGIN_S) and a REGISTER that has no final
+# answer after _REGISTER_TIMEOUT_MS fails (the UA's own Timer F): a lost
+# registrar is ERROR before the grant ends, for every grant the settings
+# allow (30..900 s: 30 s -> refresh at 15 s, ERROR by 23 s; 900 s -> refresh
+# at 870 s, ERROR by 878 s).
+_REFRESH_MARGIN_S = const(30)
+_REGISTER_TIMEOUT_MS = const(8000)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 USER_AGENT = "intercom-panel"
@@ -101,6 +110,11 @@ def _default_unix_time():
     import time
 
     return int(time.time())
+
+
+def refresh_delay_s(granted_s):
+    """Seconds after a successful REGISTER until its refresh (see above)."""
+    return max(1, granted_s // 2, granted_s - _REFRESH_MARGIN_S)
 
 
 def _split_host_port(text, default_port=5060):
@@ -347,7 +361,9 @@ class SipUserAgent(PolledSocket):
         def on_result(kind, response):
             self._on_register_result(registration, request, kind, response)
 
-        self._start_client(request, lambda: self._registrar_address(settings), on_result)
+        self._start_client(
+            request, lambda: self._registrar_address(settings), on_result, _REGISTER_TIMEOUT_MS
+        )
 
     def _on_register_result(self, registration, request, kind, response):
         current = registration is self._registration
@@ -383,8 +399,7 @@ class SipUserAgent(PolledSocket):
                     return
                 if current:
                     registration.registered = True
-                    granted = self._granted_expiry(response, registration.expires)
-                    delay = max(1, granted * _REFRESH_PERCENT // 100)
+                    delay = refresh_delay_s(self._granted_expiry(response, registration.expires))
                     self._set_timer("register", delay * 1000, self._start_registration)
                     self._set_status("OK")
                 return
@@ -801,9 +816,9 @@ class SipUserAgent(PolledSocket):
 
     # ----- transactions, timers, sending ----------------------------------------
 
-    def _start_client(self, request, destination, owner):
+    def _start_client(self, request, destination, owner, timeout_ms=None):
         """Start a client transaction; destination is a callable giving (ip, port)."""
-        transaction = ClientTransaction(request, self._now)
+        transaction = ClientTransaction(request, self._now, timeout_ms=timeout_ms)
         transaction.owner = owner
         if not self._make_room():
             self.counters["overload"] += 1
