@@ -255,7 +255,10 @@ async def test_garbage_from_a_uac_is_answered_or_dropped(tmp_path):
     assert status == 0, sipp.log()
     assert counters["malformed"] >= 5 and counters["oversized"] == 1
     assert counters["error_responses"] >= 5 and counters["internal_errors"] == 0
-    assert panel.events == []
+    # Its one well-formed INVITE is offered as an incoming call; nobody takes
+    # it here (no controller), so it is busy (docs/incoming-calls.md).
+    assert [kind for kind, detail in panel.events] == ["incoming", "failed"]
+    assert panel.events[1] == ("failed", 486)
 
 
 async def test_rfc4733_from_a_plain_udp_sender_reaches_the_collector():

@@ -245,6 +245,8 @@ class SipUserAgent(PolledSocket):
         clock=None,
     ):
         self.transport = sockets.wrap(transport)
+        self._udp = self.transport
+        self._stream = None  # drivers.sip_stream.StreamTransport for tcp / tls
         self.clock = clock or ticks_ms
         if local_address is None:
             local_address = self.transport.local_address
@@ -348,6 +350,7 @@ class SipUserAgent(PolledSocket):
             return
         if old is not None and old.registered:
             self._send_unregister(old)
+        self._use_transport(settings)
         self._registration = _Registration(
             settings, self._token() + "@" + self.local_address[0], self._token()
         )
@@ -364,6 +367,42 @@ class SipUserAgent(PolledSocket):
         if registration is not None and (registration.registered or registration.sequence):
             self._send_unregister(registration)
         self._set_status("OFFLINE")
+
+    def _use_transport(self, settings):
+        """UDP, or one TCP/TLS connection to the registrar's address (the
+        outbound proxy when set, else the proxy) as the account says."""
+        kind = settings.get("transport") or "udp"
+        if kind not in ("tcp", "tls"):
+            self._close_stream()
+            return
+        outbound = settings.get("outbound") or ""
+        host, port = _split_host_port(
+            outbound if outbound else settings["proxy"], 5061 if kind == "tls" else 5060
+        )
+        tls = settings.get("tls") or {}
+        stream = self._stream
+        if (
+            stream is not None
+            and (stream.host, stream.port, stream.tls) == (host, port, kind == "tls")
+            and stream.ca_file == tls.get("ca_file", "")
+        ):
+            return  # the same connection serves the new settings
+        from panel.drivers.sip_stream import StreamTransport
+
+        self._close_stream()
+        self._stream = StreamTransport(
+            host, port, kind == "tls", tls.get("ca_file", ""), tls.get("verify", True)
+        )
+        self.transport = self._stream
+
+    def _close_stream(self):
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        self.transport = self._udp
+
+    def _reliable(self):
+        return self._stream is not None and self.transport is self._stream
 
     def _send_unregister(self, registration):
         registration.authenticated = False
@@ -768,7 +807,7 @@ class SipUserAgent(PolledSocket):
             self._on_ack(request)
             return
         destination = sip_message.response_address(request.top_via(), address[1])
-        transaction = ServerTransaction(request, now, destination)
+        transaction = ServerTransaction(request, now, destination, reliable=self._reliable())
         if not self._make_room():
             self.counters["overload"] += 1
             self._respond(transaction, request, 503)
@@ -972,7 +1011,9 @@ class SipUserAgent(PolledSocket):
 
     def _start_client(self, request, destination, owner, timeout_ms=None):
         """Start a client transaction; destination is a callable giving (ip, port)."""
-        transaction = ClientTransaction(request, self._now, timeout_ms=timeout_ms)
+        transaction = ClientTransaction(
+            request, self._now, timeout_ms=timeout_ms, reliable=self._reliable()
+        )
         transaction.owner = owner
         if not self._make_room():
             self.counters["overload"] += 1
@@ -1060,14 +1101,25 @@ class SipUserAgent(PolledSocket):
     def _token(self):
         return sip_message.new_token(self.random_bytes(8))
 
+    def _transport_name(self):
+        if not self._reliable():
+            return "UDP"
+        return "TLS" if self._stream.tls else "TCP"
+
     def _via(self):
         host, port = self.local_address
         return Via(
-            "UDP", host, port, {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""}
+            self._transport_name(),
+            host,
+            port,
+            {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""},
         )
 
     def _contact(self, user):
-        return "<sip:%s@%s:%d>" % (user, self.local_address[0], self.local_address[1])
+        contact = "sip:%s@%s:%d" % (user, self.local_address[0], self.local_address[1])
+        if self._reliable():
+            contact += ";transport=" + self._transport_name().lower()
+        return "<%s>" % contact
 
 
 # Requests from peers and who answers them; any other method gets 405.
