@@ -25,6 +25,7 @@ from panel.api import (
     forwards,
     history,
     hybrid_routes,
+    incoming_calls,
     redirectrules,
     stored_settings,
     web_page,
@@ -367,6 +368,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
         hybrid_routes,
         redirectrules,
         web_page,
+        incoming_calls,
     ):
         module.register(app, services)
 

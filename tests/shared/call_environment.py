@@ -19,6 +19,7 @@ class Environment:
         lock_codes=None,
         ring=30,
         personal_codes=None,
+        incoming=None,
     ):
         self.queues = queues
         self._mode = mode
@@ -32,6 +33,7 @@ class Environment:
         self._lock_seconds = lock_seconds
         self._lock_codes = lock_codes or {1: "1", 2: "2"}
         self._personal_codes = personal_codes or {}
+        self.incoming = incoming or {"enabled": False, "allow": [], "answer_after_s": 3}
         self.opened = []  # (lock, event) of every open_lock
         self.logged = []  # (event, info) of every log entry, in order
 
@@ -76,6 +78,9 @@ class Environment:
 
     def lock_seconds(self, lock):
         return self._lock_seconds
+
+    def incoming_calls(self):
+        return self.incoming
 
     # -- effects --------------------------------------------------------------
 

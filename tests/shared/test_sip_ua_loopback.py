@@ -86,8 +86,8 @@ def test_register_answers_digest_on_this_runtime_and_refreshes():
     accepted.add("expires", "60")
     rig.send(accepted)
     assert rig.ua.status() == {"sip_status": "OK", "register_last_attempt": 1700000000}
-    # Refresh at 90 % of the 60 s granted: nothing at 53 s, a REGISTER by 54 s.
-    rig.advance(53000, step=1000)
+    # Refresh at half the 60 s granted [D]: nothing at 29 s, a REGISTER by 30 s.
+    rig.advance(29000, step=1000)
     assert rig.received() == []
     rig.advance(1000, step=1000)
     assert [message.method for message in rig.received()] == ["REGISTER"]
@@ -96,13 +96,38 @@ def test_register_answers_digest_on_this_runtime_and_refreshes():
 def test_registration_timeout_is_error_and_unregister_is_offline():
     rig = Rig()
     rig.ua.register(SETTINGS)
-    rig.advance(32000, step=100)  # Timer F with nobody answering
+    rig.advance(7900, step=100)  # nobody answers: sent at 0, 0.5, 1.5, 3.5, 7.5 s
     sent = rig.received()
-    assert len(sent) == 11 and rig.ua.status()["sip_status"] == "ERROR"
+    assert len(sent) == 5 and rig.ua.status()["sip_status"] == "ERROR"
+    rig.advance(100, step=100)  # the REGISTER's own 8 s timeout [D]
+    assert rig.ua.status()["sip_status"] == "ERROR"
     rig.ua.unregister()
     assert rig.ua.status()["sip_status"] == "OFFLINE"
     assert rig.received()[0].get("expires") == "0"
     assert [detail for kind, detail in rig.events] == ["ERROR", "OFFLINE"]
+
+
+def test_registrar_gone_is_error_before_the_binding_expires():
+    # [D] The registrar grants 30 s and then disappears: sip/status must say
+    # ERROR before the binding expired (it said OK for about 61 s when the
+    # refresh went out at 90 % and waited the 32 s of Timer F).
+    for granted in (30, 60, 900):
+        rig = Rig()
+        rig.ua.register(SETTINGS)
+        accepted = sip_message.make_response(rig.received()[0], 200, to_tag="r")
+        accepted.add("expires", str(granted))
+        rig.send(accepted)
+        granted_at = rig.clock.now
+        assert rig.ua.status()["sip_status"] == "OK"
+        error_at = None
+        while error_at is None and rig.clock.now - granted_at < granted * 1000 + 40000:
+            rig.advance(100, step=100)
+            rig.received()  # the registrar is gone: nobody answers
+            if rig.ua.status()["sip_status"] == "ERROR":
+                error_at = rig.clock.now
+        assert error_at is not None, granted
+        assert error_at - granted_at < granted * 1000, (granted, error_at - granted_at)
+        assert [detail for kind, detail in rig.events] == ["ERROR", "OK", "ERROR"]
 
 
 def test_call_answered_info_dtmf_and_remote_bye():
@@ -165,7 +190,7 @@ def test_cancel_waits_for_a_provisional_then_487_is_acked():
     assert rig.events == [("failed", 487)]
 
 
-def test_options_answered_and_incoming_invite_refused():
+def test_options_answered_and_an_untaken_incoming_invite_is_busy():
     rig = Rig()
     options = sip_message.parse(
         (
@@ -180,9 +205,122 @@ def test_options_answered_and_incoming_invite_refused():
     assert reply.top_via().parameters["rport"] == "5060"
     rig.send(options)  # a retransmission: same answer
     assert rig.received()[0].to_bytes() == reply.to_bytes()
-    invite = sip_message.parse(options.to_bytes().replace(b"OPTIONS", b"INVITE"))
-    rig.send(invite)
+    # An INVITE that nobody takes (no controller acts on "incoming"): busy.
+    rig.send(incoming_invite("i0"))
     assert [message.status for message in rig.received()] == [100, 486]
+    assert [kind for kind, detail in rig.events] == ["incoming", "failed"]
+    assert rig.ua.counters["internal_errors"] == 0
+
+
+def incoming_invite(call_id, body=None, caller="sip:101@10.0.0.9"):
+    offer = sdp.build(5, 5, PEER[0], 30000) if body is None else body
+    text = (
+        "INVITE sip:100001@10.0.0.7 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK%s;rport\r\n"
+        "From: <%s>;tag=caller\r\nTo: <sip:100001@10.0.0.7>\r\nCall-ID: %s\r\n"
+        "CSeq: 1 INVITE\r\nContact: <sip:101@10.0.0.9:5060>\r\n"
+        "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n"
+    ) % (call_id, caller, call_id, len(offer))
+    return sip_message.parse(text.encode() + offer)
+
+
+def test_incoming_call_rings_answers_until_acked_and_takes_dtmf():
+    rig = Rig()
+    calls = []
+
+    def on_event(kind, call, detail):
+        rig.events.append((kind, detail))
+        if kind == "incoming":
+            calls.append(call)
+            call.ring()
+
+    rig.ua.on_event = on_event
+    invite = incoming_invite("in1")
+    rig.send(invite)
+    assert [message.status for message in rig.received()] == [100, 180]
+    call = calls[0]
+    assert call.caller == "sip:101@10.0.0.9" and call.caller_user == "101"
+    assert call.address == PEER and call.media.port == 30000
+    rig.send(invite)  # a retransmitted INVITE: the last answer again
+    assert [message.status for message in rig.received()] == [180]
+    call.answer(sdp.build(1, 1, PANEL[0], 40000))
+    ok = rig.received()[0]
+    assert ok.status == 200 and sdp.negotiate(sdp.parse(ok.body)).port == 40000
+    assert ok.get("contact") == "<sip:panel@10.0.0.7:5060>"  # not registered
+    rig.advance(600)  # no ACK yet: the 2xx again after T1
+    assert [message.status for message in rig.received()] == [200]
+    dialog = sip_message.Dialog(
+        "in1",
+        "caller",
+        sip_message.parse_name_address(ok.get("to")).tag,
+        "sip:101@10.0.0.9",
+        "sip:100001@10.0.0.7",
+        "sip:panel@10.0.0.7:5060",
+        1,
+    )
+    rig.send(
+        dialog.request(
+            "ACK", sip_message.Via("UDP", "10.0.0.9", 5060, {"branch": "z9hG4bKa1"}), sequence=1
+        )
+    )
+    rig.advance(5000)
+    assert rig.received() == []  # acknowledged: no more 2xx
+    info = dialog.request("INFO", sip_message.Via("UDP", "10.0.0.9", 5060, {"branch": "z9hG4bKi1"}))
+    info.add("content-type", "application/dtmf-relay")
+    info.body = b"Signal=1\r\nDuration=160\r\n"
+    rig.send(info)
+    assert rig.received()[0].status == 200 and rig.events[-1] == ("dtmf", "1")
+    call.hangup()  # our BYE, to the caller's Contact
+    bye = rig.received()[0]
+    assert bye.method == "BYE" and bye.uri == "sip:101@10.0.0.9:5060"
+    rig.send(sip_message.make_response(bye, 200))
+    assert rig.events[-1] == ("ended", "local") and call.state == "ended"
+    assert rig.ua.counters["internal_errors"] == 0
+
+
+def test_incoming_call_refused_cancelled_and_unacked():
+    rig = Rig()
+    decisions = {"in2": 403}
+    calls = {}
+
+    def on_event(kind, call, detail):
+        rig.events.append((kind, detail))
+        if kind == "incoming":
+            calls[call.call_id] = call
+            if call.call_id in decisions:
+                call.reject(decisions[call.call_id])
+            else:
+                call.ring()
+
+    rig.ua.on_event = on_event
+    rig.send(incoming_invite("in2"))
+    replies = rig.received()
+    assert [message.status for message in replies] == [100, 403]
+    ack = sip_message.mirrored_request(incoming_invite("in2"), "ACK", replies[1].get("to"))
+    rig.send(ack)
+    rig.advance(1000)
+    assert rig.received() == []  # the ACK stopped the 403's retransmissions
+    # The caller gives up while it rings: 200 to the CANCEL, 487 to the INVITE.
+    invite = incoming_invite("in3")
+    rig.send(invite)
+    assert [message.status for message in rig.received()] == [100, 180]
+    rig.send(sip_message.mirrored_request(invite, "CANCEL", invite.get("to")))
+    assert sorted(message.status for message in rig.received()) == [200, 487]
+    assert rig.events[-1] == ("failed", 487) and calls["in3"].state == "failed"
+    # No usable offer: 488 before anyone is asked.
+    rig.send(incoming_invite("in4", body=b""))
+    assert [message.status for message in rig.received()] == [100, 488]
+    assert "in4" not in calls
+    # Answered, never acknowledged: the 2xx is re-sent, then a BYE after 32 s.
+    rig.send(incoming_invite("in5"))
+    rig.received()
+    calls["in5"].answer(sdp.build(1, 1, PANEL[0], 40000))
+    rig.advance(32100, step=100)
+    sent = rig.received()
+    mine = [message for message in sent if message.get("call-id") == "in5"]
+    assert [message.status for message in mine if not message.is_request][:2] == [200, 200]
+    assert [message.method for message in mine if message.is_request] == ["BYE"]
+    assert rig.events[-1] == ("ended", "no_ack")
     assert rig.ua.counters["internal_errors"] == 0
 
 
@@ -279,7 +417,9 @@ def test_registrar_listing_many_bindings_still_registers():
     accepted.add("expires", "40")
     rig.send(accepted)
     assert rig.ua.status()["sip_status"] == "OK"
-    rig.advance(36000, step=1000)  # 90 % of the 40 s granted
+    rig.advance(19000, step=1000)  # refreshed at half the 40 s granted
+    assert rig.received() == []
+    rig.advance(1000, step=1000)
     assert [message.method for message in rig.received()] == ["REGISTER"]
     assert rig.ua.counters["internal_errors"] == 0
 

@@ -22,6 +22,9 @@
 #                    close(), if it has one, is called when the call's media
 #                    stops), "rtcp_socket": callable((host, port)) -> a bound
 #                    UDP socket on port + 1 of the RTP address (OSError: no RTCP).
+#                    "ring": optional callable(on) for the board's ring tone
+#                    while an incoming call rings (True) and when it stops
+#                    (False); the host has none.
 #   Nothing starts in the constructor (STYLE rule 11).
 #
 #   controller.start() / controller.stop()    the timer task
@@ -47,14 +50,22 @@
 # tasks; a refused RING becomes leg_failed "unreachable"), an RtpSession for the
 # answered SIP leg (RFC 4733 digits, and SIP INFO digits from the user agent, go
 # back to the machine) and environment.open_lock for door openings.
+#
+# Incoming SIP calls (docs/incoming-calls.md): the user agent's "incoming"
+# event is checked against environment.incoming_calls() (core.incoming):
+# refused 403 when off or not on the allow-list, else handed to the machine
+# (486 there when a call runs); the machine rings it, answers it after
+# answer_after_s with an SDP answer on the call's RTP socket, and runs it
+# like an answered outgoing SIP leg (DTMF opens the locks).
 import asyncio
 
 from panel.calls.machine import CODE_BUSY, CODE_UNAVAILABLE, NO_REPLY, UNREACHABLE, CallMachine
 from panel.compat import const, ticks_diff
+from panel.core import incoming
 from panel.core.attempts import AttemptLimiter
 from panel.drivers.keypad import Keypad, valid_keys
 from panel.proto import hybrid, sdp
-from panel.proto.sip_message import LocalError
+from panel.proto.sip_message import LocalError, RemoteError
 
 # Longest the timer task sleeps without a timer due (ms): only a safety net,
 # every event and every new timer wakes it anyway.
@@ -95,6 +106,7 @@ class CallController:
             "personal_code_granted": 0,
             "personal_code_denied": 0,
             "personal_code_locked": 0,
+            "incoming_refused": 0,
         }
         self.code_attempts = AttemptLimiter(
             KEYPAD_FREE_FAILURES,
@@ -110,6 +122,8 @@ class CallController:
         self._draining = False
         self._sip_legs = {}  # SIP Call-ID -> leg id
         self._sip_calls = {}  # leg id -> sip_ua.Call
+        self._ringing = False
+        self._incoming = {}  # Call-ID -> sip_ua.IncomingCall the machine decides on
         self._line_legs = {}  # ("vizit", 7) -> leg id of the latest leg on that line
         self._commands = {}  # serial -> adapter command task in flight
         self._command_serial = 0
@@ -282,6 +296,9 @@ class CallController:
         """An event of the SIP user agent (its on_event callback)."""
         if not self._running or call is None:
             return  # call None: registration changes, the panel logs those
+        if kind == "incoming":
+            self._on_incoming(call)
+            return
         leg_id = self._sip_legs.get(call.call_id)
         if leg_id is None and self._starting_leg is not None:
             # An event raised inside invite(), before it returned the Call.
@@ -307,6 +324,36 @@ class CallController:
             self._post("leg_ended", leg_id, detail)
         elif kind == "dtmf":
             self._post("digit", leg_id, detail)
+
+    def _on_incoming(self, call):
+        settings = self.environment.incoming_calls()
+        if not settings.get("enabled") or not incoming.allowed(
+            settings.get("allow") or (), call.caller, call.address[0]
+        ):
+            # [D] Not on the allow-list (or incoming calls are off): 403.
+            self.counters["incoming_refused"] += 1
+            call.reject(403)
+            return
+        self._incoming[call.call_id] = call
+        value = {
+            "token": call.call_id,
+            "caller": call.caller,
+            "plan": call.media,
+            "answer_after_s": settings.get("answer_after_s", 0),
+        }
+        try:
+            self._post("incoming", None, value)
+        finally:
+            self._incoming.pop(call.call_id, None)
+
+    def _ring(self, on):
+        # The ring-tone hook, called on changes only.
+        if on == self._ringing:
+            return
+        self._ringing = on
+        ring = self.media.get("ring")
+        if ring is not None:
+            ring(on)
 
     def _forget_call(self, call, leg_id):
         self._sip_legs.pop(call.call_id, None)
@@ -368,6 +415,19 @@ class CallController:
                 self._start_media(action[1], action[2])
             elif kind == "stop_media":
                 self._stop_media()
+            elif kind == "ring_incoming":
+                call = self._incoming.pop(action[2], None)
+                if call is not None:
+                    self._sip_legs[call.call_id] = action[1]
+                    self._sip_calls[action[1]] = call
+                    call.ring()
+                    self._ring(True)
+            elif kind == "answer_incoming":
+                self._answer_incoming(action[1])
+            elif kind == "refuse_incoming":
+                call = self._incoming.pop(action[1], None)
+                if call is not None:
+                    call.reject(action[2])
             elif kind == "open_lock":
                 self.environment.open_lock(action[1], 0, "access_granted_by_call_host", action[2])
             # "refused": nothing to drive; dial() reads the machine's count.
@@ -391,6 +451,8 @@ class CallController:
             self.environment.log(action[1], action[2])
 
     def _after_actions(self):
+        if self.machine.state != "incoming":
+            self._ring(False)
         if self.machine.state == "idle":
             self._stop_media()
             self._close_rtp_socket()
@@ -420,6 +482,34 @@ class CallController:
                 failure = UNREACHABLE
         if failure is not None:
             self._queue.append(("leg_failed", leg_id, failure))
+
+    def _answer_incoming(self, leg_id):
+        call = self._sip_calls.get(leg_id)
+        if call is None:
+            return  # gone while ringing (the machine hears leg_failed)
+        self._ring(False)
+        try:
+            self._ensure_rtp_socket()
+            body, plan = sdp.answer(
+                call.offer, self._session, self.sip.local_address[0], self._rtp_address[1]
+            )
+        except (OSError, MemoryError, RemoteError):
+            # No RTP socket, no heap, an offer we cannot answer: the caller
+            # hears 488/500 and the machine a failed leg.
+            self.counters["invite_errors"] += 1
+            call.reject(500)
+            return
+        call.answer(body)
+        if call.state == "answered":
+            self._start_media(leg_id, plan)
+
+    def _ensure_rtp_socket(self):
+        if self._rtp_socket is None:
+            factory = self.media.get("socket")
+            if factory is None:
+                raise OSError("no RTP socket")
+            self._rtp_socket, self._rtp_address = factory()
+            self._session += 1
 
     def _offer(self, user_agent):
         address = user_agent.local_address[0]

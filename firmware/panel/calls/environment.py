@@ -23,6 +23,8 @@
 #   reachable(kind, target) -> bool  (kind "sip" or "line"; spec 3.3)
 #   lock_codes() -> {1: "1", 2: "2"}: the DTMF code of each lock
 #   lock_seconds(lock) -> int: how long a door opening lasts
+#   incoming_calls() -> {"enabled", "allow", "answer_after_s"}: who may call
+#       the panel (docs/incoming-calls.md; the controller asks core.incoming)
 #
 # Effects (the controller only; each returns at once, none raises for a
 # refusal):
@@ -100,6 +102,9 @@ class CallEnvironment:
 
     def lock_seconds(self, lock):
         return self._services.settings.lock(lock)["lock_timeout"]
+
+    def incoming_calls(self):
+        return self._services.settings.incoming_calls()
 
     # -- effects --------------------------------------------------------------
 

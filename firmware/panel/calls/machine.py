@@ -22,8 +22,11 @@
 #     at all before its INVITE timed out),
 #     leg_ended (the callee hung up, or our BYE completed), digit (value: one
 #     DTMF character), door_button (an analog handset's door key),
-#     adapter_lost (the hybrid adapter went away or reset), and the timers
-#     ring_timeout, talk_timeout, door_closed, ending_timeout.
+#     adapter_lost (the hybrid adapter went away or reset), incoming (a SIP
+#     caller the allow-list let through, docs/incoming-calls.md; value a dict:
+#     "token" the controller's handle, "caller" the From URI, "plan" the media
+#     plan of its offer, "answer_after_s"), and the timers ring_timeout,
+#     talk_timeout, door_closed, ending_timeout, answer_due.
 #
 # Actions (tuples; leg ids are small ints unique for the machine's lifetime):
 #     ("invite", leg, target)          SIP INVITE to "5588" or "sip:..."
@@ -34,6 +37,10 @@
 #     ("open_lock", lock, info)        log access_granted_by_call_host
 #     ("log", event, info)             a call-log entry
 #     ("refused", number, reason)      a dial while a call is running
+#     ("ring_incoming", leg, token)    ring an incoming caller (180, ring tone)
+#     ("answer_incoming", leg, plan)   answer it (200 with our SDP) and start
+#                                      its media
+#     ("refuse_incoming", token, 486)  an incoming call while one runs
 #
 # The environment answers questions about configuration and reachability: the
 # configuration half of the interface in calls/environment.py (queue, mode,
@@ -48,7 +55,7 @@ from panel.compat import const, ticks_add, ticks_diff
 from panel.core import numbers, routing
 from panel.proto import rtp
 
-STATES = ("idle", "dialling", "ringing", "talking", "door_open", "ending")
+STATES = ("idle", "dialling", "ringing", "incoming", "talking", "door_open", "ending")
 
 EVENTS = (
     "dial",
@@ -64,6 +71,8 @@ EVENTS = (
     "talk_timeout",
     "door_closed",
     "ending_timeout",
+    "incoming",
+    "answer_due",
 )
 
 # The one table (STYLE.md rule 9): state -> event -> handler (method "_on_<name>").
@@ -88,6 +97,8 @@ _RINGING_ROW = {
     "talk_timeout": "ignore",
     "door_closed": "ignore",
     "ending_timeout": "ignore",
+    "incoming": "refuse_incoming",
+    "answer_due": "ignore",
 }
 
 # talking; door_open: talking with a lock released, back to talking when it
@@ -106,6 +117,8 @@ _TALKING_ROW = {
     "talk_timeout": "talk_timeout",
     "door_closed": "door_closed",
     "ending_timeout": "ignore",
+    "incoming": "refuse_incoming",
+    "answer_due": "ignore",
 }
 
 TRANSITIONS = {
@@ -123,9 +136,31 @@ TRANSITIONS = {
         "talk_timeout": "ignore",
         "door_closed": "ignore",
         "ending_timeout": "ignore",
+        "incoming": "start_incoming",
+        "answer_due": "ignore",
     },
     "dialling": _RINGING_ROW,
     "ringing": _RINGING_ROW,
+    # incoming: a caller on the allow-list rings the panel (180 sent); the
+    # answer_due timer answers it, then it is a call like any answered one
+    # (talking, door_open, ending: digits open the locks).
+    "incoming": {
+        "dial": "refuse",
+        "hangup": "decline_incoming",
+        "leg_ringing": "ignore",
+        "leg_answered": "ignore",
+        "leg_failed": "incoming_gone",
+        "leg_ended": "incoming_gone",
+        "digit": "ignore",
+        "door_button": "ignore",
+        "adapter_lost": "ignore",
+        "ring_timeout": "ignore",
+        "talk_timeout": "ignore",
+        "door_closed": "ignore",
+        "ending_timeout": "ignore",
+        "incoming": "refuse_incoming",
+        "answer_due": "answer_incoming",
+    },
     "talking": _TALKING_ROW,
     "door_open": _TALKING_ROW,
     # ending: BYE or CANCEL sent, waiting for their final answers (bounded).
@@ -143,11 +178,13 @@ TRANSITIONS = {
         "talk_timeout": "ignore",
         "door_closed": "ignore",
         "ending_timeout": "finish_ending",
+        "incoming": "refuse_incoming",
+        "answer_due": "ignore",
     },
 }
 
 # Timer events, checked by tick() in this order when several are due.
-TIMER_EVENTS = ("ring_timeout", "talk_timeout", "door_closed", "ending_timeout")
+TIMER_EVENTS = ("ring_timeout", "talk_timeout", "door_closed", "ending_timeout", "answer_due")
 
 # Longest wait in "ending" for the final answers to our BYE/CANCEL before the
 # panel is free again (ms). A peer that never answers a CANCEL would hold the
@@ -351,6 +388,8 @@ class CallMachine:
         self._started = None
         self._stop_asking = False
         self._attempt = None
+        self._incoming_plan = None
+        self._incoming_leg = None
 
     def _ring_ms(self, ring_timeout_s):
         """The ring timer of one attempt (ms): redirect spec 5.2's ring timer
@@ -593,6 +632,62 @@ class CallMachine:
         )
         self._enter_ending(now)
 
+    # ------------------------------------------------------------ handlers: incoming
+
+    def _on_start_incoming(self, now, leg_id, value):
+        environment = self.environment
+        self._clear_call()
+        self.calls += 1
+        self._started = now
+        self._mode = "incoming"
+        self._timeouts = environment.timeouts()
+        caller = value["caller"]
+        leg = Leg(self._next_leg, caller, "sip", caller, None, 0)
+        self._next_leg += 1
+        leg.state = "ringing"
+        self._legs[leg.id] = leg
+        self._incoming_plan = value["plan"]
+        self._incoming_leg = leg.id
+        self._log("incoming_call_from_monitor", {"caller": caller})
+        self._act("ring_incoming", leg.id, value["token"])
+        self._set_timer("answer_due", now, value["answer_after_s"] * 1000)
+        self.state = "incoming"
+
+    def _on_refuse_incoming(self, now, leg_id, value):
+        # One speaker, one call: a caller while a call runs is busy (486).
+        self.refused += 1
+        self._act("refuse_incoming", value["token"], CODE_BUSY)
+
+    def _on_answer_incoming(self, now, leg_id, value):
+        leg = self._legs[self._incoming_leg]
+        leg.state = "answered"
+        self._answered = leg.id
+        self._outcome = "answered"
+        self._act("answer_incoming", leg.id, self._incoming_plan)
+        self._collector = rtp.DigitCollector(self.environment.lock_codes())
+        self._set_timer("talk_timeout", now, self._timeouts[2] * 1000)
+        self.state = "talking"
+
+    def _on_decline_incoming(self, now, leg_id, value):
+        # The panel's side hangs up while the caller still rings.
+        leg = self._legs[self._incoming_leg]
+        leg.state = "done"
+        self._ended_by = "hangup"
+        self._outcome = "declined"
+        self._act("cancel", leg.id)  # the controller answers 480 to a ringing caller
+        self._enter_ending(now)
+
+    def _on_incoming_gone(self, now, leg_id, value):
+        # The caller gave up (CANCEL) or the call failed before the answer.
+        leg = self._legs.get(leg_id)
+        if leg is None:
+            return
+        leg.state = "done"
+        leg.code = value if isinstance(value, int) else None
+        self._ended_by = "caller"
+        self._outcome = "caller_hung_up"
+        self._enter_ending(now)
+
     # ------------------------------------------------------------ handlers: ringing
 
     def _on_caller_hangup(self, now, leg_id, value):
@@ -775,7 +870,7 @@ class CallMachine:
         return False
 
     def _enter_ending(self, now):
-        for name in ("ring_timeout", "talk_timeout", "door_closed"):
+        for name in ("ring_timeout", "talk_timeout", "door_closed", "answer_due"):
             self._timers.pop(name, None)
         if self._closing():
             self.state = "ending"

@@ -147,6 +147,10 @@ def message(event, info, context):
             code,
             lock,
         )
+    if event == "incoming_call_from_monitor":
+        # [D] An incoming SIP call the panel answers (docs/incoming-calls.md);
+        # the caller written as a target of 10.2.
+        return LEVEL_INFO, "System: Call: Incoming from %s" % target_text(info.get("caller"))
     text = _SYSTEM_LINES.get(event)
     if text is not None:
         return text

@@ -68,6 +68,8 @@ from panel.drivers.polled_socket import PolledSocket
 from panel.proto import digest, rtp, sdp, sip_message
 from panel.proto.sip_message import MAX_DATAGRAM, Dialog, LocalError, RemoteError, SipMessage, Via
 from panel.proto.sip_transaction import (
+    T1,
+    T2,
     TIMER_B,
     ClientTransaction,
     ServerTransaction,
@@ -90,8 +92,17 @@ _LINGERING_STATES = ("completed", "confirmed")
 _MAX_CALLS = const(16)
 # Wait after a failed registration before trying again (seconds, upper bound).
 _REGISTER_RETRY_S = const(30)
-# Share of the granted expiry after which a registration is refreshed (%).
-_REFRESH_PERCENT = const(90)
+# [D] When a registration is refreshed, and how long a REGISTER may take.
+# The binding must never outlive what sip/status says: with a refresh at 90 %
+# of a 30 s grant and the 32 s Timer F of RFC 3261, a registrar that went
+# away showed OK for about 61 s. Now the refresh goes out at
+# max(grant / 2, grant - _REFRESH_MARGIN_S) and a REGISTER that has no final
+# answer after _REGISTER_TIMEOUT_MS fails (the UA's own Timer F): a lost
+# registrar is ERROR before the grant ends, for every grant the settings
+# allow (30..900 s: 30 s -> refresh at 15 s, ERROR by 23 s; 900 s -> refresh
+# at 870 s, ERROR by 878 s).
+_REFRESH_MARGIN_S = const(30)
+_REGISTER_TIMEOUT_MS = const(8000)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 USER_AGENT = "intercom-panel"
@@ -101,6 +112,11 @@ def _default_unix_time():
     import time
 
     return int(time.time())
+
+
+def refresh_delay_s(granted_s):
+    """Seconds after a successful REGISTER until its refresh (see above)."""
+    return max(1, granted_s // 2, granted_s - _REFRESH_MARGIN_S)
 
 
 def _split_host_port(text, default_port=5060):
@@ -158,6 +174,54 @@ class Call:
             self.cancel()
 
 
+class IncomingCall(Call):
+    """A call a peer placed to the panel: the controller rings, answers or
+    refuses it from inside the "incoming" event (else the UA answers 486)."""
+
+    incoming = True
+
+    def __init__(self, agent, request, transaction, address):
+        Call.__init__(self, agent, None, request.uri, None)
+        self.state = "offered"  # -> ringing -> answered -> ended, or failed
+        self.invite = request
+        self.transaction = transaction
+        self.call_id = request.get("call-id")
+        self.local_tag = agent._token()
+        self.address = address  # (ip, port) the INVITE came from
+        caller = sip_message.parse_name_address(request.get("from"))
+        self.caller = caller.uri  # the From URI, as text
+        try:
+            self.caller_user = sip_message.parse_uri(caller.uri).user or ""
+        except RemoteError:
+            self.caller_user = ""
+        self.offer = None  # the parsed SDP offer (proto.sdp.SessionDescription)
+        self.answer_body = None
+        self.acknowledged = False
+        self._retransmit_ms = 0
+
+    def ring(self):
+        """180 Ringing (the board's ring tone is the controller's business)."""
+        self.agent._ring_incoming(self)
+
+    def answer(self, sdp_body):
+        """200 OK with our SDP answer; re-sent until the ACK comes."""
+        self.agent._answer_incoming(self, sdp_body)
+
+    def reject(self, status):
+        """A final error response (403, 486, 480 ...) before the answer."""
+        self.agent._reject_incoming(self, status)
+
+    def cancel(self):
+        """Stop ringing from our side: 480 to the caller."""
+        self.reject(480)
+
+    def hangup(self):
+        if self.state == "answered":
+            self.bye()
+        elif self.state in ("offered", "ringing"):
+            self.reject(480)
+
+
 class _Registration:
     def __init__(self, settings, call_id, tag):
         self.settings = settings
@@ -181,6 +245,8 @@ class SipUserAgent(PolledSocket):
         clock=None,
     ):
         self.transport = sockets.wrap(transport)
+        self._udp = self.transport
+        self._stream = None  # drivers.sip_stream.StreamTransport for tcp / tls
         self.clock = clock or ticks_ms
         if local_address is None:
             local_address = self.transport.local_address
@@ -284,6 +350,7 @@ class SipUserAgent(PolledSocket):
             return
         if old is not None and old.registered:
             self._send_unregister(old)
+        self._use_transport(settings)
         self._registration = _Registration(
             settings, self._token() + "@" + self.local_address[0], self._token()
         )
@@ -300,6 +367,42 @@ class SipUserAgent(PolledSocket):
         if registration is not None and (registration.registered or registration.sequence):
             self._send_unregister(registration)
         self._set_status("OFFLINE")
+
+    def _use_transport(self, settings):
+        """UDP, or one TCP/TLS connection to the registrar's address (the
+        outbound proxy when set, else the proxy) as the account says."""
+        kind = settings.get("transport") or "udp"
+        if kind not in ("tcp", "tls"):
+            self._close_stream()
+            return
+        outbound = settings.get("outbound") or ""
+        host, port = _split_host_port(
+            outbound if outbound else settings["proxy"], 5061 if kind == "tls" else 5060
+        )
+        tls = settings.get("tls") or {}
+        stream = self._stream
+        if (
+            stream is not None
+            and (stream.host, stream.port, stream.tls) == (host, port, kind == "tls")
+            and stream.ca_file == tls.get("ca_file", "")
+        ):
+            return  # the same connection serves the new settings
+        from panel.drivers.sip_stream import StreamTransport
+
+        self._close_stream()
+        self._stream = StreamTransport(
+            host, port, kind == "tls", tls.get("ca_file", ""), tls.get("verify", True)
+        )
+        self.transport = self._stream
+
+    def _close_stream(self):
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        self.transport = self._udp
+
+    def _reliable(self):
+        return self._stream is not None and self.transport is self._stream
 
     def _send_unregister(self, registration):
         registration.authenticated = False
@@ -347,7 +450,9 @@ class SipUserAgent(PolledSocket):
         def on_result(kind, response):
             self._on_register_result(registration, request, kind, response)
 
-        self._start_client(request, lambda: self._registrar_address(settings), on_result)
+        self._start_client(
+            request, lambda: self._registrar_address(settings), on_result, _REGISTER_TIMEOUT_MS
+        )
 
     def _on_register_result(self, registration, request, kind, response):
         current = registration is self._registration
@@ -383,8 +488,7 @@ class SipUserAgent(PolledSocket):
                     return
                 if current:
                     registration.registered = True
-                    granted = self._granted_expiry(response, registration.expires)
-                    delay = max(1, granted * _REFRESH_PERCENT // 100)
+                    delay = refresh_delay_s(self._granted_expiry(response, registration.expires))
                     self._set_timer("register", delay * 1000, self._start_registration)
                     self._set_status("OK")
                 return
@@ -628,6 +732,8 @@ class SipUserAgent(PolledSocket):
 
     def _forget(self, call):
         self._cancel_timer("cancel " + call.call_id)
+        self._cancel_timer("2xx " + call.call_id)
+        self._cancel_timer("ack " + call.call_id)
         self.calls.pop(call.call_id, None)
 
     # ----- receiving --------------------------------------------------------
@@ -697,9 +803,11 @@ class SipUserAgent(PolledSocket):
             self._apply(transaction, transaction.receive(request, now))
             return
         if request.method == "ACK":
-            return  # ACK to a 2xx (we send none) or after its transaction ended
+            # ACK to our 2xx to an incoming call, or after its transaction ended.
+            self._on_ack(request)
+            return
         destination = sip_message.response_address(request.top_via(), address[1])
-        transaction = ServerTransaction(request, now, destination)
+        transaction = ServerTransaction(request, now, destination, reliable=self._reliable())
         if not self._make_room():
             self.counters["overload"] += 1
             self._respond(transaction, request, 503)
@@ -716,7 +824,10 @@ class SipUserAgent(PolledSocket):
         if required and request.method not in ("CANCEL",):
             self._respond(transaction, request, 420, [("unsupported", required)])
             return
-        handler(self, transaction, request)
+        if request.method == "INVITE":
+            handler(self, transaction, request, address)
+        else:
+            handler(self, transaction, request)
 
     def _respond(
         self, transaction, request, status, headers=None, body=b"", content_type=None, to_tag=None
@@ -778,16 +889,109 @@ class SipUserAgent(PolledSocket):
         self._respond(transaction, request, 200, to_tag=call.local_tag)
         self._emit("dtmf", call, digit)
 
-    def _on_invite(self, transaction, request):
-        # The panel only places calls; an incoming call, or a re-INVITE in a
-        # call (RFC 3264: a failed re-INVITE leaves the session as it was), is
-        # refused. A 100 first stops the peer's retransmissions.
+    def _on_invite(self, transaction, request, address):
+        # A re-INVITE in a call is refused (RFC 3264: a failed re-INVITE
+        # leaves the session as it was); a new INVITE is an incoming call,
+        # offered to the controller through the "incoming" event. A 100
+        # first stops the peer's retransmissions.
         self._respond(transaction, request, 100)
         call = self._find_call(request)
         if call is not None:
             self._respond(transaction, request, 488, to_tag=call.local_tag)
-        else:
+            return
+        if sip_message.parse_name_address(request.get("to")).tag:
+            self._respond(transaction, request, 481)  # a dialog we do not know
+            return
+        if len(self.calls) >= _MAX_CALLS or request.get("call-id") in self.calls:
             self._respond(transaction, request, 486)
+            return
+        call = IncomingCall(self, request, transaction, address)
+        try:
+            # The offer must be in the INVITE and usable: no offer-in-ACK.
+            call.offer = sdp.parse(request.body)
+            call.media = sdp.negotiate(call.offer)
+        except RemoteError as error:
+            self._respond(transaction, request, 488, [("warning", '399 panel "%s"' % error.text)])
+            return
+        call.remote_sdp = request.body
+        self.calls[call.call_id] = call
+        self._emit("incoming", call, call.caller)
+        if call.state == "offered":
+            # Nobody took it (no controller, or it left it alone): busy.
+            self._reject_incoming(call, 486)
+
+    def _ring_incoming(self, call):
+        if call.state != "offered":
+            return
+        self._now = self.clock()
+        call.state = "ringing"
+        self._respond(
+            call.transaction,
+            call.invite,
+            180,
+            [("contact", self._contact(self._identity()[1]))],
+            to_tag=call.local_tag,
+        )
+
+    def _answer_incoming(self, call, sdp_body):
+        if call.state not in ("offered", "ringing"):
+            return
+        self._now = self.clock()
+        try:
+            call.dialog = Dialog.from_uas_request(call.invite, call.local_tag)
+            call.ack_destination = self._dialog_destination(call.dialog)
+        except (RemoteError, OSError, IndexError, ValueError):
+            self._reject_incoming(call, 400)
+            return
+        call.state = "answered"
+        call.answer_body = sdp_body
+        self._respond(
+            call.transaction,
+            call.invite,
+            200,
+            [("contact", self._contact(self._identity()[1])), ("allow", ALLOW)],
+            sdp_body,
+            "application/sdp",
+            to_tag=call.local_tag,
+        )
+        # RFC 3261 13.3.1.4: the UAS core re-sends its 2xx (T1 doubling up to
+        # T2) until the ACK comes, and gives up after 64*T1 with a BYE.
+        call._retransmit_ms = T1
+        self._set_timer("2xx " + call.call_id, T1, lambda: self._resend_2xx(call))
+        self._set_timer("ack " + call.call_id, TIMER_B, lambda: self._ack_missing(call))
+
+    def _resend_2xx(self, call):
+        if call.acknowledged or call.state != "answered":
+            return
+        transaction = call.transaction
+        if transaction.last_response is not None and transaction.destination is not None:
+            self._send(transaction.last_response, transaction.destination)
+        call._retransmit_ms = min(call._retransmit_ms * 2, T2)
+        self._set_timer("2xx " + call.call_id, call._retransmit_ms, lambda: self._resend_2xx(call))
+
+    def _ack_missing(self, call):
+        if call.acknowledged or call.state != "answered":
+            return
+        self._cancel_timer("2xx " + call.call_id)
+        # Answered but never confirmed: the call ends (our BYE goes out).
+        self._bye(call, report=False)
+        self._finish(call, "ended", "no_ack")
+
+    def _on_ack(self, request):
+        # The ACK of our 2xx to an incoming INVITE (a transaction of its own).
+        call = self._find_call(request)
+        if call is None or not getattr(call, "incoming", False) or call.acknowledged:
+            return
+        call.acknowledged = True
+        self._cancel_timer("2xx " + call.call_id)
+        self._cancel_timer("ack " + call.call_id)
+
+    def _reject_incoming(self, call, status):
+        if call.state not in ("offered", "ringing"):
+            return
+        self._now = self.clock()
+        self._respond(call.transaction, call.invite, status, to_tag=call.local_tag)
+        self._finish(call, "failed", status)
 
     def _on_cancel(self, transaction, request):
         invite_key = server_key(request)
@@ -797,13 +1001,19 @@ class SipUserAgent(PolledSocket):
             self._respond(transaction, request, 481)
             return
         self._respond(transaction, request, 200)
+        call = self.calls.get(request.get("call-id"))
+        if getattr(call, "incoming", False) and call.transaction is invite_transaction:
+            self._reject_incoming(call, 487)  # the caller gave up ringing
+            return
         self._respond(invite_transaction, invite_transaction.request, 487)
 
     # ----- transactions, timers, sending ----------------------------------------
 
-    def _start_client(self, request, destination, owner):
+    def _start_client(self, request, destination, owner, timeout_ms=None):
         """Start a client transaction; destination is a callable giving (ip, port)."""
-        transaction = ClientTransaction(request, self._now)
+        transaction = ClientTransaction(
+            request, self._now, timeout_ms=timeout_ms, reliable=self._reliable()
+        )
         transaction.owner = owner
         if not self._make_room():
             self.counters["overload"] += 1
@@ -891,14 +1101,25 @@ class SipUserAgent(PolledSocket):
     def _token(self):
         return sip_message.new_token(self.random_bytes(8))
 
+    def _transport_name(self):
+        if not self._reliable():
+            return "UDP"
+        return "TLS" if self._stream.tls else "TCP"
+
     def _via(self):
         host, port = self.local_address
         return Via(
-            "UDP", host, port, {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""}
+            self._transport_name(),
+            host,
+            port,
+            {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""},
         )
 
     def _contact(self, user):
-        return "<sip:%s@%s:%d>" % (user, self.local_address[0], self.local_address[1])
+        contact = "sip:%s@%s:%d" % (user, self.local_address[0], self.local_address[1])
+        if self._reliable():
+            contact += ";transport=" + self._transport_name().lower()
+        return "<%s>" % contact
 
 
 # Requests from peers and who answers them; any other method gets 405.

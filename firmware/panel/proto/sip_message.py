@@ -809,3 +809,46 @@ class Dialog:
         if contact:
             message.add("contact", contact)
         return message
+
+
+def _content_length(head):
+    """Content-Length (or its compact form l) of a message head, 0 when absent."""
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        name = name.strip().lower()
+        if name == b"content-length" or name == b"l":
+            value = value.strip()
+            if not value or value.strip(b"0123456789"):
+                raise RemoteError("Bad Content-Length", 400)
+            return int(value)
+    return 0
+
+
+def split_stream(buffer):
+    """Messages framed by Content-Length on a stream (RFC 3261 18.3).
+
+    buffer: bytes received so far. Returns (messages, rest): whole messages as
+    bytes, and what is left for the next read. CRLFs between messages (RFC
+    5626 keep-alive pings and pongs) are skipped. RemoteError when the stream
+    cannot be framed (a head or message beyond MAX_DATAGRAM, a bad length):
+    the connection must be dropped."""
+    messages = []
+    start = 0
+    while True:
+        while buffer[start : start + 2] == b"\r\n":
+            start += 2
+        end = buffer.find(b"\r\n\r\n", start)
+        if end < 0:
+            if len(buffer) - start > MAX_DATAGRAM:
+                raise RemoteError("Message head too large", 513)
+            return messages, buffer[start:]
+        length = _content_length(buffer[start:end])
+        stop = end + 4 + length
+        if stop - start > MAX_DATAGRAM:
+            raise RemoteError("Message too large", 513)
+        if len(buffer) < stop:
+            return messages, buffer[start:]
+        messages.append(buffer[start:stop])
+        start = stop

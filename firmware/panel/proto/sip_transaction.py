@@ -1,4 +1,4 @@
-# SIP transactions over UDP (RFC 3261 section 17, with the RFC 6026 "accepted"
+# SIP transactions over UDP, TCP and TLS (RFC 3261 section 17, with the RFC 6026 "accepted"
 # state for INVITE 2xx). Sans-I/O: the clock comes in as ms ticks (wrapping,
 # compared with ticks_diff), messages come in parsed, and every call returns a
 # list of actions for the user agent to carry out:
@@ -191,7 +191,12 @@ class _Transaction:
 class ClientTransaction(_Transaction):
     """Sends one request and follows its responses (INVITE or non-INVITE)."""
 
-    def __init__(self, request, now, destination=None):
+    def __init__(self, request, now, destination=None, timeout_ms=None, reliable=False):
+        # timeout_ms: Timer B / F of this transaction when its user wants an
+        # answer sooner than 64*T1 (the REGISTER refresh, sip_ua); reliable:
+        # a stream transport (TCP, TLS), so no retransmissions and no waits
+        # for retransmitted responses (RFC 3261 17.1.1.2, 17.1.2.2: A, E off,
+        # D and K zero).
         self.request = request
         self.is_invite = request.method == "INVITE"
         self.table = _INVITE_CLIENT if self.is_invite else _NON_INVITE_CLIENT
@@ -200,16 +205,20 @@ class ClientTransaction(_Transaction):
         self.data = request.to_bytes()
         self.ack = None
         self._interval = T1
+        self.timeout_ms = timeout_ms or (TIMER_B if self.is_invite else TIMER_F)
+        self.reliable = reliable
 
     def start(self, now):
         """The first transmission and the retransmit/timeout timers."""
         self._now = now
         if self.is_invite:
-            self._start_timer("a", T1)
-            self._start_timer("b", TIMER_B)
+            if not self.reliable:
+                self._start_timer("a", T1)
+            self._start_timer("b", self.timeout_ms)
         else:
-            self._start_timer("e", T1)
-            self._start_timer("f", TIMER_F)
+            if not self.reliable:
+                self._start_timer("e", T1)
+            self._start_timer("f", self.timeout_ms)
         return [("send", self.data)]
 
     def receive(self, response, now):
@@ -231,7 +240,7 @@ class ClientTransaction(_Transaction):
 
     def _ack_pass_wait_d(self, response):
         self._timers = {}
-        self._start_timer("d", TIMER_D)
+        self._start_timer("d", 0 if self.reliable else TIMER_D)
         self.ack = self._build_ack(response).to_bytes()
         return [("send", self.ack), ("response", response)]
 
@@ -240,7 +249,7 @@ class ClientTransaction(_Transaction):
 
     def _pass_wait_k(self, response):
         self._timers = {}
-        self._start_timer("k", TIMER_K)
+        self._start_timer("k", 0 if self.reliable else TIMER_K)
         return [("response", response)]
 
     def _retransmit_doubling(self, argument):
@@ -265,7 +274,11 @@ class ClientTransaction(_Transaction):
 class ServerTransaction(_Transaction):
     """Answers one request; absorbs its retransmissions (INVITE or non-INVITE)."""
 
-    def __init__(self, request, now, destination=None):
+    def __init__(self, request, now, destination=None, reliable=False):
+        # reliable: the request came over TCP or TLS: no response
+        # retransmissions (Timer G off) and no waits for retransmitted
+        # requests or ACKs (Timers I, J zero; RFC 3261 17.2.1, 17.2.2).
+        self.reliable = reliable
         self.request = request
         self.is_invite = request.method == "INVITE"
         self.table = _INVITE_SERVER if self.is_invite else _NON_INVITE_SERVER
@@ -296,7 +309,8 @@ class ServerTransaction(_Transaction):
         return self._send(response)
 
     def _send_wait_ack(self, response):
-        self._start_timer("g", T1)
+        if not self.reliable:
+            self._start_timer("g", T1)
         self._start_timer("h", TIMER_H)
         return self._send(response)
 
@@ -307,9 +321,9 @@ class ServerTransaction(_Transaction):
 
     def _wait_i(self, request):
         self._timers = {}
-        self._start_timer("i", TIMER_I)
+        self._start_timer("i", 0 if self.reliable else TIMER_I)
         return []
 
     def _send_wait_j(self, response):
-        self._start_timer("j", TIMER_J)
+        self._start_timer("j", 0 if self.reliable else TIMER_J)
         return self._send(response)

@@ -16,6 +16,8 @@ _STOP = "l;"  # the key just past every "l:..." key in byte order
 # Event name -> (category, English text) (spec 7.2 and 8.1).
 EVENTS = {
     "incoming_call": ("info", "Incoming call"),
+    # [D] a SIP caller on the allow-list rang the panel (docs/incoming-calls.md)
+    "incoming_call_from_monitor": ("info", "Incoming call from monitor"),
     "outgoing_call": ("info", "Outgoing call"),
     "outgoing_call_missed": ("info", "Outgoing call missed"),
     "sip_registration_lost": ("info", "SIP registration lost"),

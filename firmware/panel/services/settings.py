@@ -12,7 +12,7 @@
 import json
 
 from panel.core import body as body_rules
-from panel.core import routing, schedule
+from panel.core import incoming, routing, schedule
 
 _PREFIX = "s:"
 
@@ -70,6 +70,18 @@ SIP_TRANSPORTS = ("udp", "tcp", "tls")
 _SIP_FIELD_MAX = 31  # user, password, user_id
 _SIP_ADDRESS_MAX = 63  # proxy, realm, outbound, stun ip
 SIP_INTERVAL_RANGE = (30, 900)
+
+# [D] Where the CA certificates for SIP over TLS are (a PEM file on the
+# panel's file system; docs/incoming-calls.md). Its own document, so the
+# BAS-IP sip/settings answer keeps exactly its contract's fields; written by
+# POST /api/v1/device/sip/tls.
+SIP_TLS = Setting("sip_tls", {"ca_file": "", "verify": True})
+_CA_FILE_MAX = 127
+
+# [D] Incoming SIP calls (docs/incoming-calls.md): off by default; callers on
+# `allow` (core.incoming: IPv4 addresses, sip:user@host, user names) are
+# answered after `answer_after_s` of ringing, everyone else gets 403.
+INCOMING_CALLS = Setting("incoming_calls", {"enabled": False, "allow": [], "answer_after_s": 3})
 
 # -- doors (BAS-IP 6) ---------------------------------------------------------
 LOCKS = (1, 2)
@@ -278,6 +290,14 @@ class Settings:
     def sip_enabled(self):
         return self.read(SIP_ENABLE)["sip_enable"]
 
+    def sip_tls(self):
+        """{"ca_file", "verify"} for SIP over TLS."""
+        return self.read(SIP_TLS)
+
+    def incoming_calls(self):
+        """{"enabled", "allow", "answer_after_s"} (docs/incoming-calls.md)."""
+        return self.read(INCOMING_CALLS)
+
     def lock(self, number):
         """{"dtmf_code", "lock_timeout"} of lock 1 or 2."""
         return self.read(_LOCK_SETTINGS[number])
@@ -404,6 +424,49 @@ def check_sip_account(document, stored):
         "outbound": outbound,
         "stun": {"ip": stun_ip, "port": stun_port},
     }
+
+
+def check_incoming_calls(document, stored):
+    """The incoming-call settings to store: the stored ones with the fields
+    the document has, each checked; at least one field."""
+    present = [name for name in ("enabled", "allow", "answer_after_s") if name in document]
+    if not present:
+        raise body_rules.BodyError("Wrong JSON body")
+    result = dict(stored)
+    if "enabled" in document:
+        result["enabled"] = body_rules.require(document, "enabled", "bool")
+    if "allow" in document:
+        allow = body_rules.require(document, "allow", "list")
+        if len(allow) > incoming.ALLOW_MAX:
+            raise body_rules.range_error("allow", "At most %d entries" % incoming.ALLOW_MAX)
+        checked = []
+        for index in range(len(allow)):
+            entry = allow[index]
+            name = "allow[%d]" % index
+            if type(entry) is not str:
+                raise body_rules.wrong_type(name)
+            if incoming.entry_kind(entry) is None:
+                raise body_rules.range_error(name, "an IPv4 address, sip:user@host or a user name")
+            if entry not in checked:
+                checked.append(entry)
+        result["allow"] = checked
+    if "answer_after_s" in document:
+        result["answer_after_s"] = checked_int(
+            document, "answer_after_s", incoming.ANSWER_AFTER_RANGE
+        )
+    return result
+
+
+def check_sip_tls(document, stored):
+    """The TLS settings to store (at least one field of ca_file, verify)."""
+    if "ca_file" not in document and "verify" not in document:
+        raise body_rules.BodyError("Wrong JSON body")
+    result = dict(stored)
+    if "ca_file" in document:
+        result["ca_file"] = _checked_text(document, "ca_file", 0, _CA_FILE_MAX)
+    if "verify" in document:
+        result["verify"] = body_rules.require(document, "verify", "bool")
+    return result
 
 
 def _check_work_hours(value):

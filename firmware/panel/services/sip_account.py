@@ -34,6 +34,8 @@ class SipAccount:
             return
         account = self.account()
         if self.enabled() and account["proxy"] and account["user"]:
+            if account.get("transport") == "tls":
+                account["tls"] = self._settings.sip_tls()  # the CA file [D]
             self.user_agent.register(account)
         else:
             self.user_agent.unregister()

@@ -1,0 +1,167 @@
+# SIP over TCP and TLS (RFC 3261 18.3, RFC 5626 4.4.1): one connection to the
+# proxy (or outbound proxy) that the user agent uses like its UDP socket:
+# sendto() queues a message, recvfrom() hands out whole messages framed by
+# Content-Length (proto.sip_message.split_stream). Every message goes over
+# the one connection whatever its destination: the proxy is the panel's
+# next hop for all of SIP while the account says tcp or tls.
+#
+#   stream = StreamTransport(host, port, tls=False, ca_file="", verify=True)
+#   stream.sendto(data, address)   connects first when needed (a task)
+#   stream.readable(), stream.recvfrom(size), stream.setblocking(flag)
+#   stream.close()                 the task ends, the connection closes
+#   stream.counters                connects, drops, pings, framing_errors
+#
+# The connection is made on demand and again after a drop (the next message
+# sent reconnects; the registration's refresh or retry always sends one).
+# While it is up, a CRLF CRLF ping goes out after KEEPALIVE_MS without
+# traffic; the peer's CRLF pong is skipped by the framing.
+import asyncio
+
+from panel.compat import EAGAIN, const
+from panel.proto import sip_message
+from panel.proto.sip_message import RemoteError
+
+# Ping interval (ms): RFC 5626 4.4.1 suggests 95..120 s for TCP; NATs and
+# firewalls of flats drop idle flows much sooner, so every 30 s [D].
+KEEPALIVE_MS = const(30000)
+# Messages waiting to be sent while the connection is (re)made; beyond this
+# sendto() fails (the transaction sees a transport error, a 503).
+_OUTBOX_MAX = const(32)
+# Messages received and not yet read by the user agent.
+_INBOX_MAX = const(32)
+_READ_SIZE = const(1024)
+_CONNECT_TIMEOUT_S = const(5)
+
+
+def tls_context(ca_file, verify):
+    """An ssl context for a client: the CA file's certificates when given."""
+    import ssl
+
+    if hasattr(ssl, "create_default_context"):  # CPython
+        context = ssl.create_default_context(cafile=ca_file or None)
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+    # MicroPython's ssl (mbedTLS): no default store on a board.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_file:
+        with open(ca_file, "rb") as handle:
+            context.load_verify_locations(cadata=handle.read())
+    context.verify_mode = ssl.CERT_REQUIRED if verify and ca_file else ssl.CERT_NONE
+    return context
+
+
+class StreamTransport:
+    def __init__(self, host, port, tls=False, ca_file="", verify=True):
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.ca_file = ca_file
+        self.verify = verify
+        self.peer = (host, port)
+        self.counters = {"connects": 0, "drops": 0, "pings": 0, "framing_errors": 0}
+        self._inbox = []
+        self._outbox = []
+        self._task = None
+        self._wake = None
+        self._closed = False
+
+    # -- the socket-like side the user agent polls ---------------------------
+    def setblocking(self, flag):
+        pass
+
+    def readable(self):
+        return bool(self._inbox)
+
+    def recvfrom(self, size):
+        if not self._inbox:
+            raise OSError(EAGAIN)
+        return self._inbox.pop(0)
+
+    def sendto(self, data, address):
+        if self._closed or len(self._outbox) >= _OUTBOX_MAX:
+            raise OSError(105)  # ENOBUFS
+        self._outbox.append(bytes(data))
+        if self._task is None:
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._run())
+        self._wake.set()
+
+    def close(self):
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    # -- the connection ----------------------------------------------------------
+    async def _connect(self):
+        if self.tls:
+            context = tls_context(self.ca_file, self.verify)
+            return await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, ssl=context),
+                _CONNECT_TIMEOUT_S,
+            )
+        return await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), _CONNECT_TIMEOUT_S
+        )
+
+    async def _run(self):
+        try:
+            reader, writer = await self._connect()
+        except Exception:  # noqa: BLE001 - refused, unreachable, TLS failure: from outside
+            self.counters["drops"] += 1
+            self._outbox = []  # their transactions time out (408 / ERROR)
+            self._task = None
+            return
+        self.counters["connects"] += 1
+        reading = asyncio.create_task(self._read(reader))
+        try:
+            while not self._closed and self._task is not None and not reading.done():
+                while self._outbox:
+                    writer.write(self._outbox.pop(0))
+                    await writer.drain()
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), KEEPALIVE_MS / 1000)
+                except asyncio.TimeoutError:
+                    self.counters["pings"] += 1
+                    writer.write(b"\r\n\r\n")
+                    await writer.drain()
+        except Exception:  # noqa: BLE001 - reset, broken pipe: from outside
+            pass
+        finally:
+            reading.cancel()
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            if not self._closed:
+                self.counters["drops"] += 1
+            self._task = None
+            if self._outbox and not self._closed:
+                # Queued while the connection went down: a new one takes them.
+                self._task = asyncio.create_task(self._run())
+
+    async def _read(self, reader):
+        try:
+            await self._read_messages(reader)
+        finally:
+            if self._wake is not None:
+                self._wake.set()  # the writer loop sees the drop at once
+
+    async def _read_messages(self, reader):
+        buffer = b""
+        while True:
+            data = await reader.read(_READ_SIZE)
+            if not data:
+                return  # the peer closed: dropped, reconnect on the next send
+            buffer += data
+            try:
+                messages, buffer = sip_message.split_stream(buffer)
+            except RemoteError:
+                self.counters["framing_errors"] += 1
+                return
+            for message in messages:
+                if len(self._inbox) < _INBOX_MAX:
+                    self._inbox.append((message, self.peer))

@@ -1,0 +1,81 @@
+"""Incoming SIP calls (docs/incoming-calls.md) end to end: the panel as a
+real process (`make run`'s launcher), sipp as the caller over real UDP and
+RTP. A caller on the allow-list is rung, answered after answer_after_s, its
+RFC 4733 "1" opens lock 1 (GET /sim/locks) and the call log has
+incoming_call_from_monitor; a caller not on it gets 403.
+
+Timing is never asserted: every wait polls with a deadline."""
+
+import time
+
+import pytest
+
+from support.panel_process import PanelProcess
+from support.sipp import Sipp, free_udp_port, sipp_path
+
+pytestmark = pytest.mark.skipif(
+    sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
+)
+
+INCOMING = "/api/v1/device/call/incoming"
+
+
+@pytest.fixture
+def panel(tmp_path):
+    port = free_udp_port()
+    process = PanelProcess(
+        tmp_path / "panel", extra_args=["--sip-port", str(port), "--no-adapter"]
+    ).start()
+    process.sip_port = port
+    yield process
+    process.stop()
+
+
+def api(panel, method, path, body=None):
+    reply = panel.request(method, path, body)
+    assert reply.status == 200, (method, path, reply)
+    return reply.json if reply.raw else None
+
+
+def caller(tmp_path, panel, scenario, name):
+    directory = tmp_path / name
+    directory.mkdir()
+    return Sipp(scenario, directory, remote=("127.0.0.1", panel.sip_port)).start()
+
+
+def log_events(panel, event):
+    items = api(panel, "GET", "/api/v1/log/items?limit=100")["list_items"]
+    return [item for item in items if item["name"]["key"] == event]
+
+
+def test_allowed_caller_is_answered_and_its_dtmf_opens_lock_1(panel, tmp_path):
+    api(panel, "POST", INCOMING, {"enabled": True, "allow": ["127.0.0.1"], "answer_after_s": 1})
+    sipp = caller(tmp_path, panel, "uac_call_panel.xml", "caller")
+    media = None
+    deadline = time.monotonic() + 20
+    while sipp.process.poll() is None and time.monotonic() < deadline:
+        call = panel.request("GET", "/sim/call", auth=None).json
+        if call["state"] in ("talking", "door_open") and call["media"]:
+            media = call["media"]
+        time.sleep(0.05)
+    assert sipp.wait_blocking(10) == 0, sipp.log()
+    assert media is not None and media["sent"] > 0 and media["received"] > 0, media
+    locks = panel.request("GET", "/sim/locks", auth=None).json["locks"]
+    assert locks[0]["openings"] >= 1, locks
+    deadline = time.monotonic() + 5
+    while not log_events(panel, "incoming_call_from_monitor") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    entries = log_events(panel, "incoming_call_from_monitor")
+    assert [entry["info"]["caller"] for entry in entries] == ["sip:monitor@127.0.0.1"]
+    granted = log_events(panel, "access_granted_by_call_host")
+    assert granted and granted[0]["info"]["destination"] == "sip:monitor@127.0.0.1"
+    last = panel.request("GET", "/sim/call", auth=None).json["last_call"]
+    assert last["mode"] == "incoming" and last["door_openings"][0]["lock"] == 1
+
+
+def test_caller_not_on_the_list_gets_403(panel, tmp_path):
+    api(panel, "POST", INCOMING, {"enabled": True, "allow": ["10.0.0.9"]})
+    sipp = caller(tmp_path, panel, "uac_call_refused.xml", "stranger")
+    assert sipp.wait_blocking(15) == 0, sipp.log()
+    assert panel.request("GET", "/sim/call", auth=None).json["state"] == "idle"
+    assert log_events(panel, "incoming_call_from_monitor") == []
