@@ -75,6 +75,17 @@ def rtp_socket_factory(board):
     return open_rtp_socket
 
 
+def host_routes(pins):
+    """BoardParts.extra_routes of the host board: the /sim/ routes (also used
+    by tests/host/test_openapi.py to walk every route the simulator has)."""
+
+    def mount(app, panel):
+        sim_routes.register(app, panel, pins)
+        sim_hardware.register(app, panel)
+
+    return mount
+
+
 async def serve(board, adapter_path=None, sip_port=None):
     data_dir = board["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
@@ -103,10 +114,7 @@ async def serve(board, adapter_path=None, sip_port=None):
         rtp_socket=rtp_socket_factory(board),
         tone_hz=HOST_CALL_TONE_HZ,
         reboot=reboot.set,
-        extra_routes=lambda app, panel: (
-            sim_routes.register(app, panel, pins),
-            sim_hardware.register(app, panel),
-        ),
+        extra_routes=host_routes(pins),
         public_prefixes=(sim_routes.PREFIX,),
     )
     panel = build_panel(board, parts)

@@ -25,6 +25,7 @@ from panel.api import (
     forwards,
     history,
     hybrid_routes,
+    openapi_document,
     redirectrules,
     stored_settings,
 )
@@ -330,6 +331,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
         history,
         hybrid_routes,
         redirectrules,
+        openapi_document,
     ):
         module.register(app, services)
 

@@ -7,8 +7,15 @@ from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 from panel.services.accounts import bearer_token, source_of
 
-# Routes that need no credentials (contract 2.2).
-PUBLIC_PATHS = ("/api/info", "/api/v1/login", "/api/v1/sip/status", "/api/v1/device/sip/status")
+# Routes that need no credentials (contract 2.2), and the API's own OpenAPI
+# document (panel.api.openapi_document).
+PUBLIC_PATHS = (
+    "/api/info",
+    "/api/v1/login",
+    "/api/v1/sip/status",
+    "/api/v1/device/sip/status",
+    "/api/openapi.json",
+)
 
 
 def register(app, services):
