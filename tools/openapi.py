@@ -381,6 +381,23 @@ def components():
             },
             ["proxy", "realm", "user", "password", "stun"],
         ),
+        "SipSettingsAnswer": obj(
+            {
+                "proxy": string(0, SIP_ADDRESS_MAX),
+                "realm": string(0, SIP_ADDRESS_MAX),
+                "user": string(0, SIP_FIELD_MAX),
+                "password": string(0, SIP_FIELD_MAX, description="always `WebPass` (vendor rule)"),
+                "user_id": string(0, SIP_FIELD_MAX),
+                "transport": string(enum=schema.SIP_TRANSPORTS),
+                "registration_interval": integer(*schema.SIP_INTERVAL_RANGE),
+                "outbound": string(0, SIP_ADDRESS_MAX),
+                "stun": obj(
+                    {"ip": string(0, SIP_ADDRESS_MAX), "port": integer(0, 65535)}, ["ip", "port"]
+                ),
+            },
+            list(schema.SIP_ACCOUNT.defaults),
+            description='What GET answers: every field from the first boot on; `""` until set.',
+        ),
         "SipStatus": obj(
             {
                 "sip_status": string(enum=["OK", "ERROR", "OFFLINE"]),
@@ -937,7 +954,7 @@ def basip_operations(doc):
         "get",
         "The SIP account (password shown as WebPass)",
         "SIP",
-        ok_json(ref("SipSettings")),
+        ok_json(ref("SipSettingsAnswer")),
         errors=(),
     )
     doc.add(
