@@ -91,6 +91,19 @@ def voice_source_factory(voice):
     return lambda: wav_audio.WavSource(path)
 
 
+def host_routes(pins, adapter_control=None):
+    """BoardParts.extra_routes of the host board: the /sim/ routes and the
+    simulator's front page (also used by tests/host/test_openapi.py to walk
+    every route the simulator has)."""
+
+    def mount(app, panel):
+        sim_routes.register(app, panel, pins)
+        sim_hardware.register(app, panel)
+        sim_front.register(app, adapter_control)
+
+    return mount
+
+
 async def serve(board, adapter_path=None, sip_port=None, adapter_control=None, voice=None):
     data_dir = board["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
@@ -123,11 +136,7 @@ async def serve(board, adapter_path=None, sip_port=None, adapter_control=None, v
         audio_source=voice_source_factory(voice),
         audio_sink=wav_audio.call_sink_factory(os.path.join(data_dir, "calls")),
         reboot=reboot.set,
-        extra_routes=lambda app, panel: (
-            sim_routes.register(app, panel, pins),
-            sim_hardware.register(app, panel),
-            sim_front.register(app, adapter_control),
-        ),
+        extra_routes=host_routes(pins, adapter_control),
         public_prefixes=(sim_routes.PREFIX,),
     )
     panel = build_panel(board, parts)

@@ -26,6 +26,7 @@ from panel.api import (
     history,
     hybrid_routes,
     incoming_calls,
+    openapi_document,
     redirectrules,
     stored_settings,
     web_page,
@@ -369,6 +370,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
         redirectrules,
         web_page,
         incoming_calls,
+        openapi_document,
     ):
         module.register(app, services)
 

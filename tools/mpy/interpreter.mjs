@@ -50,7 +50,7 @@ export async function loadPanelInterpreter({ heapBytes, microdotDir }) {
     stderr: (line) => process.stderr.write(line + "\n"),
   });
   try { mp.FS.mkdir("/lib"); } catch (e) { /* exists */ }
-  copyTree(mp, path.join(root, "firmware"), "/lib", [".py", ".json"]);
+  copyTree(mp, path.join(root, "firmware"), "/lib", [".py", ".json", ".gz"]);
   if (microdotDir) copyTree(mp, microdotDir, "/lib/microdot", [".py"]);
   return mp;
 }

@@ -7,8 +7,9 @@ from panel.api.common import ApiError, answer, ok, read_object, route
 from panel.core import body as body_rules
 from panel.services.accounts import bearer_token, source_of
 
-# Routes that need no credentials (contract 2.2), and the installer's web page
-# (api/web_page.PAGE_PATHS: static, it holds no data; what it shows needs a token).
+# Routes that need no credentials (contract 2.2), the installer's web page
+# (api/web_page.PAGE_PATHS: static, it holds no data; what it shows needs a
+# token) and the API's own OpenAPI document (panel.api.openapi_document).
 PUBLIC_PATHS = (
     "/api/info",
     "/api/v1/login",
@@ -16,6 +17,7 @@ PUBLIC_PATHS = (
     "/api/v1/device/sip/status",
     "/",
     "/index.html",
+    "/api/openapi.json",
 )
 
 
