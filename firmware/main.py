@@ -36,7 +36,7 @@ _EPOCH_2000_OFFSET = 946684800
 # launcher starts it again (host/panel_process.py's REBOOT_EXIT_CODE).
 REBOOT_EXIT_CODE = 75
 # Command-line options (simulator boards only) and the board-file keys they set.
-_OPTIONS = ("--board", "--port", "--data", "--adapter", "--sip-port")
+_OPTIONS = ("--board", "--port", "--data", "--adapter", "--sip-port", "--loopback-only")
 
 
 def _here():
@@ -72,6 +72,8 @@ def apply_options(board, options):
         board["http_port"] = int(options["--port"])
     if "--data" in options:
         board["data_dir"] = options["--data"]
+    if options.get("--loopback-only") == "1":
+        board["loopback_only"] = True  # the tests' sandbox (drivers.sockets)
     if "--sip-port" in options:
         board["sip"] = dict(board.get("sip") or {})
         board["sip"]["local_port"] = int(options["--sip-port"])

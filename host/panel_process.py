@@ -183,8 +183,15 @@ def main(argv=None):
         help="WAV file the visitor says on SIP calls (default: a phrase made with "
         "espeak-ng into build/voice.wav; '' for the 425 Hz tone)",
     )
+    parser.add_argument(
+        "--loopback-only",
+        action="store_true",
+        help="send nothing beyond 127.0.0.0/8 (the tests' sandbox)",
+    )
     args = parser.parse_args(argv)
     board = load_board(args.board, args.port, os.path.abspath(args.data))
+    if args.loopback_only:
+        board["loopback_only"] = True
     return asyncio.run(serve(board, args.adapter, args.sip_port, args.adapter_control, args.voice))
 
 

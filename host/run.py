@@ -96,6 +96,8 @@ class Launcher:
                 command += ["--adapter", self.adapter_link]
             if self.args.sip_port is not None:
                 command += ["--sip-port", str(self.args.sip_port)]
+            if self.args.loopback_only:
+                command += ["--loopback-only", "1"]
             return command
         command = [
             sys.executable,
@@ -116,6 +118,8 @@ class Launcher:
             command += ["--sip-port", str(self.args.sip_port)]
         if self.args.voice is not None:
             command += ["--voice", self.args.voice]
+        if self.args.loopback_only:
+            command += ["--loopback-only"]
         return command
 
     def start_panel(self):
@@ -212,6 +216,11 @@ def main(argv=None):
     )
     parser.add_argument(
         "--voice", default=None, help="WAV file the visitor says (host.panel_process --voice)"
+    )
+    parser.add_argument(
+        "--loopback-only",
+        action="store_true",
+        help="the tests' sandbox: the panel sends nothing beyond 127.0.0.0/8",
     )
     args = parser.parse_args(argv)
     if args.adapter_http_port is None:

@@ -84,8 +84,12 @@ def commit():
         return "unknown"
 
 
-# The web page's built files a board's tree carries (panel/web/).
-WEB_ASSETS = ("index.html.gz", "manifest.json")
+# Built files a board's tree carries beside the .mpy code (paths in firmware/).
+BOARD_ASSETS = (
+    "panel/web/index.html.gz",
+    "panel/web/manifest.json",
+    "panel/api/openapi.json.gz",
+)
 
 
 def board_file(name):
@@ -106,7 +110,7 @@ def _fingerprint(name, board):
     board file and the commit. The same fingerprint: the tree is up to date."""
     lines = [commit(), json.dumps(board, sort_keys=True), MPY_CROSS]
     files = [os.path.join(FIRMWARE, "main.py"), board_file(name)]
-    files += [os.path.join(FIRMWARE, "panel", "web", asset) for asset in WEB_ASSETS]
+    files += [os.path.join(FIRMWARE, asset) for asset in BOARD_ASSETS]
     for source_root, _, names in _inputs(board):
         for directory, _, found in os.walk(source_root):
             files += [
@@ -146,12 +150,13 @@ def build_board(name, output=None, force=False):
         shutil.rmtree(staging, ignore_errors=True)
         raise RuntimeError("; ".join("mpy-cross rejects %s: %s" % item for item in failures))
     shutil.copyfile(os.path.join(FIRMWARE, "main.py"), os.path.join(staging, "main.py"))
-    # The installer's web page as a board serves it: the gzipped files and
-    # their manifest (tools/build_web.py), never the sources.
-    web = os.path.join(staging, "panel", "web")
-    os.makedirs(web, exist_ok=True)
-    for asset in WEB_ASSETS:
-        shutil.copyfile(os.path.join(FIRMWARE, "panel", "web", asset), os.path.join(web, asset))
+    # Files the panel serves as they are: the web page's gzipped files and
+    # manifest (tools/build_web.py) and the OpenAPI document (tools/openapi.py),
+    # never their sources.
+    for asset in BOARD_ASSETS:
+        target = os.path.join(staging, asset)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(FIRMWARE, asset), target)
     board["commit"] = commit()
     with open(os.path.join(staging, "board.json"), "w") as handle:
         json.dump(board, handle, indent=2)

@@ -42,6 +42,8 @@ from panel.api import access as access_routes  # noqa: E402
 from panel.api.common import REDIRECT_BODY_LIMIT_BYTES  # noqa: E402
 from panel.core import redirects  # noqa: E402
 from panel.core.body import MAX_INT64  # noqa: E402
+from panel.core.incoming import ALLOW_MAX as INCOMING_ALLOW_MAX  # noqa: E402
+from panel.core.incoming import ANSWER_AFTER_RANGE as INCOMING_ANSWER_AFTER_RANGE  # noqa: E402
 from panel.services import access as access_service  # noqa: E402
 from panel.services import accounts  # noqa: E402
 from panel.services import settings as schema  # noqa: E402
@@ -493,6 +495,13 @@ def components():
             accounts.AUTH_LOCKOUT_MAX_MS,
         ),
         507: "The flash is full; nothing was stored: `Storage full`",
+        # The HTTP server's own refusals (panel.http_server), on any route.
+        414: "Request line over http_request_line_bytes: `Request line too long`",
+        431: "More than http_header_count header lines or http_header_bytes of "
+        "headers: `Request header fields too large`",
+        # The simulator's proxy to the adapter emulator (/sim/adapter/...).
+        502: "The adapter emulator did not answer",
+        503: "No adapter emulator, or the panel is not started",
     }
     rules_texts = {
         400: "Invalid JSON, body shape, unknown/read-only/immutable field, missing field, "
@@ -507,6 +516,8 @@ def components():
         "error_details.retry_after_s",
         507: "One rule past limits.redirect_rules (%d by default) or the flash is full: "
         "error_code 1507" % DEFAULT_LIMITS["redirect_rules"],
+        414: "Request line too long (panel.http_server): error_code 1414",
+        431: "Too many or too large request headers (panel.http_server): error_code 1431",
     }
     responses = {}
     for status, text in basip_texts.items():
@@ -1524,11 +1535,146 @@ def sim_operations(doc):
     )
 
 
+def incoming_operations(doc):
+    """Incoming calls (docs/incoming-calls.md) and the SIP TLS trust store."""
+    incoming = obj(
+        {
+            "enabled": BOOLEAN,
+            "allow": {
+                "type": "array",
+                "maxItems": INCOMING_ALLOW_MAX,
+                "items": {"type": "string"},
+                "description": "IPv4 addresses, sip:user@host or user names",
+            },
+            "answer_after_s": integer(*INCOMING_ANSWER_AFTER_RANGE),
+        }
+    )
+    doc.add(
+        "/api/v1/device/call/incoming",
+        "get",
+        "Who may call the panel, and after how long it answers",
+        "Incoming calls",
+        ok_json(incoming),
+        errors=(),
+        origin="panel",
+    )
+    doc.add(
+        "/api/v1/device/call/incoming",
+        "post",
+        "Set the incoming-call allow-list (at least one field)",
+        "Incoming calls",
+        ok_empty(),
+        body=incoming,
+        writes=True,
+        origin="panel",
+    )
+    tls = obj({"ca_file": string(0, 127), "verify": BOOLEAN})
+    doc.add(
+        "/api/v1/device/sip/tls",
+        "get",
+        "The CA file SIP over TLS checks the proxy against",
+        "SIP",
+        ok_json(tls),
+        errors=(),
+        origin="panel",
+    )
+    doc.add(
+        "/api/v1/device/sip/tls",
+        "post",
+        "Set the SIP TLS trust (at least one field)",
+        "SIP",
+        ok_empty(),
+        body=tls,
+        writes=True,
+        origin="panel",
+    )
+
+
+def _page(description):
+    # The page is sent gzipped (Content-Encoding: gzip) with an ETag.
+    return 200, {
+        "description": description,
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
+def web_operations(doc):
+    """The installer's web page and the simulator's front panel page."""
+    not_modified = {304: {"description": "Not modified (If-None-Match matched the ETag)"}}
+    for path in ("/", "/index.html"):
+        doc.add(
+            path,
+            "get",
+            "The installer's web page (gzipped, ETag; 304 on If-None-Match)",
+            "Web page",
+            _page("The page; everything it shows comes from this API with a token"),
+            public=True,
+            errors=(404,),
+            origin="panel",
+            extra_responses=not_modified,
+        )
+    doc.add(
+        "/sim/",
+        "get",
+        "The simulator's front panel page",
+        "Simulator",
+        (200, {"description": "The page", "content": {"text/html": {"schema": {}}}}),
+        public=True,
+        errors=(),
+        origin="simulator",
+    )
+    doc.add(
+        "/sim/adapter/state",
+        "get",
+        "The adapter emulator's handsets (proxied; 503 without an emulator)",
+        "Simulator",
+        ok_json({"type": "object"}),
+        public=True,
+        errors=(502, 503),
+        origin="simulator",
+    )
+    doc.add(
+        "/sim/adapter/lines/{line}",
+        "post",
+        "A handset action on the emulator: answer, hang_up, door_button (proxied)",
+        "Simulator",
+        ok_json({"type": "object"}),
+        body=obj({"action": string(enum=["answer", "hang_up", "door_button"])}, ["action"]),
+        public=True,
+        errors=(400, 502, 503),
+        origin="simulator",
+    )
+    heap = obj({"peak": integer(0), "alloc": integer(0), "free": integer(0)})
+    doc.add(
+        "/sim/heap",
+        "get",
+        "The interpreter's heap after a collection (zeros on CPython)",
+        "Simulator",
+        ok_json(heap),
+        public=True,
+        errors=(),
+        origin="simulator",
+    )
+    doc.add(
+        "/sim/heap/reset",
+        "post",
+        "Start sampling the heap's peak from now",
+        "Simulator",
+        ok_json(heap),
+        public=True,
+        errors=(),
+        origin="simulator",
+    )
+
+
 def document():
     doc = Doc()
     basip_operations(doc)
     rules_operations(doc)
     sim_operations(doc)
+    incoming_operations(doc)
+    web_operations(doc)
     doc.add(
         "/api/openapi.json",
         "get",
@@ -1550,6 +1696,8 @@ def document():
         ("Stored settings", BASIP, "Provisioning calls that are stored and echoed (contract 8)"),
         ("Events", BASIP, "Where event lines go, and their queue (contract 10)"),
         ("Hybrid adapter", BASIP, "The analog lines' adapter (panel addition)"),
+        ("Incoming calls", BASIP, "Calls to the panel from an allow-list (docs/incoming-calls.md)"),
+        ("Web page", BASIP, "The installer's web page served by the panel"),
         ("Redirect settings", BASIP, "Settings the redirect rules use (redirect rules 2.3, 2.6)"),
         ("Redirect rules", RULES, "The redirect rules collection (redirectrules-api.md)"),
         ("Simulator", BASIP, "Host simulator only (`make run`): the panel's front, no login"),

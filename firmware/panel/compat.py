@@ -103,6 +103,7 @@ ENOMEM = getattr(_errno, "ENOMEM", 12)
 EEXIST = getattr(_errno, "EEXIST", 17)
 ENOSPC = getattr(_errno, "ENOSPC", 28)
 EADDRINUSE = getattr(_errno, "EADDRINUSE", 98)
+EHOSTUNREACH = getattr(_errno, "EHOSTUNREACH", 113)
 # The WebAssembly port (the test runner) passes Emscripten's own numbers
 # through from its file system (a missing file is 44, measured); no board uses
 # them. error_number() translates them to the table above.

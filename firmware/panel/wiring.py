@@ -42,6 +42,7 @@ from panel.drivers.adapter import AdapterDriver
 from panel.drivers.event_sender import EventSender
 from panel.drivers.lock_relay import LockRelay
 from panel.drivers.sip_ua import SipUserAgent
+from panel.drivers.sockets import restrict_to_loopback
 from panel.http_server import HttpLimits, HttpServer
 from panel.services.access import Identifiers
 from panel.services.accounts import Accounts, TooManyAttempts
@@ -198,6 +199,8 @@ class Panel:
         self.board = board
         self.parts = parts
         self.limits = board_limits(board)
+        # The simulator's tests: nothing leaves 127.0.0.0/8 (drivers.sockets).
+        restrict_to_loopback(bool(board.get("loopback_only")))
         call_clock = parts.call_clock or TicksClock()
         self.services = Services(board, self.limits, parts, call_clock)
         services = self.services

@@ -39,6 +39,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 REBOOT = ("GET", "/api/v1/system/reboot/run")
+# host/sim_front: the CPython simulator's page and its proxy to the adapter
+# emulator (the unix MicroPython board mounts the rest of /sim/).
+HOST_FRONT_ONLY = ("/sim/", "/sim/adapter/state", "/sim/adapter/lines/{line}")
 OWN_PANEL = {
     ("GET", "/api/v1/login"),
     ("POST", "/api/v1/login"),
@@ -84,6 +87,12 @@ def strategy_of(operation):
 def run_operation(panel, operation):
     base_url = "http://127.0.0.1:%d" % panel.port
     statuses = []
+    # 507: the flash is full (any write). The simulator's proxy to the adapter
+    # emulator answers 503 when there is none (this panel runs without one)
+    # and 502 when it does not answer: documented, and not the panel's own.
+    allowed_5xx = (507,)
+    if operation.path.startswith("/sim/adapter/"):
+        allowed_5xx = (502, 503, 507)
 
     @settings(
         max_examples=EXAMPLES,
@@ -95,7 +104,7 @@ def run_operation(panel, operation):
     def check(case):
         response = case.call(base_url=base_url, headers={"Authorization": BASIC}, timeout=10)
         statuses.append(response.status_code)
-        assert response.status_code < 500 or response.status_code == 507, (
+        assert response.status_code < 500 or response.status_code in allowed_5xx, (
             case.as_curl_command(),
             response.status_code,
             response.text[:300],
@@ -112,7 +121,9 @@ def run_operation(panel, operation):
     [op for op in OPERATIONS if key_of(op) != REBOOT and key_of(op) not in OWN_PANEL],
     ids=lambda operation: "%s %s" % key_of(operation),
 )
-def test_operation_answers_as_documented(panel, operation):
+def test_operation_answers_as_documented(panel, operation, runtime):
+    if runtime == "micropython" and key_of(operation)[1] in HOST_FRONT_ONLY:
+        pytest.skip("the simulator's front page and its emulator proxy are the host's only")
     run_operation(panel, operation)
 
 

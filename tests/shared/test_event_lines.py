@@ -277,3 +277,33 @@ async def test_sip_registration_lost_and_restored_lines():
         assert keys == ["sip_registration_lost", "sip_registration_restored"]
     finally:
         harness.close()
+
+
+async def test_a_host_name_server_keeps_the_lines_queued_and_never_looks_it_up():
+    # [D] Only IPv4 addresses are sent to: a name would be a blocking DNS
+    # lookup on MicroPython. The opener is never called; the lines wait.
+    from api_harness import Harness
+    from panel.drivers.event_sender import EventSender, server_address
+
+    assert server_address("10.0.0.2") == "10.0.0.2"
+    assert server_address("localhost") == "127.0.0.1"
+    for name in ("events.example.org", "\u0100\u0100", "10.0.0", "1.2.3.256", "\u0661.2.3.4"):
+        assert server_address(name) is None, name
+    harness = Harness("events-host-name")
+    opened = []
+
+    async def opener(host, port):
+        opened.append((host, port))
+        raise OSError("must not be called")
+
+    try:
+        body = {"enabled": True, "server": {"server": "events.example.org", "port": 514}}
+        assert (await harness.call("POST", "/api/v1/syslog/settings", body=body)).status_code == 200
+        harness.services.doors.exit_button(1)
+        sender = EventSender(harness.services.events, lambda: "10.0.0.7", open_connection=opener)
+        assert await sender.send_one() is False
+        assert opened == []
+        assert harness.services.events.queued() == 1
+        assert "not an IPv4 address" in harness.services.events.last_error
+    finally:
+        harness.close()

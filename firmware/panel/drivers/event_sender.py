@@ -9,8 +9,8 @@
 #
 # Runtime-neutral: only asyncio.open_connection, StreamReader.read,
 # StreamWriter.write/drain/close/wait_closed, wait_for, sleep and Event, which
-# CPython and MicroPython share. A host name is resolved by open_connection
-# (a blocking getaddrinfo on MicroPython: configure an IP address on boards).
+# CPython and MicroPython share. Only IPv4 addresses (and localhost) are
+# sent to: a host name would be a blocking getaddrinfo on MicroPython.
 # Heap: one line and one small reply buffer at a time, whatever the queue holds.
 #
 # transport "udp" [CHOICE]: the same lines as RFC 5424 datagrams, sent once
@@ -19,6 +19,7 @@ import asyncio
 
 from panel.compat import const
 from panel.core import event_lines
+from panel.drivers.sockets import check_destination, is_ipv4_literal
 
 _BACKOFF_FIRST_MS = const(1000)  # the first retry after a failure
 _BACKOFF_MAX_MS = const(60000)  # retries never wait longer (10.1)
@@ -112,6 +113,14 @@ class EventSender:
         if target is None:
             return None
         transport, host, port, _, app = target
+        address = server_address(host)
+        if address is None:
+            # A name would need a DNS lookup, which blocks the one loop on
+            # MicroPython (calls, doors, the API) for as long as the resolver
+            # waits: the lines stay queued until the setting is an address.
+            self.events.failed("not an IPv4 address: %r" % (host[:40],))
+            return False
+        host = address
         unreported = events.unreported_drops()
         entry = None
         if unreported:
@@ -165,6 +174,7 @@ class EventSender:
             "POST / HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: %d\r\nConnection: close\r\n\r\n" % (host, port, len(body))
         )
+        check_destination(host)
         opener = self._open_connection or getattr(asyncio, "open_connection", None)
         if opener is None:
             raise OSError("no asyncio streams on this port")
@@ -198,13 +208,21 @@ class EventSender:
                     self._udp = sockets.udp_socket("0.0.0.0")
                 else:
                     self._udp = self._udp_factory()
-            from panel.drivers.sockets import resolve
-
-            self._udp.sendto(text.encode(), resolve(host, port))
+            self._udp.sendto(text.encode(), (host, port))
             return True
         except OSError as error:
             self.events.failed("udp: %r" % (error,))
             return False
+
+
+def server_address(host):
+    """The event server's IPv4 address, or None. [D] Only addresses are sent
+    to (and `localhost`, the simulator's usual sink): a host name would need a
+    blocking getaddrinfo on MicroPython, and a server that does not resolve
+    would stall the panel's loop for the resolver's whole timeout."""
+    if host == "localhost":
+        return "127.0.0.1"
+    return host if is_ipv4_literal(host) else None
 
 
 async def _close(writer):

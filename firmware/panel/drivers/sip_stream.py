@@ -18,6 +18,7 @@
 import asyncio
 
 from panel.compat import EAGAIN, const
+from panel.drivers.sockets import check_destination
 from panel.proto import sip_message
 from panel.proto.sip_message import RemoteError
 
@@ -96,6 +97,7 @@ class StreamTransport:
 
     # -- the connection ----------------------------------------------------------
     async def _connect(self):
+        check_destination(self.host)  # the simulator's tests: loopback only
         if self.tls:
             context = tls_context(self.ca_file, self.verify)
             return await asyncio.wait_for(

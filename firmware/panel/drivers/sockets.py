@@ -31,7 +31,7 @@
 #     receive_into(buffer) -> (count, (ip, port)), (0, None) when nothing
 #     waits, readable() -> bool, setblocking(flag), getsockname()
 #     (the bound address, for callers written against CPython), close().
-from panel.compat import EADDRINUSE, EAGAIN, const, error_number, urandom
+from panel.compat import EADDRINUSE, EAGAIN, EHOSTUNREACH, const, error_number, urandom
 
 # "Any port" for sockets bound with port 0 (RTP): an even port of
 # [_FIRST_PORT, _FIRST_PORT + _PORT_COUNT), starting at a random one.
@@ -76,20 +76,43 @@ def address_tuple(address):
     )
 
 
-def _is_ipv4_literal(host):
+def is_ipv4_literal(host):
+    """Dotted-quad IPv4 text, ASCII digits only (str.isdigit() takes other
+    scripts' digits on CPython)."""
+    if not isinstance(host, str):
+        return False
     parts = host.split(".")
     if len(parts) != 4:
         return False
     for part in parts:
-        if not part.isdigit() or int(part) > 255:
+        if not 1 <= len(part) <= 3 or part.strip("0123456789") or int(part) > 255:
             return False
     return True
 
 
+# The loopback sandbox of the simulator's tests (host/panel_process.py and
+# main.py take --loopback-only): no datagram, connection or DNS lookup goes
+# anywhere but 127.0.0.0/8, whatever address a test or a fuzzer stored in the
+# SIP or event-server settings. Off on boards and in `make run`.
+_SANDBOX = [False]
+
+
+def restrict_to_loopback(on=True):
+    _SANDBOX[0] = bool(on)
+
+
+def check_destination(host):
+    """OSError(EHOSTUNREACH) for a destination outside the sandbox (if on)."""
+    if _SANDBOX[0] and not (is_ipv4_literal(host) and host.startswith("127.")):
+        raise OSError(EHOSTUNREACH, "outside the loopback sandbox")
+
+
 def resolve(host, port):
-    """(ip, port) for host: a literal IPv4 as is, a name through getaddrinfo."""
-    if _is_ipv4_literal(host):
+    """(ip, port) for host: a literal IPv4 as is, a name through getaddrinfo
+    (never in the sandbox: a lookup would leave the machine)."""
+    if is_ipv4_literal(host):
         return host, port
+    check_destination(host)
     return address_tuple(_socket_module().getaddrinfo(host, port)[0][-1])
 
 
@@ -155,6 +178,7 @@ class UdpSocket:
         return result
 
     def sendto(self, data, address):
+        check_destination(address[0])
         return self.socket.sendto(data, self._runtime_address(address))
 
     def readable(self):
