@@ -7,9 +7,19 @@
 # Copied to the board's root with board.json beside it. Everything that touches
 # hardware is built here, from the board description, and nowhere at import
 # time (DESIGN.md rule 3).
+#
+# The MicroPython unix board (boards/unix, `make run RUNTIME=micropython`) runs
+# this same file over its .mpy build; there the launcher (host/run.py) passes
+# what `make run` passes the CPython panel on the command line:
+#     micropython -X heapsize=... main.py --port 8080 --data var/host \
+#         --adapter var/host/adapter-pty --sip-port 0 --board board.json
+# and restarts it when it exits with REBOOT_EXIT_CODE. Its board file asks for
+# the simulator front ("sim": true: the /sim/ routes, package sim/) and
+# simulated relays ("relay": "simulated"); a real board's build has no sim/.
 import asyncio
 import json
 import os
+import sys
 
 from panel.clock import Clock
 from panel.drivers.sockets import udp_socket
@@ -22,6 +32,11 @@ from panel.wiring import BoardParts, build_panel
 BOARD_FILE = "board.json"
 # MicroPython ports whose epoch is 2000-01-01 are this many seconds behind Unix.
 _EPOCH_2000_OFFSET = 946684800
+# What a simulator board exits with when the API asks for a reboot, so that its
+# launcher starts it again (host/panel_process.py's REBOOT_EXIT_CODE).
+REBOOT_EXIT_CODE = 75
+# Command-line options (simulator boards only) and the board-file keys they set.
+_OPTIONS = ("--board", "--port", "--data", "--adapter", "--sip-port")
 
 
 def _here():
@@ -33,6 +48,40 @@ def _here():
 def load_board(path=None):
     with open(path or (_here() + "/" + BOARD_FILE)) as handle:
         return json.load(handle)
+
+
+def command_line(argv):
+    """{option: value} of the simulator's command line; {} on a board."""
+    options = {}
+    index = 1
+    while index + 1 < len(argv):
+        name = argv[index]
+        if name not in _OPTIONS:
+            raise SystemExit("unknown option " + name)
+        options[name] = argv[index + 1]
+        index += 2
+    if index < len(argv):
+        raise SystemExit("option without a value: " + argv[index])
+    return options
+
+
+def apply_options(board, options):
+    """The board file with the command line's overrides (a new dict)."""
+    board = dict(board)
+    if "--port" in options:
+        board["http_port"] = int(options["--port"])
+    if "--data" in options:
+        board["data_dir"] = options["--data"]
+    if "--sip-port" in options:
+        board["sip"] = dict(board.get("sip") or {})
+        board["sip"]["local_port"] = int(options["--sip-port"])
+    adapter = dict(board.get("adapter") or {})
+    if "--adapter" in options:
+        adapter["path"] = options["--adapter"]
+    elif adapter.get("transport") == "pty":
+        adapter = {}  # a simulator started without its emulator
+    board["adapter"] = adapter
+    return board
 
 
 def unix_time_source():
@@ -47,6 +96,11 @@ def unix_time_source():
 
 
 def relay_pins(board):
+    if board.get("relay") == "simulated":
+        from sim.relay import SimulatedRelayPin
+
+        log = board.get("data_dir", "data") + "/relay.log"
+        return [SimulatedRelayPin(number, log) for number in range(1, board.get("locks", 2) + 1)]
     from machine import Pin
 
     return [Pin(number, Pin.OUT, value=0) for number in board.get("relay_pins", [])]
@@ -56,6 +110,10 @@ def adapter_opener(board):
     """`async def()` opening the hybrid adapter's UART as an asyncio stream,
     or None when the board file names no adapter UART."""
     adapter = board.get("adapter") or {}
+    if adapter.get("transport") == "pty" and adapter.get("path"):
+        from panel.drivers.pty_stream import pty_opener
+
+        return pty_opener(adapter["path"])
     if adapter.get("transport") != "uart":
         return None
 
@@ -103,8 +161,20 @@ def reset():
     machine.reset()
 
 
-def board_parts(board):
-    """Every part of a real board, from its board file."""
+def sim_front(board, pins):
+    """(extra_routes, public_prefixes) of a simulator board's front, or None."""
+    if not board.get("sim"):
+        return None, ()
+    from sim import front
+
+    def mount(app, panel):
+        front.register(app, panel, pins)
+
+    return mount, (front.PREFIX,)
+
+
+def board_parts(board, reboot=None):
+    """Every part of a board, from its board file."""
     data_dir = board.get("data_dir", "data")
     try:
         os.mkdir(data_dir)
@@ -116,27 +186,53 @@ def board_parts(board):
     # cannot reach it.
     account_store = Store(data_dir + "/account")
     account_store.open()
+    pins = relay_pins(board)
+    extra_routes, public_prefixes = sim_front(board, pins)
     return BoardParts(
         store=store,
         account_store=account_store,
-        clock=Clock(unix_time_source()),
-        relay_pins=relay_pins(board),
+        clock=Clock(unix_time_source(), assume_set=bool(board.get("sim"))),
+        relay_pins=pins,
         open_adapter=adapter_opener(board),
         sip_socket=sip_socket_factory(board),
         rtp_socket=rtp_socket_factory(board),
-        reboot=reset,
+        tone_hz=board.get("tone_hz", 0),
+        reboot=reboot or reset,
+        extra_routes=extra_routes,
+        public_prefixes=public_prefixes,
     )
 
 
 async def run(board=None, parts=None):
+    """Serve until the API asks for a reboot; REBOOT_EXIT_CODE then (when this
+    entry built the parts: a board resets before that)."""
     board = board or load_board()
-    panel = build_panel(board, parts or board_parts(board))
+    rebooting = asyncio.Event()
+    parts = parts or board_parts(board, rebooting.set)
+    panel = build_panel(board, parts)
     panel.start()
+
+    async def reboot_when_asked():
+        await rebooting.wait()
+        panel.shutdown()
+
+    watcher = asyncio.create_task(reboot_when_asked())
+    print("panel: listening on http://%s:%d/" % (board.get("http_host"), board.get("http_port")))
     await panel.serve()
+    watcher.cancel()
+    panel.stop()
+    parts.store.close()
+    if parts.account_store is not None:
+        parts.account_store.close()
+    return REBOOT_EXIT_CODE if rebooting.is_set() else 0
 
 
-def main():
-    asyncio.run(run())
+def main(argv=None):
+    options = command_line(sys.argv if argv is None else argv)
+    board = apply_options(load_board(options.get("--board")), options)
+    status = asyncio.run(run(board))
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

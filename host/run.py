@@ -4,6 +4,12 @@ Starts the hybrid-adapter emulator (a separate process on a pseudo-terminal,
 with a default building of Laskomex and Vizit handsets), then the panel process
 (host.panel_process) connected to it, and restarts the panel whenever the API's
 reboot route asks for it. Ctrl-C or SIGTERM stops everything cleanly.
+
+--runtime micropython (`make run RUNTIME=micropython`) runs the panel on the
+MicroPython unix port instead: tools/compile_firmware.py builds the board's
+.mpy tree (build/unix/, from boards/unix/board.json) and the real `micropython`
+runs its main.py with the board file's heap cap (-X heapsize=<heap_kib>k),
+with the same ports, data directory, emulator and default state.
 """
 
 import argparse
@@ -15,6 +21,9 @@ import sys
 import time
 
 from host.panel_process import REBOOT_EXIT_CODE, ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import compile_firmware  # noqa: E402
 
 DEFAULT_LOGIN = ("admin", "123456")
 # The default building the emulator wires up.
@@ -30,6 +39,7 @@ class Launcher:
         self.stopping = False
         self.adapter_link = None
         self.adapter_http = None
+        self.build_dir = None
 
     def start_emulator(self, timeout=15.0):
         """Start the adapter emulator; returns once it announced its pty."""
@@ -68,7 +78,25 @@ class Launcher:
             time.sleep(0.05)
         raise RuntimeError("adapter emulator did not start; see " + announcements)
 
+    def micropython_command(self):
+        """The unix port running the board's .mpy tree (built once per launch)."""
+        if self.build_dir is None:
+            self.build_dir = compile_firmware.build_board(self.args.board or "unix")
+        with open(os.path.join(self.build_dir, "board.json")) as handle:
+            board = json.load(handle)
+        heap_kib = self.args.heap_kib or board.get("heap_kib", 512)
+        micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+        return [micropython, "-X", "heapsize=%dk" % heap_kib, "main.py"]
+
     def panel_command(self):
+        if self.args.runtime == "micropython":
+            command = self.micropython_command() + ["--port", str(self.args.port)]
+            command += ["--data", self.data_dir]
+            if self.adapter_link:
+                command += ["--adapter", self.adapter_link]
+            if self.args.sip_port is not None:
+                command += ["--sip-port", str(self.args.sip_port)]
+            return command
         command = [
             sys.executable,
             "-m",
@@ -78,7 +106,7 @@ class Launcher:
             "--data",
             self.data_dir,
             "--board",
-            self.args.board,
+            self.args.board or os.path.join(ROOT, "boards", "host", "board.json"),
         ]
         if self.adapter_link:
             command += ["--adapter", self.adapter_link]
@@ -87,6 +115,12 @@ class Launcher:
         return command
 
     def start_panel(self):
+        if self.args.runtime == "micropython":
+            command = self.panel_command()
+            # Only the port's frozen modules (asyncio) besides the build tree.
+            environment = dict(os.environ, MICROPYPATH=".frozen")
+            self.children["panel"] = subprocess.Popen(command, cwd=self.build_dir, env=environment)
+            return
         self.children["panel"] = subprocess.Popen(self.panel_command(), cwd=ROOT)
 
     def stop(self, *_):
@@ -140,7 +174,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--data", default=os.path.join(ROOT, "var", "host"))
-    parser.add_argument("--board", default=os.path.join(ROOT, "boards", "host", "board.json"))
+    parser.add_argument(
+        "--runtime",
+        choices=("cpython", "micropython"),
+        default="cpython",
+        help="the panel's interpreter (micropython: the unix port over the .mpy build)",
+    )
+    parser.add_argument(
+        "--board",
+        default=None,
+        help="board file (cpython; default boards/host) or board name (micropython; unix)",
+    )
+    parser.add_argument(
+        "--heap-kib", type=int, default=None, help="micropython: heap cap (default: board file)"
+    )
     parser.add_argument(
         "--adapter-http-port",
         type=int,

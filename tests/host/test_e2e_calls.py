@@ -28,10 +28,10 @@ DEAD_PROXY = "sip:127.0.0.1:9"
 class Panel:
     """One panel process, its emulator, and the calls a test makes through them."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, runtime="cpython"):
         self.directory = str(directory)
         self.process = PanelProcess(
-            directory, extra_args=["--sip-port", "0", "--adapter-http-port", "0"]
+            directory, extra_args=["--sip-port", "0", "--adapter-http-port", "0"], runtime=runtime
         ).start()
         self.control = None
         with open(os.path.join(self.directory, "adapter-emulator.log")) as handle:
@@ -133,8 +133,8 @@ class Panel:
 
 
 @pytest.fixture
-def panel(tmp_path):
-    process = Panel(tmp_path / "panel")
+def panel(tmp_path, runtime):
+    process = Panel(tmp_path / "panel", runtime)
     yield process
     process.stop()
 

@@ -1,6 +1,9 @@
 """Start the host panel as a real process and talk to it over a real socket.
 
 Used by the black-box tests: they see only what a management server sees.
+runtime="cpython" runs host.panel_process under CPython, runtime="micropython"
+the .mpy build of boards/unix under the real MicroPython unix port; both
+through `make run`'s launcher (host.run --runtime ...).
 """
 
 import base64
@@ -15,6 +18,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASIC = "Basic " + base64.b64encode(b"admin:123456").decode()
+RUNTIMES = ("cpython", "micropython")
 
 
 def free_port():
@@ -40,7 +44,10 @@ class Reply:
 class PanelProcess:
     """The simulator as `make run` starts it (host.run), on a free port."""
 
-    def __init__(self, data_dir, port=None, module="host.run", extra_args=None):
+    def __init__(self, data_dir, port=None, module="host.run", extra_args=None, runtime="cpython"):
+        if runtime not in RUNTIMES:
+            raise ValueError("runtime: one of %s" % (RUNTIMES,))
+        self.runtime = runtime
         self.data_dir = str(data_dir)
         self.port = port or free_port()
         self.module = module
@@ -60,6 +67,8 @@ class PanelProcess:
             "--data",
             self.data_dir,
         ] + self.extra_args
+        if self.module == "host.run":
+            command += ["--runtime", self.runtime]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -82,6 +91,12 @@ class PanelProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError("panel did not answer in %s s" % timeout)
+
+    def restarted(self, timeout=20):
+        """A new process on the same data directory, port and runtime."""
+        return PanelProcess(
+            self.data_dir, self.port, self.module, self.extra_args, self.runtime
+        ).start(timeout)
 
     def output(self):
         if self.process is None or self.process.stdout is None:

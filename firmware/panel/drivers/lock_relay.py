@@ -1,5 +1,5 @@
 # Door lock relays. A relay is driven through a pin-like object handed in by the
-# board (machine.Pin on a board, host.simulated_relay on the host): value(1)
+# board (machine.Pin on a board, sim.relay on the simulators): value(1)
 # energises the relay and releases the lock, value(0) locks again.
 #
 # open_for() returns at once; a task closes the lock when the time is up. A new

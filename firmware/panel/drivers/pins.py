@@ -1,6 +1,6 @@
 # A pin-like output that only remembers its state: the relay of a board that has
 # none wired, the tests' relay on both runtimes, and the base of the host
-# simulator's logged relay (host/simulated_relay.py).
+# simulator's logged relay (firmware/sim/relay.py).
 
 
 class RecordingPin:
