@@ -102,6 +102,8 @@ def _fingerprint(name, board):
     board file and the commit. The same fingerprint: the tree is up to date."""
     lines = [commit(), json.dumps(board, sort_keys=True), MPY_CROSS]
     files = [os.path.join(FIRMWARE, "main.py"), board_file(name)]
+    if board.get("safe_boot"):
+        files.append(os.path.join(FIRMWARE, "boot.py"))
     for source_root, _, names in _inputs(board):
         for directory, _, found in os.walk(source_root):
             files += [
@@ -141,6 +143,9 @@ def build_board(name, output=None, force=False):
         shutil.rmtree(staging, ignore_errors=True)
         raise RuntimeError("; ".join("mpy-cross rejects %s: %s" % item for item in failures))
     shutil.copyfile(os.path.join(FIRMWARE, "main.py"), os.path.join(staging, "main.py"))
+    if board.get("safe_boot"):
+        # A real board's boot.py counts boots for the safe boot (panel/safe_boot.py).
+        shutil.copyfile(os.path.join(FIRMWARE, "boot.py"), os.path.join(staging, "boot.py"))
     board["commit"] = commit()
     with open(os.path.join(staging, "board.json"), "w") as handle:
         json.dump(board, handle, indent=2)
