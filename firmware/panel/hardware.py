@@ -97,7 +97,13 @@ class BoardHardware:
             else:
                 raise ValueError("input kind must be exit_button or door_sensor")
             inputs.append(
-                DebouncedInput(pin, spec.get("active", 0), on_change=handler, name=spec["kind"])
+                DebouncedInput(
+                    pin,
+                    spec.get("active", 0),
+                    on_change=handler,
+                    name=spec["kind"],
+                    report_initial=spec["kind"] == "door_sensor",
+                )
             )
         if inputs:
             self.inputs = InputPoller(inputs, log=self._log)

@@ -86,7 +86,9 @@ class Emulator:
 
 
 class BoardFlash:
-    def __init__(self, directory, board, emulator=None, environment=None):
+    def __init__(
+        self, directory, board, emulator=None, environment=None, board_overrides=None, boot=BOOT
+    ):
         self.directory = str(directory)
         self.board_name = board
         self.flash = os.path.join(self.directory, "flash")
@@ -96,6 +98,8 @@ class BoardFlash:
         self.link_path = os.path.join(self.directory, "link")
         self.emulator = emulator
         self.extra_environment = dict(environment or {})
+        self.board_overrides = dict(board_overrides or {})
+        self.boot_script = boot
         self.control_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port()
         self.process = None
@@ -116,8 +120,13 @@ class BoardFlash:
         board["http_host"] = "127.0.0.1"
         board["http_port"] = self.http_port
         board["sip"] = {"local_host": "127.0.0.1", "local_port": free_port(socket.SOCK_DGRAM)}
+        board.update(self.board_overrides)
         with open(os.path.join(self.flash, "board.json"), "w") as handle:
             json.dump(board, handle)
+        if (board.get("network") or {}).get("kind") == "wlan":
+            # The credentials file a deploy writes (never in git).
+            with open(os.path.join(self.flash, "wifi.json"), "w") as handle:
+                json.dump({"ssid": "panel-test", "password": "not-a-secret"}, handle)
 
     def board_file(self):
         with open(os.path.join(self.flash, "board.json")) as handle:
@@ -144,7 +153,7 @@ class BoardFlash:
         heap_kib = UNIX_TREE_HEAP_KIB.get(self.board_name, 2 * self.board_file()["heap_kib"])
         output = open(self.output_path, "a")
         self.process = subprocess.Popen(
-            [MICROPYTHON, "-X", "heapsize=%dk" % heap_kib, "-c", BOOT],
+            [MICROPYTHON, "-X", "heapsize=%dk" % heap_kib, "-c", self.boot_script],
             cwd=self.flash,
             env=self.environment(),
             stdout=output,
@@ -170,6 +179,13 @@ class BoardFlash:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("board did not answer:\n" + self.console())
+
+    def log_events(self):
+        """The call log's event names, oldest first (BAS-IP 7.2)."""
+        status, document = self.request("GET", "/api/v1/log/items?limit=100")
+        if status != 200:
+            raise AssertionError((status, document))
+        return [item["name"]["key"] for item in document["list_items"]]
 
     def wait_exit(self, timeout=30.0):
         return self.process.wait(timeout=timeout)

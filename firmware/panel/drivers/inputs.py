@@ -11,6 +11,8 @@
 # before it counts. The state at start() is taken as it is, without an event:
 # a door that is open at boot is reported by the sensor's first change, and an
 # exit button held at boot opens nothing (it has to be released and pressed).
+# An input built with report_initial (the door sensor) hands its state at
+# start() to its handler once: a door open at boot is known at boot.
 import asyncio
 
 from panel.compat import const, sleep_ms, ticks_diff, ticks_ms
@@ -22,7 +24,15 @@ POLL_MS = const(10)
 
 
 class DebouncedInput:
-    def __init__(self, pin, active_level=0, debounce_ms=DEBOUNCE_MS, on_change=None, name=""):
+    def __init__(
+        self,
+        pin,
+        active_level=0,
+        debounce_ms=DEBOUNCE_MS,
+        on_change=None,
+        name="",
+        report_initial=False,
+    ):
         if active_level not in (0, 1):
             raise ValueError("active level must be 0 or 1")
         self.pin = pin
@@ -30,6 +40,7 @@ class DebouncedInput:
         self.debounce_ms = debounce_ms
         self.on_change = on_change
         self.name = name
+        self.report_initial = report_initial
         self.active = False  # the debounced state
         self._candidate = None  # the raw state waiting to become stable
         self._since = 0
@@ -79,6 +90,8 @@ class InputPoller:
         now = self._ticks()
         for item in self.inputs:
             item.reset(item.pin.value(), now)
+            if item.report_initial and item.on_change is not None:
+                item.on_change(item.active)
         self._task = asyncio.create_task(self._run())
 
     def stop(self):
