@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
 DATA ?= var/host
+# make run RUNTIME=micropython: the panel on the MicroPython unix port (boards/unix).
+RUNTIME ?= cpython
 MICRODOT_DIR = $(shell $(PY) -c "import microdot, os; print(os.path.dirname(microdot.__file__))")
 MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript/package.json
 # pytest exits 5 when a selection has no tests; that is not a failure here.
@@ -33,7 +35,7 @@ sipp:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
 
 run: $(VENV)/.installed
-	$(PY) -m host.run --port $(PORT) --data $(DATA)
+	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME)
 
 # A real board's tree in build/$(BOARD)/ and its deploy with mpremote
 # (README "Flash a real panel"); DRY_RUN=1 prints the mpremote commands.
