@@ -34,7 +34,9 @@ def build(board):
     shutil.rmtree(source, ignore_errors=True)
     os.makedirs(source)
     for name in compile_firmware.MICRODOT_MODULES:
-        shutil.copyfile(os.path.join(compile_firmware.microdot_directory(), name), os.path.join(source, name))
+        shutil.copyfile(
+            os.path.join(compile_firmware.microdot_directory(), name), os.path.join(source, name)
+        )
     print("%s: %d bytes of .mpy" % (os.path.relpath(tree, ROOT), compile_firmware.tree_bytes(tree)))
     return tree
 
@@ -64,7 +66,9 @@ def main(argv=None):
     parser.add_argument("--board", required=True)
     parser.add_argument("--device", default="/dev/ttyUSB0")
     parser.add_argument("--wifi", help="the Wi-Fi credentials file to copy as wifi.json")
-    parser.add_argument("--frozen", action="store_true", help="the image has the firmware frozen in")
+    parser.add_argument(
+        "--frozen", action="store_true", help="the image has the firmware frozen in"
+    )
     args = parser.parse_args(argv)
     if not os.path.exists(compile_firmware.board_file(args.board)):
         print("no board file boards/%s/board.json" % args.board)

@@ -5,9 +5,9 @@
 # checkout (README "Flash a real panel"):
 #     make -C ports/esp32 BOARD=ESP32_GENERIC BOARD_VARIANT=SPIRAM \
 #         FROZEN_MANIFEST=$PANEL/boards/esp32-poe-iso/manifest.py
-include("$(PORT_DIR)/boards/manifest.py")
-require("ntptime")
+include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821 - defined by MicroPython's makemanifest
+require("ntptime")  # noqa: F821 - defined by MicroPython's makemanifest
 # Paths are relative to this file: the repository's firmware/, and the pinned
 # microdot's sources that `make firmware` copies to build/microdot-src/.
-package("panel", base_path="../../firmware")
-package("microdot", base_path="../../build/microdot-src")
+package("panel", base_path="../../firmware")  # noqa: F821 - defined by MicroPython's makemanifest
+package("microdot", base_path="../../build/microdot-src")  # noqa: F821 - defined by MicroPython's makemanifest

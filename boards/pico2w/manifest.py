@@ -5,9 +5,9 @@
 # checkout (README "Flash a real panel"):
 #     make -C ports/rp2 BOARD=RPI_PICO2_W \
 #         FROZEN_MANIFEST=$PANEL/boards/pico2w/manifest.py
-include("$(BOARD_DIR)/manifest.py")
-require("ntptime")
+include("$(BOARD_DIR)/manifest.py")  # noqa: F821 - defined by MicroPython's makemanifest
+require("ntptime")  # noqa: F821 - defined by MicroPython's makemanifest
 # Paths are relative to this file: the repository's firmware/, and the pinned
 # microdot's sources that `make firmware` copies to build/microdot-src/.
-package("panel", base_path="../../firmware")
-package("microdot", base_path="../../build/microdot-src")
+package("panel", base_path="../../firmware")  # noqa: F821 - defined by MicroPython's makemanifest
+package("microdot", base_path="../../build/microdot-src")  # noqa: F821 - defined by MicroPython's makemanifest

@@ -24,6 +24,7 @@ def runtime(request):
         compile_firmware.build_board("unix")
     return request.param
 
+
 # Hypothesis: developers' runs explore new examples each time; CI replays a
 # fixed sequence, so a submission's result does not depend on the draw (new
 # findings come from developers' runs, which are random). Only the host tests
