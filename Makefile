@@ -14,7 +14,10 @@ MPY_NODE := tools/mpy/node_modules/@micropython/micropython-webassembly-pyscript
 # pytest exits 5 when a selection has no tests; that is not a failure here.
 PYTEST = $(PY) -m pytest
 
-.PHONY: run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web wrk clean
+BOARD ?= esp32-poe-iso
+DEVICE ?= /dev/ttyUSB0
+
+.PHONY: firmware deploy run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web wrk clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +53,14 @@ wrk:
 
 run: $(VENV)/.installed
 	$(PY) -m host.run --port $(PORT) --data $(DATA) --runtime $(RUNTIME) $(if $(VOICE),--voice $(VOICE))
+
+# A real board's tree in build/$(BOARD)/ and its deploy with mpremote
+# (README "Flash a real panel"); DRY_RUN=1 prints the mpremote commands.
+firmware: $(VENV)/.installed
+	$(PY) tools/deploy.py build --board $(BOARD)
+
+deploy: $(VENV)/.installed
+	$(PY) tools/deploy.py deploy --board $(BOARD) --device $(DEVICE) $(if $(WIFI),--wifi $(WIFI)) $(if $(FROZEN),--frozen)
 
 # Prints every event line the panel sends (spec 10); see README "Events".
 EVENTS_PORT ?= 5140

@@ -97,7 +97,9 @@ def unix_time_source():
     return now
 
 
-def relay_pins(board):
+def relay_pins(board, hardware=None):
+    if hardware is not None:
+        return hardware.relay_pins()  # machine.Pin with the board's active levels
     if board.get("relay") == "simulated":
         from sim.relay import SimulatedRelayPin
 
@@ -118,22 +120,18 @@ def adapter_opener(board):
         return pty_opener(adapter["path"])
     if adapter.get("transport") != "uart":
         return None
+    from machine import UART
 
-    async def open_transport():
-        from machine import UART
+    from panel.drivers.uart_stream import uart_opener
 
-        options = {}
-        for name in ("tx", "rx"):
-            if name in adapter:
-                options[name] = adapter[name]
-        uart = UART(adapter.get("uart", 1), adapter.get("baud", 115200), **options)
-        return asyncio.StreamReader(uart)
-
-    return open_transport
+    return uart_opener(UART, adapter)
 
 
 def sip_socket_factory(board):
-    """callable() -> (UDP socket, (host, port)) on the board's SIP address."""
+    """callable() -> (UDP socket, (host, port)) on the board's SIP address;
+    None when the board file says "sip": null (the recovery panel)."""
+    if "sip" in board and board["sip"] is None:
+        return None
     sip = board.get("sip") or {}
     host = sip.get("local_host", "0.0.0.0")
     port = sip.get("local_port", 5060)
@@ -176,7 +174,24 @@ def sim_front(board, pins):
     return mount, (front.PREFIX,)
 
 
-def board_parts(board, reboot=None):
+def board_hardware(board):
+    """A real board's drivers (panel.hardware) over the port's machine,
+    network and ntptime modules; None on a simulator board."""
+    if not board.get("hardware"):
+        return None
+    import machine
+    import network
+
+    from panel.hardware import BoardHardware
+
+    try:
+        import ntptime
+    except ImportError:
+        ntptime = None  # a firmware built without it: the clock stays unset
+    return BoardHardware(board, machine, network, ntptime)
+
+
+def board_parts(board, reboot=None, hardware=None):
     """Every part of a board, from its board file."""
     data_dir = board.get("data_dir", "data")
     try:
@@ -187,16 +202,23 @@ def board_parts(board, reboot=None):
     store.open()
     # The admin account in a store of its own: damage to the rules' files
     # cannot reach it.
-    account_store = Store(data_dir + "/account")
+    account_dir = data_dir + "/account"
+    if board.get("recovery"):
+        # A fresh account store each recovery boot: the factory account.
+        from panel.safe_boot import RECOVERY_ACCOUNT_DIR, remove_tree
+
+        account_dir = data_dir + "/" + RECOVERY_ACCOUNT_DIR
+        remove_tree(account_dir)
+    account_store = Store(account_dir)
     account_store.open()
-    pins = relay_pins(board)
+    pins = relay_pins(board, hardware)
     extra_routes, public_prefixes = sim_front(board, pins)
     return BoardParts(
         store=store,
         account_store=account_store,
         clock=Clock(unix_time_source(), assume_set=bool(board.get("sim"))),
         relay_pins=pins,
-        open_adapter=adapter_opener(board),
+        open_adapter=hardware.adapter_opener() if hardware else adapter_opener(board),
         sip_socket=sip_socket_factory(board),
         rtp_socket=rtp_socket_factory(board),
         tone_hz=board.get("tone_hz", 0),
@@ -206,14 +228,22 @@ def board_parts(board, reboot=None):
     )
 
 
-async def run(board=None, parts=None):
+async def run(board=None, parts=None, safe_boot=None):
     """Serve until the API asks for a reboot; REBOOT_EXIT_CODE then (when this
     entry built the parts: a board resets before that)."""
     board = board or load_board()
     rebooting = asyncio.Event()
-    parts = parts or board_parts(board, rebooting.set)
+    hardware = board_hardware(board) if parts is None else None
+    parts = parts or board_parts(board, rebooting.set, hardware)
     panel = build_panel(board, parts)
     panel.start()
+    server = asyncio.create_task(panel.serve())
+    if hardware is not None:
+        hardware.attach(panel, server)
+        hardware.start()
+    await _until_listening(panel, server)
+    if safe_boot is not None:
+        safe_boot.panel_up()  # the panel is up: the crash count starts again
 
     async def reboot_when_asked():
         await rebooting.wait()
@@ -221,19 +251,50 @@ async def run(board=None, parts=None):
 
     watcher = asyncio.create_task(reboot_when_asked())
     print("panel: listening on http://%s:%d/" % (board.get("http_host"), board.get("http_port")))
-    await panel.serve()
+    await server
     watcher.cancel()
+    if hardware is not None:
+        hardware.stop()
     panel.stop()
     parts.store.close()
+    if parts.account_store is not None:
+        parts.account_store.close()
     return REBOOT_EXIT_CODE if rebooting.is_set() else 0
+
+
+async def _until_listening(panel, server):
+    while panel.app.server is None and not server.done():
+        await asyncio.sleep(0.05)
 
 
 def main(argv=None):
     options = command_line(sys.argv if argv is None else argv)
     board = apply_options(load_board(options.get("--board")), options)
-    status = asyncio.run(run(board))
-    if status:
-        sys.exit(status)
+    if not board.get("hardware"):
+        status = asyncio.run(run(board))
+        if status:
+            sys.exit(status)
+        return
+    board_main(board)
+
+
+def board_main(board):
+    """A real board: safe boot, and a reset (never the REPL) after a crash
+    or a reboot asked over the API."""
+    from panel.safe_boot import SafeBoot, recovery_board
+
+    safe_boot = SafeBoot()
+    if safe_boot.in_recovery():
+        print("panel: %d boots crashed before the panel was up: recovery mode" % safe_boot.limit)
+        board = recovery_board(board)
+        safe_boot.recovery_started()
+    try:
+        asyncio.run(run(board, safe_boot=safe_boot))
+    except Exception as error:  # a crash: log it, reset; the next boot counts it
+        from panel.compat import print_exception
+
+        print_exception(error)
+    reset()
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ def _fingerprint(name, board):
     lines = [commit(), json.dumps(board, sort_keys=True), MPY_CROSS]
     files = [os.path.join(FIRMWARE, "main.py"), board_file(name)]
     files += [os.path.join(FIRMWARE, asset) for asset in BOARD_ASSETS]
+    if board.get("safe_boot"):
+        files.append(os.path.join(FIRMWARE, "boot.py"))
     for source_root, _, names in _inputs(board):
         for directory, _, found in os.walk(source_root):
             files += [
@@ -157,6 +159,9 @@ def build_board(name, output=None, force=False):
         target = os.path.join(staging, asset)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(os.path.join(FIRMWARE, asset), target)
+    if board.get("safe_boot"):
+        # A real board's boot.py counts boots for the safe boot (panel/safe_boot.py).
+        shutil.copyfile(os.path.join(FIRMWARE, "boot.py"), os.path.join(staging, "boot.py"))
     board["commit"] = commit()
     with open(os.path.join(staging, "board.json"), "w") as handle:
         json.dump(board, handle, indent=2)
