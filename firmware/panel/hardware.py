@@ -120,7 +120,7 @@ class BoardHardware:
             self.ntp = NtpClock(
                 panel.services.clock, self._ntptime, lambda: _ntp_setting(settings), log=self._log
             )
-        checks = [("http", lambda: task_alive(server_task) and panel.app.server is not None)]
+        checks = [("http", lambda: task_alive(server_task) and panel.http_server.listening())]
         if panel.sip_user_agent is not None:
             # PolledSocket keeps its task in _task (None once stopped).
             checks.append(("sip", lambda: task_alive(panel.sip_user_agent._task)))

@@ -554,6 +554,10 @@ class HttpServer:
         finally:
             self._sweeper.cancel()
 
+    def listening(self):
+        """True while the server accepts connections (the watchdog asks)."""
+        return self._server is not None and not self.closing
+
     def shutdown(self):
         """Stop listening, close every connection not being answered (those
         being answered close after their answer)."""

@@ -32,7 +32,7 @@ SUPPORT = os.path.join(ROOT, "tests", "support")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 BASIC = "Basic " + base64.b64encode(b"admin:123456").decode()
 # What the board does at power-up: boot.py, then main.py as __main__.
-UNIX_TREE_HEAP_KIB = {"pico2w": 640}
+UNIX_TREE_HEAP_KIB = {"pico2w": 768}
 BOOT = "exec(open('boot.py').read())\nexec(open('main.py').read())\n"
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
