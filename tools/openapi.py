@@ -601,6 +601,10 @@ class Doc:
         if writes:
             codes.add(507)
         codes.add(405)
+        # The HTTP server refuses an over-long request line or too many
+        # header bytes before any route (panel.http_server).
+        codes.add(414)
+        codes.add(431)
         for status in sorted(codes):
             if str(status) not in responses:
                 responses[str(status)] = error_ref(contract, status)

@@ -45,6 +45,7 @@
 # read or write is the one way to stop both runtimes' streams); a request
 # being handled by the app is never cancelled, so a store write is never cut.
 import asyncio
+import gc
 
 from microdot.microdot import NoCaseDict, Request, Response
 
@@ -372,8 +373,9 @@ class HttpConnection:
             # line may straddle the old bytes and the new.
             scanned = max(0, had - 2)
 
-    async def read_body(self, length):
-        """length bytes (at most body_bytes, checked by the caller)."""
+    async def read_body(self, length, path=""):
+        """length bytes (at most body_bytes, checked by the caller); path: the
+        request's, for the shape of a 413 when the heap cannot take them."""
         if length == 0:
             return b""
         pending = self.pending()
@@ -391,7 +393,17 @@ class HttpConnection:
                 raise _Closed()
             parts.append(data)
             missing -= len(data)
-        return b"".join(parts)
+        try:
+            return b"".join(parts)
+        except MemoryError:
+            # A board's heap may hold the pieces but no one block of their
+            # size: collect and try once more, else the client hears 413 (the
+            # body is too large for now) instead of a dropped connection.
+            gc.collect()
+            try:
+                return b"".join(parts)
+            except MemoryError:
+                raise RequestError(413, path)
 
     async def write(self, data):
         self.writer.write(data)
@@ -488,7 +500,7 @@ class HttpConnection:
                         head.headers.get("Expect") or "", "100-continue"
                     ):
                         await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    body = await self.read_body(head.content_length)
+                    body = await self.read_body(head.content_length, head.target.split("?", 1)[0])
             except RequestError as error:
                 await self.answer_error(error)
                 return

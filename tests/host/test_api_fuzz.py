@@ -18,10 +18,17 @@ from api_harness import Harness  # noqa: E402
 ROUTES = None
 
 
+# microdot's TestClient decodes a JSON body as text: the gzipped OpenAPI
+# document (Content-Encoding: gzip) breaks it, so that one route is fuzzed over
+# real sockets instead (tests/host/test_openapi*.py).
+_NOT_IN_PROCESS = ("/api/openapi.json",)
+
+
 def routes(app):
     found = []
     for methods, pattern, _, _, _ in app.url_map:
-        found.append((methods, pattern.url_pattern))
+        if pattern.url_pattern not in _NOT_IN_PROCESS:
+            found.append((methods, pattern.url_pattern))
     return found
 
 

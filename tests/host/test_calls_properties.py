@@ -85,11 +85,14 @@ def check(machine, actions, rung):
         assert "talk_timeout" in machine._timers
     elif machine.state in ("dialling", "ringing"):
         assert "ring_timeout" in machine._timers
+    elif machine.state == "incoming":
+        # An incoming call rings until its answer is due (docs/incoming-calls.md).
+        assert "answer_due" in machine._timers
     else:
         assert "ending_timeout" in machine._timers
     for action in actions:
-        if action[0] in ("invite", "ring"):
-            assert action[1] not in rung  # each leg is rung once
+        if action[0] in ("invite", "ring", "ring_incoming"):
+            assert action[1] not in rung  # each leg is rung once (or rings us once)
             rung.add(action[1])
         elif action[0] in (
             "cancel",
@@ -122,12 +125,23 @@ def test_any_event_sequence_keeps_invariants_and_ends_idle(mode, registered, ste
     )
     now = 0
     rung = set()
+    incoming_calls = [0]
     check(machine, machine.handle("dial", now, None, "101"), rung)
     for event, leg_id, value, advance in steps:
         now += advance
         check(machine, machine.tick(now), rung)
         if event == "dial":
             value = value if isinstance(value, str) and value.isdigit() else "101"
+        elif event == "incoming":
+            # The controller hands an incoming call in as its caller and the
+            # user agent's token (calls/controller.py _on_incoming).
+            incoming_calls[0] += 1
+            value = {
+                "caller": "monitor@10.0.0.9",
+                "token": incoming_calls[0],
+                "plan": None,
+                "answer_after_s": 3,
+            }
         check(machine, machine.handle(event, now, pick_leg(machine, leg_id), value), rung)
     # Time running on ends every call: ring timeouts, redirects, the talk
     # timeout, the ending guard. Each hop takes one timer, at most 5 hops.

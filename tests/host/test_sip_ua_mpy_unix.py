@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "mpy"))
 import run_unix  # noqa: E402
 
 # The heap the program runs in: the board budget's order of magnitude.
-HEAP = "256k"
+HEAP = "512k"
 
 pytestmark = pytest.mark.skipif(
     sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
