@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from support.panel_process import PanelProcess
-from support.sipp import Sipp, sipp_path
+from support.sipp import Sipp, panel_sip_account, sipp_path
 
 pytestmark = pytest.mark.skipif(
     sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
@@ -86,17 +86,7 @@ class Panel:
         self.api(
             "POST",
             "/api/v1/device/sip/settings",
-            {
-                "proxy": proxy,
-                "realm": "127.0.0.1",
-                "user": "100001",
-                "password": "s3cret",
-                "user_id": "100001",
-                "registration_interval": 30,
-                "transport": "udp",
-                "outbound": "",
-                "stun": {"ip": "", "port": 3478},
-            },
+            panel_sip_account(proxy),
         )
         self.api("POST", "/api/v1/device/sip/enable", {"sip_enable": True})
 

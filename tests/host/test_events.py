@@ -14,7 +14,7 @@ import pytest
 
 from support.event_listener import LINE, Listener
 from support.panel_process import PanelProcess
-from support.sipp import Sipp, sipp_path
+from support.sipp import Sipp, panel_sip_account, sipp_path
 
 
 def api(panel, method, path, body=None, expect=200, auth=True):
@@ -222,17 +222,7 @@ def enable_sip(panel):
         panel,
         "POST",
         "/api/v1/device/sip/settings",
-        {
-            "proxy": "sip:127.0.0.1:9",
-            "realm": "127.0.0.1",
-            "user": "100001",
-            "password": "s3cret",
-            "user_id": "100001",
-            "registration_interval": 30,
-            "transport": "udp",
-            "outbound": "",
-            "stun": {"ip": "", "port": 3478},
-        },
+        panel_sip_account("sip:127.0.0.1:9"),
     )
     api(panel, "POST", "/api/v1/device/sip/enable", {"sip_enable": True})
     api(

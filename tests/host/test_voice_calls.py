@@ -20,7 +20,7 @@ import pytest
 from host import wav_audio
 from panel.proto import sdp, sip_message
 from support.panel_process import PanelProcess
-from support.sipp import Sipp, sipp_path
+from support.sipp import Sipp, panel_sip_account, sipp_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEAD_PROXY = "sip:127.0.0.1:9"
@@ -62,17 +62,7 @@ class VoicePanel:
         self.api(
             "POST",
             "/api/v1/device/sip/settings",
-            {
-                "proxy": DEAD_PROXY,
-                "realm": "127.0.0.1",
-                "user": "100001",
-                "password": "s3cret",
-                "user_id": "100001",
-                "registration_interval": 30,
-                "transport": "udp",
-                "outbound": "",
-                "stun": {"ip": "", "port": 3478},
-            },
+            panel_sip_account(DEAD_PROXY),
         )
         self.api("POST", "/api/v1/device/sip/enable", {"sip_enable": True})
 

@@ -155,3 +155,19 @@ class Sipp:
         if self.process is not None and self.process.stderr and self.process.poll() is not None:
             text += "==== stderr\n" + self.process.stderr.read().decode(errors="replace")[-2000:]
         return text
+
+
+def panel_sip_account(proxy):
+    """The SIP settings the call tests post to a panel: account 100001 (password
+    s3cret) at `proxy`, UDP, 30 s registrations."""
+    return {
+        "proxy": proxy,
+        "realm": "127.0.0.1",
+        "user": "100001",
+        "password": "s3cret",
+        "user_id": "100001",
+        "registration_interval": 30,
+        "transport": "udp",
+        "outbound": "",
+        "stun": {"ip": "", "port": 3478},
+    }

@@ -51,23 +51,13 @@ import bench_scale  # noqa: E402
 import compile_firmware  # noqa: E402
 
 from support.panel_process import PanelProcess  # noqa: E402
-from support.sipp import Sipp, sipp_path  # noqa: E402
+from support.sipp import Sipp, panel_sip_account, sipp_path  # noqa: E402
 
 SEARCH_LOW_KIB = 256
 STEP_KIB = 16
 INFO_REQUESTS = 300
 APARTMENT = 55
-SIP = {
-    "proxy": "sip:127.0.0.1:9",
-    "realm": "127.0.0.1",
-    "user": "100001",
-    "password": "s3cret",
-    "user_id": "100001",
-    "registration_interval": 30,
-    "transport": "udp",
-    "outbound": "",
-    "stun": {"ip": "", "port": 3478},
-}
+SIP = panel_sip_account("sip:127.0.0.1:9")
 
 # Every module a booted unix panel has imported (main.py's lazy ones too).
 IMPORT_ALL = """\
