@@ -13,9 +13,9 @@
 # exit button held at boot opens nothing (it has to be released and pressed).
 # An input built with report_initial (the door sensor) hands its state at
 # start() to its handler once: a door open at boot is known at boot.
-import asyncio
 
 from panel.compat import const, sleep_ms, ticks_diff, ticks_ms
+from panel.drivers.task_driver import TaskDriver
 
 # A level must be stable this long to count (typical contact bounce < 10 ms).
 DEBOUNCE_MS = const(30)
@@ -75,7 +75,7 @@ class DebouncedInput:
             self.on_change(self.active)
 
 
-class InputPoller:
+class InputPoller(TaskDriver):
     """One task sampling a list of DebouncedInput every POLL_MS."""
 
     def __init__(self, inputs, poll_ms=POLL_MS, ticks=ticks_ms, log=print):
@@ -92,15 +92,7 @@ class InputPoller:
             item.reset(item.pin.value(), now)
             if item.report_initial and item.on_change is not None:
                 item.on_change(item.active)
-        self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    def alive(self):
-        return self._task is not None
+        self._start_task()
 
     async def _run(self):
         while True:

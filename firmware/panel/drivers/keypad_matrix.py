@@ -22,9 +22,9 @@
 #   share a row and two share a column is ambiguous: it changes nothing, and
 #   keys resume once it is resolved. Two keys pressed at once in different
 #   rows and columns are not ambiguous: each gives its key once, in scan order.
-import asyncio
 
 from panel.compat import const, sleep_ms, ticks_diff, ticks_ms
+from panel.drivers.task_driver import TaskDriver
 
 DEBOUNCE_MS = const(20)
 # One full scan per SCAN_MS: a key press lasts ~100 ms, a bounce < 10 ms.
@@ -106,7 +106,7 @@ class KeypadMatrix:
         return "".join(self.keys[row][column] for row, column in sorted(self._down))
 
 
-class KeypadScanner:
+class KeypadScanner(TaskDriver):
     """The task: scan every SCAN_MS, hand each settled key to on_key(key)."""
 
     def __init__(self, matrix, on_key, scan_ms=SCAN_MS, ticks=ticks_ms, log=print):
@@ -121,15 +121,7 @@ class KeypadScanner:
 
     def start(self):
         self.matrix.release_rows()
-        self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    def alive(self):
-        return self._task is not None
+        self._start_task()
 
     async def _run(self):
         while True:

@@ -26,6 +26,7 @@ import asyncio
 import json
 
 from panel.compat import const, sleep_ms, ticks_diff, ticks_ms
+from panel.drivers.task_driver import TaskDriver
 
 WIFI_FILE = "wifi.json"
 # How often a running link is checked.
@@ -69,7 +70,7 @@ def build_interface(network_module, machine_module, config):
     return network_module.LAN(**options)
 
 
-class NetworkLink:
+class NetworkLink(TaskDriver):
     def __init__(
         self,
         network_module,
@@ -99,15 +100,7 @@ class NetworkLink:
 
     def start(self):
         self._up = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    def alive(self):
-        return self._task is not None
+        self._start_task()
 
     async def wait_up(self):
         await self._up.wait()

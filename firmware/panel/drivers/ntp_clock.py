@@ -10,9 +10,9 @@
 #
 # `ntptime` (micropython-lib, frozen into the ESP32 and rp2 firmware) is handed
 # in: settime() fetches the time and sets the RTC to UTC.
-import asyncio
 
 from panel.compat import const, sleep_ms
+from panel.drivers.task_driver import TaskDriver
 
 DEFAULT_SERVER = "pool.ntp.org"
 RESYNC_MS = const(4 * 3600 * 1000)  # every four hours
@@ -29,7 +29,7 @@ def ntp_server(setting):
     return DEFAULT_SERVER
 
 
-class NtpClock:
+class NtpClock(TaskDriver):
     def __init__(self, clock, ntptime_module, read_setting, log=print):
         # read_setting: callable() -> the "ntp" setting's document.
         self._clock = clock
@@ -42,12 +42,7 @@ class NtpClock:
         self.server = None
 
     def start(self):
-        self._task = asyncio.create_task(self._run())
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self._start_task()
 
     def sync_once(self):
         """One attempt; True when the clock was set."""
