@@ -16,7 +16,7 @@
 #
 # This is the only module that imports panel.api (DESIGN.md: who may import whom).
 import microdot.microdot as microdot_core
-from microdot import Microdot, Request
+from microdot import Request
 
 from panel.api import (
     access,
@@ -32,6 +32,7 @@ from panel.api import (
     web_page,
 )
 from panel.api.common import REDIRECT_RULES_PREFIX, error_for, error_for_path
+from panel.api.router import PanelApp
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
@@ -342,7 +343,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
     # Contract 1: named body limit, checked from Content-Length before reading.
     if body_bytes is not None:
         Request.max_content_length = body_bytes
-    app = Microdot()
+    app = PanelApp()
     # OPTIONS gets the 405 of any other unsupported method (no empty bodies).
     app.options_handler = None
 

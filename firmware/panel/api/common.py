@@ -9,7 +9,6 @@
 from panel.core import body as body_rules
 from panel.core import redirects
 from panel.core.errors import BASIP_HEADERS, ApiError, basip_error
-from panel.store import StoreFull
 
 # Paths of the redirect-rules contract: their errors have its section 4 shape.
 REDIRECT_RULES_PREFIX = "/rest/"
@@ -40,25 +39,10 @@ def ok():
 
 
 def route(app, path, methods):
-    """Register an async handler for path; an ApiError raised inside becomes
-    its contract's answer here (microdot would print a traceback for every
-    such expected error before calling an error handler)."""
-
-    def decorate(handler):
-        async def guarded(request, *args, **kwargs):
-            try:
-                return await handler(request, *args, **kwargs)
-            except ApiError as exc:
-                return exc.answer()
-            except StoreFull:
-                # Nothing of the change was stored (the store's promise): the
-                # client is told so, never with a 5xx that hides a write.
-                return error_for(request, 507).answer()
-
-        app.route(path, methods=methods)(guarded)
-        return handler
-
-    return decorate
+    """Register an async handler for path on the panel's app (api.router's
+    PanelApp, which answers an ApiError raised inside in its contract's shape
+    and StoreFull as 507)."""
+    return app.route(path, methods=methods)
 
 
 def error_for(request, status):

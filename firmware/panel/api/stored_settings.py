@@ -20,8 +20,18 @@ def _field_value(document, field, kind):
     return body_rules.require(document, field, kind)
 
 
-def make_echo_handler(settings, setting, fields):
-    async def handler(request):
+def register(app, services):
+    settings = services.settings
+    # One handler for every echo route, its declaration found by the path:
+    # a board holds one dict entry per route instead of a closure and a
+    # Setting each (the Setting is made per request; it is three fields).
+    declarations = {}
+    for declaration in schema.ECHO_SETTINGS:
+        declarations[declaration[0]] = declaration
+
+    async def echo(request):
+        _, name, _, fields = declarations[request.path]
+        setting = schema.echo_setting(name, fields)
         if request.method == "POST":
             document = read_object(request)
             current = settings.read_stored(setting)
@@ -32,15 +42,8 @@ def make_echo_handler(settings, setting, fields):
             return ok()
         return answer(settings.read(setting))
 
-    return handler
-
-
-def register(app, services):
-    settings = services.settings
-    for path, name, get_allowed, fields in schema.ECHO_SETTINGS:
-        methods = ["GET", "POST"] if get_allowed else ["POST"]
-        setting = schema.echo_setting(name, fields)
-        route(app, path, methods=methods)(make_echo_handler(settings, setting, fields))
+    for path, _, get_allowed, _ in schema.ECHO_SETTINGS:
+        route(app, path, ("GET", "POST") if get_allowed else ("POST",))(echo)
 
     async def timezone(request):
         if request.method == "POST":
