@@ -1670,6 +1670,17 @@ def web_operations(doc):
         errors=(),
         origin="simulator",
     )
+    doc.add(
+        "/sim/heap/boot",
+        "get",
+        "The heap once the panel first listened, before any request, and the "
+        "modules imported by then (0 and [] on CPython)",
+        "Simulator",
+        ok_json(obj({"alloc": integer(0), "modules": {"type": "array", "items": string()}})),
+        public=True,
+        errors=(),
+        origin="simulator",
+    )
 
 
 def document():

@@ -553,6 +553,9 @@ class HttpServer:
         self.evicted = 0  # idle connections closed for a new one
         self._server = None
         self._sweeper = None
+        # callable() each, run once listening and before any client is
+        # accepted (the simulator's boot heap figure is taken there).
+        self.on_listening = []
         shortest = min(limits.idle_ms, limits.request_ms, _LINGER_MS)
         self.sweep_ms = max(_SWEEP_MIN_MS, min(_SWEEP_MAX_MS, shortest // _SWEEPS_PER_LIMIT))
 
@@ -560,6 +563,8 @@ class HttpServer:
         """Listen on (host, port) until shutdown()."""
         self.closing = False
         self._server = await asyncio.start_server(self._client, host, port)
+        for callback in self.on_listening:
+            callback()
         self._sweeper = asyncio.create_task(self._sweep_forever())
         try:
             await self._server.wait_closed()

@@ -312,16 +312,6 @@ def build_panel(board, parts):
     return Panel(board, parts)
 
 
-def _allowed_methods(app, path):
-    allowed = []
-    for route_methods, route_pattern, _, _, _ in app.url_map:
-        if route_pattern.match(path) is not None:
-            for method in route_methods:
-                if method not in allowed:
-                    allowed.append(method)
-    return allowed
-
-
 def _is_public(path, public_prefixes):
     if path in auth.PUBLIC_PATHS:
         return True
@@ -405,7 +395,7 @@ def build_app(services, public_prefixes=(), body_bytes=None):
 
     @app.errorhandler(405)
     async def not_allowed(request):
-        allow = {"Allow": ", ".join(_allowed_methods(app, request.path))}
+        allow = {"Allow": ", ".join(app.allowed_methods(request.path))}
         return error_for(request, 405).answer(allow)
 
     return app

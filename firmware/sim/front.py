@@ -18,7 +18,12 @@
 #                              CPython (no gc.mem_alloc)
 # POST /sim/heap/reset         peak := alloc now, and from now on the live heap
 #                              is sampled every HEAP_SAMPLE_MS -> the heap
+# GET  /sim/heap/boot          {"alloc": heap after a collection once the panel
+#                              first listened, before any request (what booting
+#                              with this store holds), "modules": the modules
+#                              imported by then} (0 and [] on CPython)
 import gc
+import sys
 
 from panel.calls.controller import MAX_KEYS_PER_PRESS
 from panel.compat import sleep_ms
@@ -116,3 +121,20 @@ def register(app, panel, relay_pins):
         return heap_now()
 
     app.route("/sim/heap/reset", methods=["POST"])(heap_reset)
+
+    boot = {"alloc": 0, "modules": []}
+
+    def note_boot():
+        # Taken as the server starts listening, before it accepts anyone: a
+        # request's own buffers and streams would be live during it.
+        gc.collect()
+        if hasattr(gc, "mem_alloc") and not boot["alloc"]:
+            boot["alloc"] = gc.mem_alloc()
+            boot["modules"] = sorted(sys.modules)
+
+    panel.http_server.on_listening.append(note_boot)
+
+    async def heap_boot(request):
+        return boot
+
+    app.route("/sim/heap/boot", methods=["GET"])(heap_boot)

@@ -165,7 +165,7 @@ async def one_request(method, path, raw, query):
 def test_no_route_answers_5xx(data):
     app = harness().app
     methods, pattern = data.draw(st.sampled_from(routes(app)))
-    method = data.draw(st.sampled_from(methods + ["PUT"]))
+    method = data.draw(st.sampled_from(list(methods) + ["PUT"]))
     path = pattern
     for name in re.findall(r"<([a-z_]+)>", pattern):
         value = urllib.parse.quote(data.draw(path_values), safe=":")

@@ -75,6 +75,20 @@ def test_info(panel):
         assert isinstance(info[field], str)
 
 
+def test_boot_heap_is_measured_before_any_request(fresh_panel, runtime):
+    # bench_mpyunix's mpyunix_data_heap_bytes: the heap the booted panel
+    # holds and the modules it imported, taken once it listens.
+    boot = fresh_panel.request("GET", "/sim/heap/boot", auth=None).json
+    if runtime == "cpython":
+        assert boot == {"alloc": 0, "modules": []}
+        return
+    assert boot["alloc"] > 0
+    assert "panel.wiring" in boot["modules"] and "panel.api.router" in boot["modules"]
+    live = fresh_panel.request("GET", "/sim/heap", auth=None).json
+    assert live["alloc"] > 0
+    assert fresh_panel.request("GET", "/sim/heap/boot", auth=None).json == boot
+
+
 def test_call_timing(fresh_panel):
     panel = fresh_panel
     path = "/api/v1/device/call/dial/timeout"

@@ -75,6 +75,8 @@ async def test_not_found_method_not_allowed_and_head():
     client = TestClient(app)
     assert (await client.get("/nothing")).status_code == 404
     assert (await client.post("/items")).status_code == 405
+    assert app.allowed_methods("/items") == ["GET"]
+    assert app.allowed_methods("/nothing") == []
     response = await client.request("HEAD", "/items")
     assert response.status_code == 200
 
@@ -106,5 +108,7 @@ def test_routes_share_their_method_tuples():
 
     app.route("/a", methods=["GET", "POST"])(handler)
     app.route("/b", methods=["GET", "POST"])(handler)
-    assert app.url_map[0][0] == ("GET", "POST")
-    assert app.url_map[0][0] is app.url_map[1][0]
+    first, second = list(app.url_map)
+    assert first[0] == ("GET", "POST")
+    assert first[0] is second[0]
+    assert (first[1].url_pattern, first[2]) == ("/a", handler)

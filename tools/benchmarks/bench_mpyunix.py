@@ -15,10 +15,15 @@ sends "1#" as RFC 4733 events: lock 1 must open. The visitor then hangs up.
   mpyunix_min_heap_kib        smallest -X heapsize (16 KiB steps, bisected
                               between 256 KiB and the board's heap_kib) at which
                               the smoke run passes. Target 320.
-  mpyunix_data_heap_bytes     heap in use after boot with those rules, minus the
-                              heap right after importing every module the panel
-                              imports (same build, same heap). Target 49152.
+  mpyunix_data_heap_bytes     heap in use after boot with those rules (collected
+                              once the panel listens, before any request:
+                              /sim/heap/boot), minus the heap right after
+                              importing the modules the panel had imported by
+                              then (same build, same heap). Target 49152.
   mpyunix_code_heap_bytes     that import-only heap (the .mpy code loaded to RAM).
+  mpyunix_code_heap_romfs_bytes  the same imports from a ROMFS image of the
+                              build (bytecode in place, as on a board with a
+                              ROMFS partition); the image itself not counted.
   mpyunix_call_peak_bytes     highest live heap sampled (every 20 ms) during
                               the call, minus the idle level before it. Target 65536.
   firmware_mpy_bytes          total size of the .mpy files of build/unix.
@@ -59,16 +64,38 @@ INFO_REQUESTS = 300
 APARTMENT = 55
 SIP = panel_sip_account("sip:127.0.0.1:9")
 
-# Every module a booted unix panel has imported (main.py's lazy ones too).
+# The code heap: a fresh interpreter on the same build and heap imports the
+# modules the booted panel had imported (GET /sim/heap/boot; the panel runs
+# main.py as __main__, imported here as main) and nothing else.
 IMPORT_ALL = """\
 import gc
 import sys
 sys.path.insert(0, "")
-import main
-from panel.drivers import pty_stream
-from sim import front, relay
+for name in %r:
+    __import__(name)
 gc.collect()
 print("CODE_HEAP", gc.mem_alloc())
+"""
+
+# The same imports from a ROMFS image of the build (vfs.VfsRom), as a board
+# with a ROMFS partition runs them: bytecode executes in place, the rest
+# (qstrs, function and class objects) is in the heap. This port cannot map
+# the image outside its heap (no vfs.rom_ioctl, no ffi), so the image is
+# read first and the heap counted from after it.
+IMPORT_ALL_ROMFS = """\
+import gc
+import sys
+import vfs
+with open(%r, "rb") as handle:
+    image = handle.read()
+gc.collect()
+before = gc.mem_alloc()
+vfs.mount(vfs.VfsRom(image), "/rom")
+sys.path.insert(0, "/rom")
+for name in %r:
+    __import__(name)
+gc.collect()
+print("CODE_HEAP", gc.mem_alloc() - before)
 """
 
 
@@ -86,10 +113,14 @@ def wait_for(predicate, timeout):
     return None
 
 
-def code_heap(build, heap_kib):
+def code_heap(build, heap_kib, modules, romfs_image=None):
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    names = ["main" if name == "__main__" else name for name in modules]
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(IMPORT_ALL)
+        if romfs_image is None:
+            handle.write(IMPORT_ALL % (names,))
+        else:
+            handle.write(IMPORT_ALL_ROMFS % (romfs_image, names))
     try:
         result = subprocess.run(
             [micropython, "-X", "heapsize=%dk" % heap_kib, handle.name],
@@ -105,6 +136,21 @@ def code_heap(build, heap_kib):
         if line.startswith("CODE_HEAP "):
             return int(line.split()[1])
     raise RuntimeError("import-all failed: %s %s" % (result.stdout, result.stderr))
+
+
+def romfs_image(build, work):
+    """A ROMFS image of the build's code (mpremote romfs build), or None."""
+    tree = os.path.join(work, "romfs-tree")
+    shutil.copytree(build, tree, ignore=shutil.ignore_patterns("*.json"))
+    image = os.path.join(work, "code.romfs")
+    mpremote = os.path.join(os.path.dirname(sys.executable), "mpremote")
+    result = subprocess.run(
+        [mpremote, "romfs", "--no-mpy", "-o", image, "build", tree],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return image if result.returncode == 0 and os.path.exists(image) else None
 
 
 def expect(reply, what):
@@ -127,9 +173,9 @@ def smoke(store_dir, heap_kib, work):
     figures = {}
     try:
         panel.start(timeout=60)
-        figures["boot_alloc"] = expect(panel.request("GET", "/sim/heap", auth=None), "heap")[
-            "alloc"
-        ]
+        boot = expect(panel.request("GET", "/sim/heap/boot", auth=None), "boot heap")
+        figures["boot_alloc"] = boot["alloc"]
+        figures["boot_modules"] = boot["modules"]
         expect(panel.request("GET", "/api/info", auth=None), "info")
         sipp_dir = os.path.join(work, "sipp-%d" % heap_kib)
         os.makedirs(sipp_dir, exist_ok=True)
@@ -259,8 +305,12 @@ def main():
         bench_scale.build(data, random.Random(4))
         store_dir = os.path.join(data, "full")
         figures = smoke(store_dir, heap_kib, work)
-        code = code_heap(build, heap_kib)
+        code = code_heap(build, heap_kib, figures["boot_modules"])
         emit("mpyunix_code_heap_bytes", code, "bytes")
+        image = romfs_image(build, work)
+        if image is not None:
+            in_place = code_heap(build, heap_kib, figures["boot_modules"], image)
+            emit("mpyunix_code_heap_romfs_bytes", in_place, "bytes (code run from a ROMFS image)")
         emit("mpyunix_data_heap_bytes", figures["boot_alloc"] - code, "bytes (target 49152)")
         emit(
             "mpyunix_call_peak_bytes",

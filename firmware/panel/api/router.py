@@ -49,32 +49,50 @@ class PathPattern:
         return args
 
 
+class RouteTable:
+    """The routes in registration order, each (methods, url pattern, handler):
+    no pattern object per route. Iterating it gives microdot's url_map tuples
+    (methods, pattern, handler, "", None), made on demand, for the tools and
+    tests that list the routes."""
+
+    def __init__(self):
+        self.routes = []
+
+    def __len__(self):
+        return len(self.routes)
+
+    def __iter__(self):
+        for methods, url_pattern, handler in self.routes:
+            yield methods, PathPattern(url_pattern), handler, "", None
+
+
 class PanelApp(Microdot):
-    """microdot's app, routes kept in a static-path dict and a short list of
-    patterns. url_map keeps microdot's tuples (methods, pattern, handler, "",
-    None) in registration order, for the tools that list the routes."""
+    """microdot's app with the routes in a RouteTable (its url_map), static
+    paths found in a dict and only the patterns with <name> segments tried."""
 
     def __init__(self):
         super().__init__()
-        # static path -> the url_map indexes that can match it (its own routes
+        self.url_map = RouteTable()
+        # static path -> the route indexes that can match it (its own routes
         # and the patterns that match it too, in registration order): one int
         # when it is one route, as most are, else a list.
         self._static = {}
-        self._patterned = []  # url_map indexes of patterns with <name> segments
+        self._patterns = []  # (route index, PathPattern) of <name> patterns
         self._method_sets = {}  # one shared tuple per distinct method list
         self._guard = self._guarded  # one bound method, not one per request
 
     def route(self, url_pattern, methods=None):
         def decorated(handler):
-            index = len(self.url_map)
-            pattern = PathPattern(url_pattern)
+            routes = self.url_map.routes
+            index = len(routes)
             allowed = tuple(methods) if methods else ("GET",)
             allowed = self._method_sets.setdefault(allowed, allowed)
-            self.url_map.append((allowed, pattern, handler, "", None))
+            routes.append((allowed, url_pattern, handler))
+            pattern = PathPattern(url_pattern)
             if pattern.segments is None:
                 self._add_static(url_pattern, index)
             else:
-                self._patterned.append(index)
+                self._patterns.append((index, pattern))
                 for path in self._static:
                     if pattern.match(path) is not None:
                         self._add_static(path, index)
@@ -85,7 +103,7 @@ class PanelApp(Microdot):
     def _add_static(self, path, index):
         known = self._static.get(path)
         if known is None:
-            earlier = [i for i in self._patterned if self.url_map[i][1].match(path) is not None]
+            earlier = [i for i, pattern in self._patterns if pattern.match(path) is not None]
             known = earlier if earlier else None
         if known is None:
             self._static[path] = index
@@ -93,15 +111,26 @@ class PanelApp(Microdot):
             self._static[path] = [known, index]
         else:
             known.append(index)
-            self._static[path] = known
+            self._static[path] = known  # the list of earlier patterns is new
 
-    def candidates(self, path):
-        """url_map indexes that may match path, in registration order (the
-        first route that matches with the method wins, as in microdot)."""
+    def _matches(self, path):
+        """(route index, url args) of the routes matching path, in
+        registration order (the first with the method wins, as in microdot)."""
         static = self._static.get(path)
         if static is None:
-            return self._patterned
-        return (static,) if isinstance(static, int) else static
+            for index, pattern in self._patterns:
+                args = pattern.match(path)
+                if args is not None:
+                    yield index, args
+        elif isinstance(static, int):
+            yield static, {}
+        else:
+            for index in static:
+                args = {}
+                for known, pattern in self._patterns:
+                    if known == index:
+                        args = pattern.match(path)
+                yield index, args
 
     def find_route(self, request):
         method = request.method.upper()
@@ -110,18 +139,25 @@ class PanelApp(Microdot):
         if method == "HEAD":
             method = "GET"
         found = 404
-        path = request.path
-        for index in self.candidates(path):
-            methods, pattern, handler, _, _ = self.url_map[index]
-            args = pattern.match(path)
-            if args is None:
-                continue
+        routes = self.url_map.routes
+        for index, args in self._matches(request.path):
+            methods, _, handler = routes[index]
             request.url_args = args
             if method in methods:
                 request.route_handler = handler
                 return self._guard, "", None
             found = 405
         return found, "", None
+
+    def allowed_methods(self, path):
+        """Every method some route of path takes (a 405's Allow header)."""
+        allowed = []
+        routes = self.url_map.routes
+        for index, _ in self._matches(path):
+            for method in routes[index][0]:
+                if method not in allowed:
+                    allowed.append(method)
+        return allowed
 
     async def _guarded(self, request, **url_args):
         try:
