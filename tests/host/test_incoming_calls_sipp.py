@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from support.panel_process import PanelProcess, free_port as free_tcp_port
+from support.panel_process import PanelProcess, free_port
 from support.sipp import Sipp, free_udp_port, panel_sip_account, sipp_path
 
 pytestmark = pytest.mark.skipif(
@@ -88,7 +88,7 @@ def test_caller_not_on_the_list_gets_403(panel, tmp_path):
 def _tcp_registrar(directory):
     """sipp as a registrar over TCP (-t t1) on a free port, listening."""
     directory.mkdir()
-    port = free_tcp_port()
+    port = free_port()
     registrar = Sipp("registrar_hold.xml", directory, extra=["-t", "t1"])
     registrar.port = port
     registrar.process = subprocess.Popen(
