@@ -26,11 +26,11 @@ INCOMING = "/api/v1/device/call/incoming"
 
 
 @pytest.fixture
-def panel(tmp_path):
+def panel(tmp_path, runtime):
     port = free_udp_port()
     process = PanelProcess(
-        tmp_path / "panel", extra_args=["--sip-port", str(port), "--no-adapter"]
-    ).start()
+        tmp_path / "panel", extra_args=["--sip-port", str(port), "--no-adapter"], runtime=runtime
+    ).start(timeout=60)
     process.sip_port = port
     yield process
     process.stop()
