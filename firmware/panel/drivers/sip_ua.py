@@ -309,9 +309,10 @@ class SipUserAgent(PolledSocket):
             if received is None:
                 break
             self._guarded(self.receive_datagram, received[0], received[1], now)
-        if self._stream is not None:
+        if self._stream is not None and self._udp_waiting():
             # The account is on TCP/TLS, but peers on the allow-list may still
-            # call the panel's UDP port: read it too, and answer on it.
+            # call the panel's UDP port: read it too, and answer on it. (Asked
+            # first, so an idle poll still allocates nothing.)
             self._through(self._udp, self._poll_udp, now)
         # Timers only when something may be due: an idle poll (registered, no
         # transaction open) then allocates nothing, not even the bound method
@@ -321,6 +322,13 @@ class SipUserAgent(PolledSocket):
                 self._service_timers(now)
             except Exception as error:  # noqa: BLE001 - the poll must survive
                 self._internal_error(error)
+
+    def _udp_waiting(self):
+        try:
+            return self._udp.readable()
+        except Exception as error:  # noqa: BLE001 - OSError, MemoryError: from outside
+            self.failed("receive_errors", error)
+            return False
 
     def _poll_udp(self, now):
         for _ in range(_MAX_DATAGRAMS_PER_POLL):
