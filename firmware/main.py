@@ -155,6 +155,11 @@ def rtp_socket_factory(board):
     return open_rtp_socket
 
 
+def open_rtcp_socket(rtp_address):
+    """A call's RTCP socket: its RTP port + 1 (RFC 3550 11)."""
+    return udp_socket(rtp_address[0], rtp_address[1] + 1)
+
+
 def reset():
     import machine
 
@@ -221,6 +226,7 @@ def board_parts(board, reboot=None, hardware=None):
         open_adapter=hardware.adapter_opener() if hardware else adapter_opener(board),
         sip_socket=sip_socket_factory(board),
         rtp_socket=rtp_socket_factory(board),
+        rtcp_socket=open_rtcp_socket,
         tone_hz=board.get("tone_hz", 0),
         reboot=reboot or reset,
         extra_routes=extra_routes,

@@ -2,16 +2,21 @@
 real process (`make run`'s launcher), sipp as the caller over real UDP and
 RTP. A caller on the allow-list is rung, answered after answer_after_s, its
 RFC 4733 "1" opens lock 1 (GET /sim/locks) and the call log has
-incoming_call_from_monitor; a caller not on it gets 403.
+incoming_call_from_monitor; a caller not on it gets 403. The same call
+over UDP works while the SIP account is registered over TCP (sipp as
+registrar with -t t1), and a call the registrar forwards over the account's
+own TCP connection is answered on it.
 
 Timing is never asserted: every wait polls with a deadline."""
 
+import socket
+import subprocess
 import time
 
 import pytest
 
-from support.panel_process import PanelProcess
-from support.sipp import Sipp, free_udp_port, sipp_path
+from support.panel_process import PanelProcess, free_port
+from support.sipp import Sipp, free_udp_port, panel_sip_account, sipp_path
 
 pytestmark = pytest.mark.skipif(
     sipp_path() is None, reason="sipp missing: `make sipp` installs sip-tester"
@@ -21,11 +26,11 @@ INCOMING = "/api/v1/device/call/incoming"
 
 
 @pytest.fixture
-def panel(tmp_path):
+def panel(tmp_path, runtime):
     port = free_udp_port()
     process = PanelProcess(
-        tmp_path / "panel", extra_args=["--sip-port", str(port), "--no-adapter"]
-    ).start()
+        tmp_path / "panel", extra_args=["--sip-port", str(port), "--no-adapter"], runtime=runtime
+    ).start(timeout=60)
     process.sip_port = port
     yield process
     process.stop()
@@ -79,3 +84,92 @@ def test_caller_not_on_the_list_gets_403(panel, tmp_path):
     assert sipp.wait_blocking(15) == 0, sipp.log()
     assert panel.request("GET", "/sim/call", auth=None).json["state"] == "idle"
     assert log_events(panel, "incoming_call_from_monitor") == []
+
+
+def _tcp_registrar(directory, scenario="registrar_hold.xml", extra=()):
+    """sipp as a registrar over TCP (-t t1) on a free port, listening."""
+    directory.mkdir()
+    port = free_port()
+    registrar = Sipp(scenario, directory, extra=["-t", "t1"] + list(extra))
+    registrar.port = port
+    registrar.process = subprocess.Popen(
+        registrar.command(),
+        cwd=str(directory),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return registrar
+        assert time.monotonic() < deadline, registrar.log()
+        time.sleep(0.05)
+
+
+def test_udp_caller_is_answered_while_the_account_is_on_tcp(panel, tmp_path):
+    # The account registers over TCP; a monitor on the allow-list still calls
+    # the panel's UDP port, and the whole dialog stays on UDP.
+    registrar = _tcp_registrar(tmp_path / "registrar")
+    try:
+        account = dict(panel_sip_account("sip:127.0.0.1:%d" % registrar.port), transport="tcp")
+        api(panel, "POST", "/api/v1/device/sip/settings", account)
+        api(panel, "POST", "/api/v1/device/sip/enable", {"sip_enable": True})
+        deadline = time.monotonic() + 10
+        while api(panel, "GET", "/api/v1/device/sip/status")["sip_status"] != "OK":
+            assert time.monotonic() < deadline, registrar.log()
+            time.sleep(0.05)
+        api(panel, "POST", INCOMING, {"enabled": True, "allow": ["127.0.0.1"], "answer_after_s": 1})
+        sipp = caller(tmp_path, panel, "uac_call_panel.xml", "caller")
+        media = None
+        deadline = time.monotonic() + 20
+        while sipp.process.poll() is None and time.monotonic() < deadline:
+            call = panel.request("GET", "/sim/call", auth=None).json
+            if call["state"] in ("talking", "door_open") and call["media"]:
+                media = call["media"]
+            time.sleep(0.05)
+        assert sipp.wait_blocking(10) == 0, sipp.log()
+        assert media is not None and media["sent"] > 0 and media["received"] > 0, media
+        locks = panel.request("GET", "/sim/locks", auth=None).json["locks"]
+        assert locks[0]["openings"] >= 1, locks
+        with open(sipp.message_file, errors="replace") as handle:
+            log = handle.read()
+        # Our answers came over UDP, and our Contact does not send the caller to TCP.
+        assert "SIP/2.0 200 OK" in log and ";transport=tcp" not in log, log[-3000:]
+        with open(registrar.message_file, errors="replace") as handle:
+            assert "Via: SIP/2.0/TCP" in handle.read()
+        assert api(panel, "GET", "/api/v1/device/sip/status")["sip_status"] == "OK"
+    finally:
+        registrar.stop()
+
+
+def test_a_call_over_the_accounts_tcp_connection_is_answered(panel, tmp_path):
+    # The registrar forwards a monitor's INVITE over the panel's own TCP
+    # connection: answered there, audio flows, the caller's BYE ends it.
+    api(panel, "POST", INCOMING, {"enabled": True, "allow": ["127.0.0.1"], "answer_after_s": 1})
+    registrar = _tcp_registrar(tmp_path / "registrar", "registrar_then_call.xml", ["-rtp_echo"])
+    try:
+        account = dict(panel_sip_account("sip:127.0.0.1:%d" % registrar.port), transport="tcp")
+        api(panel, "POST", "/api/v1/device/sip/settings", account)
+        api(panel, "POST", "/api/v1/device/sip/enable", {"sip_enable": True})
+        media = None
+        deadline = time.monotonic() + 20
+        while registrar.process.poll() is None and time.monotonic() < deadline:
+            call = panel.request("GET", "/sim/call", auth=None).json
+            if call["state"] in ("talking", "door_open") and call["media"]:
+                media = call["media"]
+            time.sleep(0.05)
+        assert registrar.wait_blocking(10) == 0, registrar.log()
+        assert media is not None and media["sent"] > 0 and media["received"] > 0, media
+        with open(registrar.message_file, errors="replace") as handle:
+            log = handle.read()
+        assert "SIP/2.0 180 Ringing" in log and ";transport=tcp>" in log
+        deadline = time.monotonic() + 5
+        while not log_events(panel, "incoming_call_from_monitor"):
+            assert time.monotonic() < deadline, "no incoming_call_from_monitor in the log"
+            time.sleep(0.05)
+        entries = log_events(panel, "incoming_call_from_monitor")
+        assert [entry["info"]["caller"] for entry in entries] == ["sip:monitor@127.0.0.1"]
+    finally:
+        registrar.stop()

@@ -81,6 +81,45 @@ def test_a_late_packet_grows_the_depth_and_calm_shrinks_it():
     assert buffer.depth >= jitter.MIN_DEPTH
 
 
+def test_losses_with_frames_waiting_do_not_stop_the_depth_shrinking():
+    # Found by the network emulator (tests/host/test_jitter_netem.py): on a
+    # lossy link every lost frame counted as "ran dry", so the depth of one
+    # jitter spike stayed for the whole call. A loss while later frames wait
+    # is no reason to keep the delay.
+    buffer = jitter.JitterBuffer(g711.ulaw_decode, start_depth=4)
+    pcm = bytearray(2 * jitter.FRAME_SAMPLES)
+    for sequence in range(4):
+        buffer.put(sequence, _frame(0x80))
+    sequence = 4
+    for pull in range(jitter.SHRINK_WINDOW + 8):
+        if pull % 10 != 5:  # one packet in ten is lost (10 % loss)
+            buffer.put(sequence, _frame(0x80))
+        sequence += 1
+        buffer.pull(pcm)
+    assert buffer.counters["concealed"] > 0
+    assert buffer.depth == 3
+
+
+def test_a_buffer_that_runs_dry_keeps_its_depth():
+    # Running dry (nothing waiting after the frame played) is what keeps the
+    # depth: here one packet in ten comes a frame later than the others, in
+    # time to play but leaving the buffer empty for a pull.
+    buffer = jitter.JitterBuffer(g711.ulaw_decode, start_depth=2)
+    pcm = bytearray(2 * jitter.FRAME_SAMPLES)
+    delayed = None
+    for sequence in range(jitter.SHRINK_WINDOW + 8):
+        if delayed is not None:
+            buffer.put(delayed, _frame(0x80))
+            delayed = None
+        if sequence % 10 == 5:
+            delayed = sequence
+        else:
+            buffer.put(sequence, _frame(0x80))
+        buffer.pull(pcm)
+    assert buffer.counters["late"] == 0 and buffer.counters["concealed"] == 0
+    assert buffer.depth == 2
+
+
 def test_duplicates_far_jumps_wrong_sizes_and_bounds():
     buffer = jitter.JitterBuffer(g711.ulaw_decode, start_depth=2)
     buffer.put(100, _frame(0x80))

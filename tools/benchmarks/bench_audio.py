@@ -6,6 +6,15 @@ firmware/ on its path, and the plain-Python versions in the same run, so the
 figures compare as ratios. CPython's figures of the same code are printed
 for reference. Prints one `name: value unit` line per figure. Targets:
 mpy_g711_encode_frame_us and mpy_g711_decode_frame_us at most 50 us.
+
+The jitter buffer on a bad network (CPython, real time): two RTP sessions
+stream numbered frames both ways for NETEM_SECONDS through the network
+emulator (tests/support/netem.py: 5 % loss, 0-40 ms uniform delay, seed 1;
+tests/support/rtp_stream.py):
+  jitter_netem_settled_delay_ms   median send-to-playout delay over the last
+                                  half of the call, the mean of both directions
+  jitter_netem_settled_depth      the buffer's depth at the end (frames, mean)
+  jitter_netem_concealed_frames   frames concealed, both directions together
 """
 
 import os
@@ -16,6 +25,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(ROOT, "firmware")
 sys.path.insert(0, FIRMWARE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+NETEM_SECONDS = 10
 
 from panel.proto import g711, jitter  # noqa: E402
 
@@ -93,8 +104,26 @@ def _cpython_figures():
     print("jitter_buffer_frame_us: %.1f us" % ((time.perf_counter() - start) * 1e6 / rounds))
 
 
+def _netem_figures():
+    from support.rtp_stream import run_call
+
+    result = run_call(seconds=NETEM_SECONDS, loss=0.05, jitter_ms=(0, 40), seed=1)
+    sides = [result.sides[name] for name in ("a", "b")]
+    buffers = [result.sessions[name].jitter for name in ("a", "b")]
+    delay = sum(side.settled(3) for side in sides) / 2
+    lost = sum(result.emulator.counts(name)[1] for name in ("a->b", "b->a"))
+    pulls = sum(len(side.pulls) for side in sides)
+    print("jitter_netem_settled_delay_ms: %.1f ms (5 %% loss, 0-40 ms jitter)" % delay)
+    print("jitter_netem_settled_depth: %.1f frames" % (sum(b.depth for b in buffers) / 2))
+    print(
+        "jitter_netem_concealed_frames: %d frames (of %d pulls; %d datagrams lost)"
+        % (sum(b.counters["concealed"] for b in buffers), pulls, lost)
+    )
+
+
 def main():
     _cpython_figures()
+    _netem_figures()
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
     if not os.path.exists(micropython):
         print("# unix MicroPython figures unavailable: no %s" % micropython)

@@ -26,6 +26,18 @@ sends "1#" as RFC 4733 events: lock 1 must open. The visitor then hangs up.
                               ROMFS partition); the image itself not counted.
   mpyunix_call_peak_bytes     highest live heap sampled (every 20 ms) during
                               the call, minus the idle level before it. Target 65536.
+  mpyunix_audio_call_peak_bytes  the same for a call with audio both ways, after
+                              that one: a keypad call to a sipp callee
+                              (uas_echo_codec.xml, PCMU, -rtp_echo) held for
+                              AUDIO_CALL_S (the panel's 425 Hz tone out, sipp's
+                              echo into the jitter buffer, RTCP reports), with
+                              RTP counted both ways in /sim/call before the
+                              hang-up. Target 65536 (the call-peak target).
+                              It runs after the first call, so the call path's
+                              modules are loaded already (in the first call's
+                              figure): this is what a call itself holds (RTP
+                              and RTCP sessions, jitter buffer, transactions).
+                              Measured run only; the heap search runs without it.
   firmware_mpy_bytes          total size of the .mpy files of build/unix.
   mpyunix_info_req_per_s, cpython_info_req_per_s, mpyunix_info_ratio
                               GET /api/info, one connection per request, the
@@ -62,6 +74,8 @@ SEARCH_LOW_KIB = 256
 STEP_KIB = 16
 INFO_REQUESTS = 300
 APARTMENT = 55
+# How long the audio call is held: past the first RTCP report (5 s).
+AUDIO_CALL_S = 7
 SIP = panel_sip_account("sip:127.0.0.1:9")
 
 # The code heap: a fresh interpreter on the same build and heap imports the
@@ -159,7 +173,55 @@ def expect(reply, what):
     return reply.json if reply.raw else None
 
 
-def smoke(store_dir, heap_kib, work):
+def audio_call(panel, sipp_dir):
+    """A call with RTP both ways, held AUDIO_CALL_S; returns the heap peak
+    over the idle level before it."""
+    os.makedirs(sipp_dir, exist_ok=True)
+    echo = Sipp(
+        "uas_echo_codec.xml",
+        sipp_dir,
+        extra=["-rtp_echo", "-key", "pt", "0", "-key", "codec", "PCMU"],
+    ).start()
+    try:
+        target = "sip:5588@127.0.0.1:%d" % echo.port
+        expect(
+            panel.request(
+                "POST", "/api/v1/forward/item/%d" % APARTMENT, {"forward_entity_list": [target]}
+            ),
+            "forward POST",
+        )
+        idle = expect(panel.request("POST", "/sim/heap/reset", auth=None), "heap reset")["alloc"]
+        expect(panel.request("POST", "/sim/keypad", {"keys": "%d#" % APARTMENT}, auth=None), "keys")
+
+        def media():
+            call = panel.request("GET", "/sim/call", auth=None).json
+            return call.get("media") or {}
+
+        if not wait_for(lambda: media().get("received", 0) > 0, 20):
+            raise RuntimeError("no RTP back from the echo: %r" % media())
+        time.sleep(AUDIO_CALL_S)
+        counters = media()
+        if not (counters.get("sent", 0) > 0 and counters.get("received", 0) > 0):
+            raise RuntimeError("audio not both ways: %r" % counters)
+        print(
+            "# audio call: %d RTP sent, %d received, %d RTCP sent, %d RTCP received"
+            % (
+                counters.get("sent", 0),
+                counters.get("received", 0),
+                counters.get("rtcp_sent", 0),
+                counters.get("rtcp_received", 0),
+            ),
+            flush=True,
+        )
+        panel.request("POST", "/sim/call/hangup", auth=None)
+        wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
+        peak = expect(panel.request("GET", "/sim/heap", auth=None), "heap")["peak"]
+        return peak - idle
+    finally:
+        echo.stop()
+
+
+def smoke(store_dir, heap_kib, work, with_audio=False):
     """One smoke run at heap_kib; returns its figures, raises when it fails."""
     data = os.path.join(work, "data-%d" % heap_kib)
     shutil.rmtree(data, ignore_errors=True)
@@ -223,6 +285,8 @@ def smoke(store_dir, heap_kib, work):
         panel.request("POST", "/sim/call/hangup", auth=None)
         wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
         figures["call_peak"] = expect(panel.request("GET", "/sim/heap", auth=None), "heap")["peak"]
+        if with_audio:
+            figures["audio_call_peak"] = audio_call(panel, os.path.join(work, "echo-%d" % heap_kib))
         return figures
     finally:
         panel.stop()
@@ -304,7 +368,7 @@ def main():
         data = os.path.join(work, "scale")
         bench_scale.build(data, random.Random(4))
         store_dir = os.path.join(data, "full")
-        figures = smoke(store_dir, heap_kib, work)
+        figures = smoke(store_dir, heap_kib, work, with_audio=True)
         code = code_heap(build, heap_kib, figures["boot_modules"])
         emit("mpyunix_code_heap_bytes", code, "bytes")
         image = romfs_image(build, work)
@@ -316,6 +380,11 @@ def main():
             "mpyunix_call_peak_bytes",
             figures["call_peak"] - figures["idle_alloc"],
             "bytes (target 65536)",
+        )
+        emit(
+            "mpyunix_audio_call_peak_bytes",
+            figures["audio_call_peak"],
+            "bytes (target 65536, the call-peak target; RTP both ways)",
         )
         rates = request_rates(work, heap_kib)
         emit("mpyunix_info_req_per_s", "%.0f" % rates["micropython"], "req/s")

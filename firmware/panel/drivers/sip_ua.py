@@ -55,6 +55,11 @@ Events, on_event(kind, call, detail):
     "dtmf"          detail one digit from a SIP INFO (application/dtmf-relay
                     or application/dtmf); RFC 4733 digits come from
                     drivers.rtp_session
+Transports: with "transport" tcp or tls in the account, registration and
+outgoing calls use one connection (drivers.sip_stream); the UDP socket is
+still polled, so a peer may call the panel there (an incoming call answers
+on the transport its INVITE came on, connection or socket, for its whole
+dialog: each transaction and timer remembers the transport it started on).
 Garbage datagrams are counted in ua.counters and dropped, or answered with the
 RemoteError's status when the request is readable enough; nothing raises out
 of poll(). Socket and heap errors (a MemoryError in recvfrom, say) are counted
@@ -188,6 +193,10 @@ class IncomingCall(Call):
         self.call_id = request.get("call-id")
         self.local_tag = agent._token()
         self.address = address  # (ip, port) the INVITE came from
+        # The socket or connection the INVITE came on: the whole dialog (our
+        # responses, their retransmissions, our BYE) stays on it, whatever
+        # transport the account uses.
+        self.transport = agent.transport
         caller = sip_message.parse_name_address(request.get("from"))
         self.caller = caller.uri  # the From URI, as text
         try:
@@ -201,15 +210,18 @@ class IncomingCall(Call):
 
     def ring(self):
         """180 Ringing (the board's ring tone is the controller's business)."""
-        self.agent._ring_incoming(self)
+        self.agent._through(self.transport, self.agent._ring_incoming, self)
 
     def answer(self, sdp_body):
         """200 OK with our SDP answer; re-sent until the ACK comes."""
-        self.agent._answer_incoming(self, sdp_body)
+        self.agent._through(self.transport, self.agent._answer_incoming, self, sdp_body)
 
     def reject(self, status):
         """A final error response (403, 486, 480 ...) before the answer."""
-        self.agent._reject_incoming(self, status)
+        self.agent._through(self.transport, self.agent._reject_incoming, self, status)
+
+    def bye(self):
+        self.agent._through(self.transport, self.agent._bye, self)
 
     def cancel(self):
         """Stop ringing from our side: 480 to the caller."""
@@ -297,6 +309,11 @@ class SipUserAgent(PolledSocket):
             if received is None:
                 break
             self._guarded(self.receive_datagram, received[0], received[1], now)
+        if self._stream is not None and self._udp_waiting():
+            # The account is on TCP/TLS, but peers on the allow-list may still
+            # call the panel's UDP port: read it too, and answer on it. (Asked
+            # first, so an idle poll still allocates nothing.)
+            self._through(self._udp, self._poll_udp, now)
         # Timers only when something may be due: an idle poll (registered, no
         # transaction open) then allocates nothing, not even the bound method
         # _guarded would take.
@@ -305,6 +322,32 @@ class SipUserAgent(PolledSocket):
                 self._service_timers(now)
             except Exception as error:  # noqa: BLE001 - the poll must survive
                 self._internal_error(error)
+
+    def _udp_waiting(self):
+        try:
+            return self._udp.readable()
+        except Exception as error:  # noqa: BLE001 - OSError, MemoryError: from outside
+            self.failed("receive_errors", error)
+            return False
+
+    def _poll_udp(self, now):
+        for _ in range(_MAX_DATAGRAMS_PER_POLL):
+            received = self.receive(MAX_DATAGRAM + 1)
+            if received is None:
+                break
+            self._guarded(self.receive_datagram, received[0], received[1], now)
+
+    def _through(self, transport, function, *arguments):
+        """function(*arguments) with transport as self.transport: whatever it
+        sends (and every transaction or timer it starts) goes over transport."""
+        saved = self.transport
+        stream = self._stream
+        self.transport = transport
+        try:
+            return function(*arguments)
+        finally:
+            # Back to what it was, unless the account's transport changed meanwhile.
+            self.transport = saved if self._stream is stream else (self._stream or self._udp)
 
     def _timer_due(self, now):
         timers = self._timers
@@ -808,6 +851,7 @@ class SipUserAgent(PolledSocket):
             return
         destination = sip_message.response_address(request.top_via(), address[1])
         transaction = ServerTransaction(request, now, destination, reliable=self._reliable())
+        transaction.transport = self.transport
         if not self._make_room():
             self.counters["overload"] += 1
             self._respond(transaction, request, 503)
@@ -1015,6 +1059,7 @@ class SipUserAgent(PolledSocket):
             request, self._now, timeout_ms=timeout_ms, reliable=self._reliable()
         )
         transaction.owner = owner
+        transaction.transport = self.transport
         if not self._make_room():
             self.counters["overload"] += 1
             self._defer(lambda: owner("transport_error", None))
@@ -1070,18 +1115,20 @@ class SipUserAgent(PolledSocket):
             return False
 
     def _service_timers(self, now):
+        # Retransmissions and timer actions go out over the transport their
+        # transaction or timer was started on (UDP for a UDP caller's dialog).
         for transaction in list(self._client.values()) + list(self._server.values()):
             actions = transaction.tick(now)
             if actions or transaction.terminated:
-                self._apply(transaction, actions)
+                self._through(transaction.transport, self._apply, transaction, actions)
         for name in list(self._timers):
             entry = self._timers.get(name)
             if entry is not None and ticks_diff(now, entry[0]) >= 0:
                 del self._timers[name]
-                entry[1]()
+                self._through(entry[2], entry[1])
 
     def _set_timer(self, name, delay_ms, function):
-        self._timers[name] = (ticks_add(self._now, delay_ms), function)
+        self._timers[name] = (ticks_add(self._now, delay_ms), function, self.transport)
 
     def _cancel_timer(self, name):
         self._timers.pop(name, None)
