@@ -11,9 +11,8 @@ Timing is never asserted: every wait polls with a deadline."""
 
 import pytest
 
-from host import wav_audio
 from support.baresip import Baresip, baresip_path
-from support.voice import VoicePanel, best_correlation, looped, phrase_wav
+from support.voice import VoicePanel, both_directions, phrase_wav
 
 pytestmark = pytest.mark.skipif(
     baresip_path() is None, reason="baresip missing: `make voip-peers` installs it"
@@ -30,27 +29,6 @@ def phrases(directory):
     if visitor is None or resident is None:
         pytest.skip("espeak-ng missing: the phrases cannot be made")
     return visitor, resident
-
-
-def check_both_directions(panel, phone, label):
-    """The correlations of both directions of the call just ended: (to panel, to phone)."""
-    (panel_wav,) = panel.recordings()
-    heard_by_panel = wav_audio.read_wav(panel_wav)
-    resident = wav_audio.read_wav(phone.play)
-    to_panel, lag_panel = best_correlation(heard_by_panel, resident)
-    (phone_wav,) = phone.recordings("dec")
-    heard_by_phone = wav_audio.read_wav(phone_wav)
-    visitor = looped(wav_audio.read_wav(panel.voice))
-    to_phone, lag_phone = best_correlation(heard_by_phone, visitor, loop=True)
-    # The control: what the panel heard is not its own phrase coming back.
-    own, _ = best_correlation(heard_by_panel, visitor, loop=True)
-    print(
-        "%s: baresip -> panel %.4f at %d ms; panel -> baresip %.4f at %d ms; "
-        "panel's own phrase in its recording %.4f"
-        % (label, to_panel, lag_panel // 8, to_phone, lag_phone // 8, own)
-    )
-    assert own < 0.5, own
-    return to_panel, to_phone
 
 
 @pytest.fixture
@@ -108,8 +86,11 @@ def test_keypad_call_to_baresip_carries_voice_both_ways(panel, make_phone, voice
     phone.stop()  # closes its WAV files
     # The law the phone was limited to is the one both sides used.
     assert "Set audio encoder: %s 8000Hz" % codec in phone.log(), phone.log()
-    to_panel, to_phone = check_both_directions(panel, phone, codec)
-    assert to_panel >= 0.9 and to_phone >= 0.9, (to_panel, to_phone)
+    (panel_wav,) = panel.recordings()
+    (phone_wav,) = phone.recordings("dec")
+    figures = both_directions(panel_wav, phone_wav, phone.play, panel.voice, codec)
+    assert figures["to_panel"] >= 0.9 and figures["to_phone"] >= 0.9, figures
+    assert figures["own"] < 0.5, figures
 
 
 def test_a_resident_digit_from_baresip_opens_the_door(panel, make_phone, voices):

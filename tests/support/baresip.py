@@ -22,6 +22,7 @@ baresip prints its log to stdout; log() returns it for assertion messages.
 import glob
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -38,17 +39,21 @@ def baresip_path():
 
 
 def free_udp_tcp_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (baresip takes both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
+    """A random high port free for UDP and TCP on 127.0.0.1, with the next
+    one free for TCP too (baresip's SIP takes UDP and TCP on it, and TLS on
+    port + 1). Random, not the kernel's pick: this sandbox refuses a TCP bind
+    to a port a UDP socket was just given. A small race is accepted."""
+    for _ in range(200):
+        port = random.randrange(20000, 60000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind(("127.0.0.1", port))
+            for offset in (0, 1):
+                with socket.socket() as tcp:
+                    tcp.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no port free for UDP and TCP")
 
 
@@ -208,16 +213,18 @@ class Baresip:
             buffer = b""
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    break
-                buffer += chunk
+                # Event netstrings ({"event": true, ...}) may come before the response.
                 head, _, rest = buffer.partition(b":")
                 if head.isdigit() and len(rest) > int(head):
                     payload = json.loads(rest[: int(head)])
                     if payload.get("response"):
                         return payload
                     buffer = rest[int(head) + 1 :]
+                    continue
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                buffer += chunk
         raise AssertionError("no ctrl_tcp response to %s: %r" % (name, buffer))
 
     def send_digits(self, digits):

@@ -148,3 +148,58 @@ class VoicePanel:
 
     def stop(self):
         self.process.stop()
+
+
+def segmented_correlation(recorded, reference, segment_s=0.5, max_lag_s=4.0, loop=False):
+    """(mean correlation, lags in ms): each segment of the reference found at
+    its own best lag, the mean weighted by the segment's energy (silence
+    counts for nothing). An adaptive jitter buffer that grows by a frame or
+    two mid-call shifts the rest of the recording; one global lag would
+    count that shift as a mismatch although every word came through."""
+    size = int(segment_s * 8000)
+    base = looped(reference) if loop else reference
+    total = weight_sum = 0.0
+    lags = []
+    for start in range(0, len(base) - size + 1, size):
+        segment = base[start : start + size]
+        energy = sum(map(operator.mul, segment, segment)) / size
+        if energy < 1e4:  # below about -50 dBFS: nothing to find
+            continue
+        tail = recorded[start:]
+        value, lag = best_correlation(tail, segment, max_lag_s)
+        total += value * energy
+        weight_sum += energy
+        lags.append(lag // 8)
+    return (total / weight_sum if weight_sum else 0.0), lags
+
+
+def both_directions(heard_by_panel_wav, heard_by_phone_wav, phone_phrase, panel_phrase, label):
+    """The correlations of one call's two directions, printed: a dict with
+    to_panel / to_phone (segmented, what the tests assert), their whole-file
+    figures at one lag, the lags, and `own`: the panel's phrase in the
+    panel's recording (the control: not an echo of itself)."""
+    heard_by_panel = wav_audio.read_wav(heard_by_panel_wav)
+    heard_by_phone = wav_audio.read_wav(heard_by_phone_wav)
+    resident = wav_audio.read_wav(phone_phrase)
+    visitor = looped(wav_audio.read_wav(panel_phrase))
+    result = {}
+    result["to_panel"], result["lags_panel"] = segmented_correlation(heard_by_panel, resident)
+    result["to_phone"], result["lags_phone"] = segmented_correlation(heard_by_phone, visitor)
+    result["whole_panel"], _ = best_correlation(heard_by_panel, resident)
+    result["whole_phone"], _ = best_correlation(heard_by_phone, visitor, loop=True)
+    result["own"], _ = best_correlation(heard_by_panel, visitor, loop=True)
+    print(
+        "%s: phone -> panel %.4f (one lag %.4f; lags ms %s); panel -> phone %.4f "
+        "(one lag %.4f; lags ms %s); panel's own phrase in its recording %.4f"
+        % (
+            label,
+            result["to_panel"],
+            result["whole_panel"],
+            sorted(set(result["lags_panel"])),
+            result["to_phone"],
+            result["whole_phone"],
+            sorted(set(result["lags_phone"])),
+            result["own"],
+        )
+    )
+    return result
