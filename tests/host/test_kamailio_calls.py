@@ -137,12 +137,16 @@ def test_keypad_calls_through_kamailio_to_a_registered_baresip(panel, kamailio, 
 )
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_the_resident_hangs_up_through_a_plain_rfc3261_kamailio(tmp_path, panel, voices, transport):
-    kamailio = Kamailio(tmp_path / "plain", nat_helper=False).start()
-    phone = Baresip(
-        tmp_path / "phone", play=voices[1], codec="PCMA", registrar=("127.0.0.1", kamailio.port)
-    )
+    kamailio = Kamailio(tmp_path / "plain", nat_helper=False)
+    phone = None
     try:
-        phone.start()
+        kamailio.start()
+        phone = Baresip(
+            tmp_path / "phone",
+            play=voices[1],
+            codec="PCMA",
+            registrar=("127.0.0.1", kamailio.port),
+        ).start()
         kamailio.wait_for(lambda: kamailio.registrations("5588"), 15, "baresip registered")
         register_panel(panel, kamailio, transport)
         panel.api("POST", "/api/v1/forward/item/72", {"forward_entity_list": ["5588"]})
@@ -150,7 +154,8 @@ def test_the_resident_hangs_up_through_a_plain_rfc3261_kamailio(tmp_path, panel,
         assert phone.command("hangup")["ok"] is True
         panel.wait_for(lambda: panel.call()["state"] == "idle", 15, "idle after the BYE")
     finally:
-        phone.stop()
+        if phone is not None:
+            phone.stop()
         kamailio.stop()
 
 

@@ -181,7 +181,11 @@ class Baresip:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_for(lambda: "baresip is ready" in self.log(), 15, "baresip ready")
+        try:
+            self.wait_for(lambda: "baresip is ready" in self.log(), 15, "baresip ready")
+        except BaseException:
+            self.stop()  # never leave a half-started process behind
+            raise
         return self
 
     def wait_for(self, predicate, timeout, what):

@@ -220,7 +220,11 @@ class Kamailio:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        self.wait_for(self._listening, 20, "kamailio listening")
+        try:
+            self.wait_for(self._listening, 20, "kamailio listening")
+        except BaseException:
+            self.stop()  # never leave a half-started process behind
+            raise
         return self
 
     def _listening(self):
