@@ -17,7 +17,7 @@ PYTEST = $(PY) -m pytest
 BOARD ?= esp32-poe-iso
 DEVICE ?= /dev/ttyUSB0
 
-.PHONY: firmware deploy run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp browser web wrk clean
+.PHONY: firmware deploy run events-sink test test-host test-micropython test-mpy test-mpy-unix compile lint format bench sipp voip-peers browser web wrk clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ sipp:
 	@command -v sipp >/dev/null 2>&1 || { \
 	  echo "installing sip-tester (sipp) with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester) >/dev/null; }
+
+# The real VoIP peers of tests/host/test_baresip_calls.py and
+# test_kamailio_calls.py: Debian's baresip (softphone) and kamailio with its
+# TLS module (registrar and proxy). The tests start their own kamailio with
+# their own config; RUNLEVEL=1 keeps the package's service from starting.
+voip-peers:
+	@{ command -v baresip >/dev/null 2>&1 && command -v kamailio >/dev/null 2>&1 && \
+	   ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1; } || { \
+	  echo "installing baresip, kamailio and kamailio-tls-modules with apt-get"; \
+	  (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq baresip kamailio kamailio-tls-modules) >/dev/null; }
 
 # The browser of the web page's tests: Debian's headless Chromium and its
 # WebDriver (Selenium, from requirements.txt, drives it).
@@ -79,7 +89,7 @@ format: $(VENV)/.installed
 compile: $(VENV)/.installed
 	$(PY) tools/compile_firmware.py
 
-test-host: $(VENV)/.installed sipp browser
+test-host: $(VENV)/.installed sipp voip-peers browser
 	$(PYTEST) -q tests; status=$$?; [ $$status -eq 5 ] && exit 0; exit $$status
 
 test-mpy: $(VENV)/.installed $(MPY_NODE)
