@@ -24,7 +24,11 @@ import sys
 from panel.clock import Clock
 from panel.drivers.sockets import udp_socket
 from panel.store import Store
-from panel.wiring import BoardParts, build_panel
+
+# panel.wiring (and with it nearly all the code) is imported only once the
+# stores are open: their index is the one large block a boot allocates, and on
+# a small heap it finds a contiguous hole only before the code fills the heap
+# with small objects (board_parts, run).
 
 # The board file sits beside this file: the root of the board's flash (an
 # absolute "/board.json" would be wrong wherever the firmware is not at "/",
@@ -218,6 +222,8 @@ def board_parts(board, reboot=None, hardware=None):
     account_store.open()
     pins = relay_pins(board, hardware)
     extra_routes, public_prefixes = sim_front(board, pins)
+    from panel.wiring import BoardParts
+
     return BoardParts(
         store=store,
         account_store=account_store,
@@ -241,6 +247,8 @@ async def run(board=None, parts=None, safe_boot=None):
     rebooting = asyncio.Event()
     hardware = board_hardware(board) if parts is None else None
     parts = parts or board_parts(board, rebooting.set, hardware)
+    from panel.wiring import build_panel
+
     panel = build_panel(board, parts)
     panel.start()
     server = asyncio.create_task(panel.serve())

@@ -65,12 +65,9 @@ class CallLog:
                 break
             self._next_uid = last + 1
 
-    def add(self, event, info=None):
-        """Append an event; returns its uid, or None when it could not be
-        stored. Best-effort: a full or damaged flash never fails the request,
-        the call or the boot that logs (the entry is counted in `dropped`).
-        Unknown event names are a caller bug."""
-        category, text = EVENTS[event]
+    def _store_entry(self, event, category, text, info):
+        """Write the entry (and its event line) in one batch: (uid, prepared
+        event line or None). Raises what the store or the heap raise."""
         self._ensure_next_uid()
         uid = self._next_uid
         timestamp = self._clock.now_ms()
@@ -95,11 +92,22 @@ class CallLog:
             prepared = self._events.prepare(event, item["info"], timestamp)
             if prepared is not None:
                 changes.extend(prepared[0])
+        self._store.write_batch(changes)
+        return uid, prepared
+
+    def add(self, event, info=None):
+        """Append an event; returns its uid, or None when it could not be
+        stored. Best-effort: a full or damaged flash never fails the request,
+        the call or the boot that logs (the entry is counted in `dropped`).
+        Unknown event names are a caller bug."""
+        category, text = EVENTS[event]
         try:
-            self._store.write_batch(changes)
-        except StoreError:
-            # StoreFull (nothing stored) or damage in the log's key range:
-            # neither the entry nor its event line was stored.
+            uid, prepared = self._store_entry(event, category, text, info)
+        except (StoreError, MemoryError):
+            # StoreFull (nothing stored), damage in the log's key range, or a
+            # heap too fragmented for the partition read (a small board's
+            # boot logs before anything else): the entry and its event line
+            # are dropped, the caller goes on.
             self.dropped += 1
             self._next_uid = None  # read again from the store next time
             return None
