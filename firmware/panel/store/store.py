@@ -12,7 +12,11 @@
 #                   a record every ~512 bytes), the records sorted by key.
 #                   Never modified in place.
 #   p<id>_<gen>.j   journal of a partition: change records appended since the
-#                   data file of generation <gen> was written.
+#                   data file of generation <gen> was written. Created (one
+#                   record without entries) before that data file is renamed
+#                   into place, so a data file without its journal shows a
+#                   deleted journal (records.DATA_MAGIC; older stores' data
+#                   files, PKD2, had theirs made at the first append).
 #   batch.log       intent record of a batch that spans partitions, present
 #                   only while such a batch is being applied.
 #
@@ -66,7 +70,11 @@
 # Damage (a flipped byte, a truncated or deleted file: what flash wear or a
 # bad write leaves, never a power cut) is survived, never made worse:
 # - open() checks every partition's files (CHECK_ON_OPEN); a read that meets
-#   damage later does the same for its partition. A damaged partition is
+#   damage later does the same for its partition. A deleted journal, or one
+#   cut below its first record, is damage too (reason "journal missing" /
+#   "journal truncated"; what it held is unknown). A journal cut at a later
+#   record boundary looks exactly like one whose last appends never came:
+#   nothing on flash witnesses that (it would cost a second write per change). A damaged partition is
 #   fenced: its intact records (each has its own CRC) are still served from
 #   the damaged files, what is lost is reported with the partition's key
 #   range (health(), damage_found()), the other partitions are untouched.
@@ -708,8 +716,11 @@ class Store:
         self._data_sizes = _spliced(
             self._data_sizes, index, array("I", [partition[4] for partition in new_partitions])
         )
+        # Every new partition starts with its empty journal (_replace_with_pieces).
         self._journal_sizes = _spliced(
-            self._journal_sizes, index, array("I", bytes(4 * len(new_partitions)))
+            self._journal_sizes,
+            index,
+            array("I", [records.EMPTY_JOURNAL_BYTES] * len(new_partitions)),
         )
         self._flags = _spliced(self._flags, index, bytearray([_LOADED] * len(new_partitions)))
         self._ids, self._low_keys, self._key_ends = table
@@ -1124,9 +1135,11 @@ class Store:
         generation = 0
         count = 0
         data_size = 0
+        journal_required = False
         header = self._read_file(self._data_name(index), records.DATA_HEADER_BYTES)
         if header is not None:
             generation, count, _ = records.decode_data_header(header)
+            journal_required = records.journal_required(header)
             data_size = self._files.stat(self._path(self._data_name(index)))[6]
         self._generations[index] = generation
         self._data_sizes[index] = data_size
@@ -1137,8 +1150,16 @@ class Store:
         # most MAX_BATCH_BYTES), except when merges keep failing (flash full).
         journal = self._read_file(self._journal_name(index), None)
         journal_size = 0
+        if journal is None and journal_required:
+            # Created before its data file was renamed into place: a power
+            # cut cannot lose it, so it was deleted (what it held is unknown).
+            raise StoreError("journal missing")
         if journal is not None:
             journal_size, last_count = records.journal_valid_length(journal)
+            if journal_size == 0 and journal_required:
+                # Its first record (fsync'd before the data file's rename)
+                # is gone: truncated or overwritten, not torn by a power cut.
+                raise StoreError("journal truncated")
             if last_count is not None:
                 count = last_count
             if journal_size < len(journal):
@@ -1217,7 +1238,7 @@ class Store:
             if content[key] is not None:
                 live += 1
         content = None
-        if reason == "data file missing":
+        if reason == "data file missing" or reason == "journal missing":
             lost_records = None  # whatever it held is unknown
         self._counts[index] = live
         self._flags[index] = _LOADED | _DAMAGED
@@ -1351,8 +1372,8 @@ class Store:
     def _read_journal(self, index):
         """The valid bytes of a partition's journal (b"" when empty)."""
         size = self._journal_sizes[index]
-        if size == 0:
-            return b""
+        if size <= records.EMPTY_JOURNAL_BYTES:
+            return b""  # no record with an entry fits: nothing to read
         buffer = self._read_file(self._journal_name(index), size)
         if buffer is None or len(buffer) < size:
             raise StoreError("journal shorter than recorded")
@@ -1599,7 +1620,7 @@ class Store:
             for group in reversed(groups):
                 index = group[0]
                 if reclaim or self._journal_sizes[index] > self._journal_limit(index):
-                    if self._journal_sizes[index]:
+                    if self._journal_sizes[index] > records.EMPTY_JOURNAL_BYTES:
                         self._compact(index)
         except (OSError, StoreFull):
             self._needs_recovery = True
@@ -1693,11 +1714,15 @@ class Store:
         if total + records.DATA_HEADER_BYTES <= self.DATA_SPLIT_BYTES:
             generation = self._generations[index] + 1
             temporary = "p%d.t" % self._ids[index]
+            # The new generation's journal first (see records.DATA_MAGIC):
+            # until the rename it is a file of the next generation that no
+            # read uses, and the next merge overwrites it.
+            self._write_empty_journal(self._ids[index], generation, len(items))
             size = self._write_data_file(temporary, generation, items, 0, len(items))
             self._files.rename(self._path(temporary), self._path(old_data))
             self._generations[index] = generation
             self._data_sizes[index] = size
-            self._journal_sizes[index] = 0
+            self._journal_sizes[index] = records.EMPTY_JOURNAL_BYTES
             self._counts[index] = len(items)
             self._flags[index] = _LOADED
             self._remove_if_present(old_journal)
@@ -1738,6 +1763,8 @@ class Store:
                 new_id = self._next_id
                 self._next_id += 1
                 name = "p%d.d" % new_id
+                pieces.append("p%d_0.j" % new_id)
+                self._write_empty_journal(new_id, 0, end - first)
                 pieces.append(name)
                 size = self._write_data_file(name, 0, items, first, end)
                 new_partitions.append(
@@ -1768,6 +1795,18 @@ class Store:
                 stop += 1
             cuts.append((first, stop))
             first = stop
+
+    def _write_empty_journal(self, partition_id, generation, count):
+        """Create the journal of a data file about to be written: one record
+        without entries (the partition's count), fsync'd. The data file's
+        rename (or MANIFEST commit) that follows makes it the journal that
+        must exist; the directory sync of that rename makes it durable too."""
+        handle = self._files.open(self._path("p%d_%d.j" % (partition_id, generation)), "wb")
+        try:
+            handle.write(records.encode_journal_record(count, []))
+            self._files.fsync(handle)
+        finally:
+            handle.close()
 
     def _write_data_file(self, name, generation, items, first, end):
         """Write items[first:end] as a data file, fsync it; returns its size."""
