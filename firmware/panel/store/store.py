@@ -1200,9 +1200,21 @@ class Store:
             # a merge writes it before any journal of a later generation.
             if len(self._ids) > 1:
                 return "data file missing"
-            for name in self._journal_names(self._ids[index], None):
-                if not name.endswith("_0.j"):
-                    return "data file missing"
+            names = self._journal_names(self._ids[index], None)
+            first_merge = "p%d_1.j" % self._ids[index]
+            for name in names:
+                if name.endswith("_0.j"):
+                    continue
+                if (
+                    name == first_merge
+                    and names[0].endswith("_0.j")
+                    and self._file_size(name) <= records.EMPTY_JOURNAL_BYTES
+                ):
+                    # Made by the first merge, which a power cut stopped
+                    # before its data file's rename (the journal it merges
+                    # is still there); the next merge overwrites it.
+                    continue
+                return "data file missing"
             return None
         data, start, end = self._read_data(index)
         count = records.decode_data_header(data)[1]
