@@ -201,6 +201,8 @@ def _check_fenced_journal(directory, content, index, reason):
     store = SplitStore(directory)
     store.open()
     served = dict(store.scan())
+    assert store.page("", None, 0, 1000) == sorted(served.items())
+    assert store.page("f:", "f;", 20, 30) == sorted(served.items())[20:50]
     for key in content:
         if not low <= key < high:
             assert served[key] == content[key], key
