@@ -74,10 +74,11 @@
 #   cut below its first record, is damage too (reason "journal missing" /
 #   "journal truncated"; what it held is unknown). A journal cut at a later
 #   record boundary looks exactly like one whose last appends never came:
-#   nothing on flash witnesses that (it would cost a second write per change). A damaged partition is
-#   fenced: its intact records (each has its own CRC) are still served from
-#   the damaged files, what is lost is reported with the partition's key
-#   range (health(), damage_found()), the other partitions are untouched.
+#   nothing on flash witnesses that (it would cost a second write per
+#   change). A damaged partition is fenced: its intact records (each has
+#   its own CRC) are still served from the damaged files, what is lost is
+#   reported with the partition's key range (health(), damage_found()), the
+#   other partitions are untouched.
 # - The first write into a fenced range salvages it: its intact records are
 #   written as a fresh partition (new id, one MANIFEST edit, as a split), the
 #   damaged files move to quarantine/, then the write goes ahead as usual.
@@ -1233,8 +1234,10 @@ class Store:
             journal_size, last_count = records.journal_valid_length(journal)
             if journal_size == 0 and journal_required:
                 # Its first record (fsync'd before the data file's rename)
-                # is gone: truncated or overwritten, not torn by a power cut.
-                raise StoreError("journal truncated")
+                # is gone: cut short or damaged, not torn by a power cut.
+                if len(journal) < records.EMPTY_JOURNAL_BYTES:
+                    raise StoreError("journal truncated")
+                raise StoreError("journal record corrupt")
             if last_count is not None:
                 count = last_count
             if journal_size < len(journal):
