@@ -112,6 +112,83 @@ def test_a_damaged_rules_store_boots_serves_reports_and_keeps_the_password(tmp_p
     assert {name for name in before if name.endswith(".d")} <= after
 
 
+def _journal_with_changes(store_directory):
+    """The biggest journal whose data file is of the current format (its
+    journal must exist); its name."""
+    best = None
+    for name in os.listdir(store_directory):
+        if not name.endswith(".j"):
+            continue
+        data_name = name[: name.find("_")] + ".d"
+        data_path = os.path.join(store_directory, data_name)
+        if not os.path.exists(data_path):
+            continue
+        with open(data_path, "rb") as handle:
+            if handle.read(4) != b"PKD3":
+                continue
+        size = os.path.getsize(os.path.join(store_directory, name))
+        if best is None or size > best[0]:
+            best = (size, name)
+    assert best is not None and best[0] > 10, best
+    return best[1]
+
+
+def test_a_deleted_journal_is_reported_and_the_rest_served(tmp_path):
+    panel = PanelProcess(tmp_path).start()
+    try:
+        reply = panel.request(
+            "POST",
+            "/api/v1/security/password/admin",
+            body={"old_password": "123456", "new_password": NEW_PASSWORD},
+        )
+        assert reply.status == 200, reply
+        for number in range(1, RULES + 1):
+            reply = panel.request(
+                "POST",
+                "/api/v1/forward/item/%d" % number,
+                body={"forward_entity_list": ["sip:%d@10.0.0.5" % number]},
+                auth=NEW_BASIC,
+            )
+            assert reply.status == 200, reply
+    finally:
+        panel.stop()
+    store_directory = os.path.join(str(tmp_path), "store")
+    before = _files(store_directory)
+    journal = _journal_with_changes(store_directory)
+    os.remove(os.path.join(store_directory, journal))
+
+    panel = PanelProcess(tmp_path, port=panel.port).start()
+    try:
+        assert panel.request("GET", "/api/info", auth=None).status == 200
+        listed = panel.request("GET", "/api/v1/forward/items?limit=100", auth=NEW_BASIC)
+        assert listed.status == 200, listed
+        for item in listed.json["list_items"]:
+            number = item["forward_number"]
+            assert item["forward_entity_list"] == ["sip:%d@10.0.0.5" % number]
+        health = panel.request("GET", "/api/v1/system/health", auth=NEW_BASIC)
+        assert health.status == 200, health
+        store = health.json["store"]
+        assert store["state"] == "damaged", store
+        assert health.json["account"] == "ok"
+        report = store["damaged"][0]
+        assert report["reason"] == "journal missing", report
+        assert report["partition"] == int(journal[1 : journal.find("_")])
+        assert "low" in report and "high" in report and report["records_lost"] is None
+        log = panel.request("GET", "/api/v1/log/items?limit=50", auth=NEW_BASIC).json
+        damaged = [
+            item["info"]
+            for item in log["list_items"]
+            if item["name"]["key"] == "storage_damaged"
+            and item["info"]["event"] == "partition damaged"
+        ]
+        assert damaged and damaged[0]["reason"] == "journal missing", damaged
+        assert (damaged[0]["low"], damaged[0]["high"]) == (report["low"], report["high"])
+    finally:
+        panel.stop()
+    # Nothing deleted but the journal the test removed.
+    assert before - {journal} <= _files(store_directory)
+
+
 class _Rig:
     """A panel in this process over a size-limited memory flash."""
 

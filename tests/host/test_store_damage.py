@@ -7,9 +7,12 @@ and none with a value that was never written), report the damage in
 health(), delete no file (what it will not use moves to quarantine/), and
 take writes again, in the damaged range too.
 
-Deleting a journal, or cutting its end, looks exactly like what a power cut
-leaves (no append yet, or the last append cut short); those are checked for
-opening and serving everything else, not for a damage report.
+A deleted journal is reported too: every journal is created (one record
+without entries) before its data file is renamed into place, so a data file
+without one shows the deletion. So is a journal cut below that first record.
+A cut further on looks exactly like what a power cut leaves (the last append
+cut short, or not made yet); those are checked for opening and serving
+everything else, not for a damage report.
 """
 
 import json
@@ -17,7 +20,7 @@ import os
 import shutil
 import tempfile
 
-from panel.store import Store
+from panel.store import Store, records
 
 
 class SmallStore(Store):
@@ -185,7 +188,7 @@ def test_damaged_files_never_stop_the_store_nor_lose_what_is_intact():
                 json.dumps(health)
                 json.dumps(store.damage_found())
                 silent = label == "journal" and (
-                    kind in ("truncate", "delete")
+                    (kind == "truncate" and offset >= records.EMPTY_JOURNAL_BYTES)
                     or (kind == "flip" and _journal_length_field(files, name, offset))
                 )
                 if not silent:
@@ -197,6 +200,16 @@ def test_damaged_files_never_stop_the_store_nor_lose_what_is_intact():
                     assert reports, case
                     assert reports[0]["records_lost"] != 0, case + (reports,)
                     assert reports[0]["low"] <= min(missing), case
+                if label == "journal" and not silent:
+                    # The fenced partition's key range: the keys it held.
+                    reports = [r for r in health["damaged"] if r["partition"] == partition_id]
+                    assert reports, case + (health,)
+                    assert reports[0]["low"] <= min(fenced), case + (reports,)
+                    high = reports[0]["high"]
+                    assert high is None or max(fenced) < high, case + (reports,)
+                    if kind == "delete":
+                        assert reports[0]["reason"] == "journal missing", case
+                        assert reports[0]["records_lost"] is None, case
                 # Nothing deleted: every file is still there or in quarantine.
                 after = set(os.listdir(directory)) | set(store.quarantined())
                 assert before - after <= {"RESERVE"}, case + (before - after,)

@@ -2,6 +2,8 @@
 import json
 
 from api_harness import TEST_BOARD, Harness
+from panel.api.forwards import LIST_FIELDS
+from panel.core import query as list_query
 
 
 async def post_queue(harness, number, queue):
@@ -288,5 +290,51 @@ async def test_unfiltered_pages_agree_with_the_filtered_walk():
                 )
         # 400 created, 45 deleted, 70 (= 7 * 10, deleted) created again.
         assert plain.json["list_option"]["pagination"]["total_items"] == 400 - 45 + 1
+    finally:
+        harness.close()
+
+
+async def test_list_pages_are_what_json_dumps_writes():
+    # The ascending unfiltered page is spliced from the stored queues' bytes
+    # (ForwardRules.page_json): it must be exactly the runtime's json.dumps of
+    # the document, also for queues stored in another form (other spacing,
+    # an escape), which are decoded and encoded instead.
+    harness = Harness("fwd-json-text")
+    try:
+        for number, queue in ((1, ["101", "sip:1@10.0.0.2"]), (2, [""]), (3, []), (4, [7, "8"])):
+            assert (await post_queue(harness, number, queue)).status_code == 200
+        harness.store.put("f:%020d" % 5, b'["1","2"]')
+        harness.store.put("f:%020d" % 6, b'["sip:\\u0041@10.0.0.1", "3"]')
+        harness.store.put("f:%020d" % 7, b'[ "9" ]')
+        harness.services.forward_rules.forget_count()
+        rules = harness.services.forward_rules
+        for limit, page in ((10, 1), (3, 1), (3, 2), (3, 9)):
+            path = "/api/v1/forward/items?limit=%d&page_number=%d" % (limit, page)
+            response = await harness.call("GET", path)
+            assert response.status_code == 200
+            assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+            # What the route answered before: json.dumps of the documents
+            # (key order included: MicroPython's dicts have their own).
+            document = {
+                "list_items": [
+                    {"forward_number": number, "forward_entity_list": queue}
+                    for number, queue in rules.page((page - 1) * limit, limit)
+                ],
+                "list_option": list_query.list_option(
+                    7, limit, page, LIST_FIELDS, False, "forward_number", True, ["forward_number"]
+                ),
+            }
+            assert response.body == json.dumps(document).encode(), response.body
+        listed = (await harness.call("GET", "/api/v1/forward/items")).json["list_items"]
+        assert [item["forward_entity_list"] for item in listed] == [
+            ["101", "sip:1@10.0.0.2"],
+            [""],
+            [],
+            ["7", "8"],
+            ["1", "2"],
+            ["sip:A@10.0.0.1", "3"],
+            ["9"],
+        ]
+        assert listed[0] == {"forward_number": 1, "forward_entity_list": ["101", "sip:1@10.0.0.2"]}
     finally:
         harness.close()

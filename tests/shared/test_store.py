@@ -320,3 +320,42 @@ def test_a_flipped_value_byte_in_a_data_file_is_fenced_when_read():
     store.open()
     assert len(dict(store.scan())) == 40
     assert store.health()["damaged"] == []
+
+
+def _scan_page(store, start, stop, skip, limit):
+    found = []
+    if limit <= 0:
+        return found
+    for pair in store.scan(start, stop, skip=skip):
+        found.append(pair)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def test_page_is_the_first_items_of_the_scan():
+    # Partitions with data files and journals holding puts and deletes
+    # (a journal key can replace, hide or add to the data file's records).
+    store = _opened("store-page", SmallStore)
+    seed = 12345
+    for step in range(400):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        key = _forward_key(seed % 90)
+        if seed % 5 == 0:
+            store.delete(key)
+        else:
+            store.put(key, b"v%d" % step)
+        if step % 97 == 0:
+            for start, stop in (("", None), ("f:", "f;"), (_forward_key(30), _forward_key(60))):
+                for skip in (0, 1, 7, 25, 80):
+                    for limit in (0, 1, 5, 20, 100):
+                        expected = _scan_page(store, start, stop, skip, limit)
+                        assert store.page(start, stop, skip, limit) == expected, (
+                            step,
+                            start,
+                            stop,
+                            skip,
+                            limit,
+                        )
+    assert len(store._ids) > 2
+    assert store.page(_forward_key(5), _forward_key(5)) == []

@@ -152,3 +152,127 @@ def test_health_of_a_clean_store():
     assert store.damage_found() == []
     assert issubclass(StoreFull, Exception)
     assert "RESERVE" in os.listdir(store._directory)
+
+
+class SplitStore(Store):
+    # Partitions of a few hundred bytes: a few dozen changes merge and split.
+    DATA_SPLIT_BYTES = 600
+    DATA_TARGET_BYTES = 300
+    JOURNAL_MIN_BYTES = 200
+    JOURNAL_PERCENT = 75
+    RESERVE_BYTES = 512
+
+
+def _split_store(name):
+    """A store of several partitions, one with journal entries after its
+    merge; (directory, content, index of that partition, its journal name)."""
+    directory = temp_dir(name) + "/kv"
+    store = SplitStore(directory)
+    store.open()
+    content = {}
+    for number in range(90):
+        key = "f:%04d" % number
+        content[key] = b"rule %d" % number
+        store.put(key, content[key])
+    for number in range(30, 40, 3):
+        key = "f:%04d" % number
+        content[key] = b"changed %d" % number
+        store.put(key, content[key])
+    index = store._route(b"f:0030")
+    name = store._journal_name(index)
+    assert len(store._ids) >= 3 and 0 < index < len(store._ids) - 1
+    assert store._journal_sizes[index] > records.EMPTY_JOURNAL_BYTES
+    store.close()
+    return directory, content, index, name
+
+
+def _range_of(directory, index):
+    store = SplitStore(directory)
+    store.open()
+    low = store._low_key(index).decode()
+    high = store._high_key(index).decode()
+    store.close()
+    return low, high
+
+
+def _check_fenced_journal(directory, content, index, reason):
+    low, high = _range_of(directory, index)
+    names = sorted(os.listdir(directory))
+    store = SplitStore(directory)
+    store.open()
+    served = dict(store.scan())
+    assert store.page("", None, 0, 1000) == sorted(served.items())
+    assert store.page("f:", "f;", 20, 30) == sorted(served.items())[20:50]
+    for key in content:
+        if not low <= key < high:
+            assert served[key] == content[key], key
+    # The data file's records are still served: the values before the journal.
+    assert served["f:0031"] == b"rule 31"
+    assert served["f:0030"] == b"rule 30"
+    health = store.health()
+    assert health["state"] == "damaged"
+    report = health["damaged"][0]
+    assert (report["low"], report["high"], report["reason"]) == (low, high, reason)
+    json.dumps(health)
+    events = store.damage_found()
+    assert events[0]["event"] == "partition damaged" and events[0]["low"] == low
+    # Nothing deleted; a write into the range salvages it, and lasts.
+    assert set(names) <= set(os.listdir(directory)) | set(store.quarantined())
+    store.put("f:0030", b"again")
+    assert store.get("f:0030") == b"again"
+    store.close()
+    store = SplitStore(directory)
+    store.open()
+    assert store.get("f:0030") == b"again"
+    assert store.health()["state"] == "ok"
+    assert store.count() == len(served)
+    store.close()
+
+
+def test_a_deleted_journal_is_reported_with_its_key_range():
+    directory, content, index, name = _split_store("store-journal-deleted")
+    os.remove(directory + "/" + name)
+    _check_fenced_journal(directory, content, index, "journal missing")
+
+
+def test_a_journal_cut_below_its_first_record_is_reported():
+    for cut in (0, 1, records.EMPTY_JOURNAL_BYTES - 1):
+        directory, content, index, name = _split_store("store-journal-cut-%d" % cut)
+        path = directory + "/" + name
+        _write(path, _read(path)[:cut])
+        _check_fenced_journal(directory, content, index, "journal truncated")
+
+
+def test_a_store_of_the_previous_format_opens_and_is_migrated():
+    import binascii
+
+    from old_store_files import CONTENT, FILES
+
+    directory = temp_dir("store-old-format") + "/kv"
+    os.mkdir(directory)
+    for name in FILES:
+        _write(directory + "/" + name, binascii.unhexlify("".join(FILES[name])))
+    # Partitions whose data file has no journal: the old format's normal state.
+    assert "p3.d" in FILES and not [name for name in FILES if name.startswith("p3_")]
+    store = SplitStore(directory)
+    store.open()
+    assert dict(store.scan()) == CONTENT
+    assert store.count() == len(CONTENT)
+    health = store.health()
+    assert health["state"] == "ok" and health["quarantined"] == [], health
+    # Changes everywhere merge every partition into the new format.
+    expected = dict(CONTENT)
+    for round_number in range(3):
+        for key in sorted(CONTENT):
+            value = b"round %d %s" % (round_number, key.encode())
+            store.put(key, value)
+            expected[key] = value
+    assert dict(store.scan()) == expected
+    store.close()
+    for name in os.listdir(directory):
+        if name.endswith(".d"):
+            assert _read(directory + "/" + name)[0:4] == records.DATA_MAGIC, name
+    store = SplitStore(directory)
+    store.open()
+    assert dict(store.scan()) == expected
+    assert store.health()["state"] == "ok"

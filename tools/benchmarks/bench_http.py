@@ -144,6 +144,17 @@ def main():
         bare, bare_port = start_bare(directory, {INFO_PATH: info.json, BARE_LIST_PATH: listed.json})
         ours_base = "http://127.0.0.1:%d" % panel.port
         bare_base = "http://127.0.0.1:%d" % bare_port
+        # The baseline answers the very bytes: the same 20-item page, same size.
+        for _ours_path, bare_path, ours in (
+            (INFO_PATH, INFO_PATH, info),
+            (LIST_PATH, BARE_LIST_PATH, listed),
+        ):
+            with urllib.request.urlopen(bare_base + bare_path, timeout=5) as reply:
+                body = reply.read()
+            if body != ours.raw:
+                raise RuntimeError("bare microdot answers other bytes for %s" % bare_path)
+        emit("bare_list_items", len(json.loads(body)["list_items"]), "items")
+        emit("bare_list_body_bytes", len(body), "bytes")
         routes = (("api_info", INFO_PATH, INFO_PATH), ("api_list", LIST_PATH, BARE_LIST_PATH))
         for suffix, connections, extra in SCENARIOS:
             headers = ["Authorization: " + BASIC]

@@ -34,6 +34,16 @@ def answer(document, status=200):
     return document, status, JSON_HEADERS
 
 
+# What microdot sends with a dict answered through answer(): for a body that
+# is JSON text already, so the answer's bytes are the same.
+_JSON_TEXT_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
+
+
+def answer_json_text(body, status=200):
+    """An answer whose body is JSON text (bytes) made by the route itself."""
+    return body, status, _JSON_TEXT_HEADERS
+
+
 def ok():
     return answer({})
 

@@ -1,7 +1,7 @@
 # The forward family of the BAS-IP contract (section 3): one rule, many rules,
 # the Link-server calls and the forwarding mode.
 from panel.api import listing
-from panel.api.common import ApiError, answer, ok, read_object, route
+from panel.api.common import ApiError, answer, answer_json_text, ok, read_object, route
 from panel.core import body as body_rules
 from panel.core import numbers
 from panel.services import settings as schema
@@ -96,20 +96,25 @@ def register(app, services):
             page = [_item(number, queue) for number, queue in rules.page(skip, limit, reverse)]
             return page, rules.count()
 
-        return answer(
-            listing.answer_list(
-                request,
-                rules.numbers,
-                LIST_FIELDS,
-                LIST_ALIASES,
-                sortable=["forward_number"],
-                default_sort="forward_number",
-                default_ascending=True,
-                field_getter=_number_field,
-                materialize=page_item,
-                unfiltered=unfiltered,
-            )
+        def unfiltered_json(skip, limit):
+            return rules.page_json(skip, limit)[0], rules.count()
+
+        document = listing.answer_list(
+            request,
+            rules.numbers,
+            LIST_FIELDS,
+            LIST_ALIASES,
+            sortable=["forward_number"],
+            default_sort="forward_number",
+            default_ascending=True,
+            field_getter=_number_field,
+            materialize=page_item,
+            unfiltered=unfiltered,
+            unfiltered_json=unfiltered_json,
         )
+        if isinstance(document, bytes):
+            return answer_json_text(document)
+        return answer(document)
 
     async def many_rules(request):
         if request.method == "GET":

@@ -1,6 +1,8 @@
 # One way to answer every BAS-IP list (forward rules, call log, identifiers):
 # filter (3.10 or the older one-condition form), sort direction and paging from
 # the query, streamed through core.query so only one page is ever held.
+import json
+
 from panel.api.common import ApiError
 from panel.core import query as list_query
 
@@ -16,6 +18,7 @@ def answer_list(
     field_getter=None,
     materialize=None,
     unfiltered=None,
+    unfiltered_json=None,
 ):
     """The {"list_items", "list_option"} document of a list request.
 
@@ -29,6 +32,10 @@ def answer_list(
     unfiltered(reverse, skip, limit), when given, answers a request without a
     filter: (the page's items as listed, the total), from a count the list
     keeps, with no walk over the items before the page.
+    unfiltered_json(skip, limit), when given, answers an ascending request
+    without a filter instead: (the page's items as JSON text joined by ", ",
+    the total); the answer is then the document's JSON text (bytes), the
+    very bytes json.dumps would write for it.
     """
     arguments = request.args
     try:
@@ -47,6 +54,14 @@ def answer_list(
             return list_query.evaluate(expression, lambda name: field_getter(item, name))
     else:
         predicate = list_query.item_matcher(expression)
+    if predicate is None and ascending and unfiltered_json is not None:
+        page, total = unfiltered_json((page_number - 1) * limit, limit)
+        option = list_query.list_option(
+            total, limit, page_number, fields, False, sort_field, ascending, sortable
+        )
+        return b"".join(
+            (b'{"list_items": [', page, b'], "list_option": ', json.dumps(option).encode(), b"}")
+        )
     if predicate is None and unfiltered is not None:
         page, total = unfiltered(not ascending, (page_number - 1) * limit, limit)
     else:

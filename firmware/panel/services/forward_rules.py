@@ -58,6 +58,30 @@ def queue_stored_bytes(queue):
     return total
 
 
+# CPython's json.dumps escapes every non-ASCII character; MicroPython's
+# writes them as UTF-8. A stored queue's bytes are only what json.dumps
+# writes again if, on CPython, they are ASCII.
+_CHECK_ASCII = hasattr(b"", "isascii")
+
+
+def _is_canonical_queue(value):
+    """Whether a stored queue is exactly what json.dumps writes for it again
+    (the form upsert_many stores: '["a", "b"]', nothing escaped), so its
+    bytes can go into an answer as they are. Anything else (another
+    writer's spacing, an escape) is decoded and encoded instead. Every
+    quote must be one of an entry's two (entries hold none of their own),
+    every separator ", "."""
+    if value == b"[]":
+        return True
+    return (
+        value[:2] == b'["'
+        and value[-2:] == b'"]'
+        and value.count(b'"') == 2 * value.count(b'", "') + 2
+        and b"\\" not in value
+        and (not _CHECK_ASCII or value.isascii())
+    )
+
+
 class ForwardRules:
     def __init__(self, store, limit):
         self._store = store
@@ -145,7 +169,13 @@ class ForwardRules:
             return []
         numbers = []
         values = []
-        for key, value in self._store.scan(_PREFIX, _STOP, reverse=reverse, skip=skip):
+        if reverse:
+            pairs = self._store.scan(_PREFIX, _STOP, reverse=True, skip=skip)
+        else:
+            # One list, read without a generator step per record: a third
+            # of a 20-item list request on CPython was those steps.
+            pairs = self._store.page(_PREFIX, _STOP, skip, limit)
+        for key, value in pairs:
             numbers.append(number_of_key(key))
             values.append(value)
             if len(numbers) >= limit:
@@ -165,6 +195,28 @@ class ForwardRules:
         queues = json.loads(joined)
         joined = None
         return [(numbers[index], queues[index]) for index in range(len(numbers))]
+
+    def page_json(self, skip, limit):
+        """One page in ascending number order as JSON text: the items of the
+        list answer ({"forward_number": n, "forward_entity_list": queue}),
+        joined by ", ", as bytes, and how many there are. The same bytes
+        json.dumps writes for the page's documents (tests/shared
+        test_forward_rules_page_json), spliced from the stored queues without
+        decoding and encoding them again: that was half of a 20-item list
+        request's time on CPython."""
+        if limit <= 0:
+            return b"", 0
+        parts = []
+        pairs = self._store.page(_PREFIX, _STOP, skip, limit)
+        prefix_length = len(_PREFIX)
+        for key, value in pairs:
+            if not _is_canonical_queue(value):
+                value = json.dumps(json.loads(value)).encode()
+            parts.append(
+                b'{"forward_number": %d, "forward_entity_list": %s}'
+                % (int(key[prefix_length:]), value)
+            )
+        return b", ".join(parts), len(pairs)
 
     def forget_count(self):
         # After a factory reset the store was cleared underneath us.

@@ -33,7 +33,15 @@ _DELETED = const(0xFFFF)
 
 # Data file: 20-byte header (magic, generation, record count, fence table
 # length, CRC), the fence table, then the records sorted by key.
-DATA_MAGIC = b"PKD2"
+# PKD3: the partition's journal of the file's generation was created (holding
+# one empty record) before the data file was renamed into place, so it must
+# exist while the data file does: a missing or empty one is damage, not the
+# state of a partition that had no change since its merge. PKD2 (stores
+# written before): the journal appears at the first append, so a missing one
+# proves nothing; such a file is read as before and becomes PKD3 at its
+# partition's next merge.
+DATA_MAGIC = b"PKD3"
+_DATA_MAGIC_UNWITNESSED = b"PKD2"
 DATA_HEADER_BYTES = const(20)
 # The fence table names the first record of every stretch of about this many
 # record bytes (offset and key), so a lookup reads the header, the table and
@@ -47,6 +55,10 @@ JOURNAL_RECORD_HEADER_BYTES = const(6)
 ENTRY_HEADER_BYTES = const(3)
 # Largest journal record body: the partition count, then the entries of a batch.
 _MAX_BODY_BYTES = const(65535)
+# A journal record without entries (header and partition count only): what a
+# merge or split starts each new journal with. A journal this short holds no
+# change, so reads skip opening it.
+EMPTY_JOURNAL_BYTES = const(10)
 
 
 # errno of a full file system: 28 (ENOSPC) on CPython and LittleFS boards;
@@ -259,12 +271,21 @@ def encode_data_header(generation, count, fence_length):
 
 def decode_data_header(buffer):
     """(generation, count, fence table length) from the header of a data file."""
-    if len(buffer) < DATA_HEADER_BYTES or bytes(buffer[0:4]) != DATA_MAGIC:
+    if len(buffer) < DATA_HEADER_BYTES:
+        raise StoreError("data file header corrupt")
+    magic = bytes(buffer[0:4])
+    if magic != DATA_MAGIC and magic != _DATA_MAGIC_UNWITNESSED:
         raise StoreError("data file header corrupt")
     generation, count, fence_length, crc = struct.unpack_from("<IIII", buffer, 4)
     if binascii.crc32(memoryview(buffer)[0:16]) & 0xFFFFFFFF != crc:
         raise StoreError("data file header corrupt")
     return generation, count, fence_length
+
+
+def journal_required(buffer):
+    """Whether the data file whose header starts buffer was written with its
+    journal created first (PKD3), so the journal must exist (see DATA_MAGIC)."""
+    return bytes(buffer[0:4]) == DATA_MAGIC
 
 
 def encode_fences(fences):
@@ -344,6 +365,40 @@ def data_records(buffer, start, end, with_values):
         else:
             yield buffer[key_start:value_start], None
         position = record_end
+
+
+def data_slice(buffer, start, end, low, high, count):
+    """[(key, value)] of at most count data records in buffer[start:end]
+    with low <= key < high (high None: no bound), each checked against its
+    CRC: what data_records yields, as one list in one loop (a page read
+    without a generator step per record)."""
+    found = []
+    position = start
+    view = memoryview(buffer)
+    unpack_from = struct.unpack_from
+    crc32 = binascii.crc32
+    while position < end and len(found) < count:
+        if position + DATA_RECORD_HEADER_BYTES > end:
+            raise StoreError("data file truncated")
+        key_length, value_length, crc = unpack_from("<BHI", buffer, position)
+        key_start = position + DATA_RECORD_HEADER_BYTES
+        value_start = key_start + key_length
+        record_end = value_start + value_length
+        if record_end > end:
+            raise StoreError("data file truncated")
+        key = buffer[key_start:value_start]
+        if high is not None and key >= high:
+            break
+        if key >= low:
+            if (
+                crc32(view[key_start:record_end], crc32(view[position : position + 3]))
+                & (0xFFFFFFFF)
+                != crc
+            ):
+                raise StoreError("data record corrupt")
+            found.append((key, buffer[value_start:record_end]))
+        position = record_end
+    return found
 
 
 def data_find(buffer, start, end, key):

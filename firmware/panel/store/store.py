@@ -12,7 +12,11 @@
 #                   a record every ~512 bytes), the records sorted by key.
 #                   Never modified in place.
 #   p<id>_<gen>.j   journal of a partition: change records appended since the
-#                   data file of generation <gen> was written.
+#                   data file of generation <gen> was written. Created (one
+#                   record without entries) before that data file is renamed
+#                   into place, so a data file without its journal shows a
+#                   deleted journal (records.DATA_MAGIC; older stores' data
+#                   files, PKD2, had theirs made at the first append).
 #   batch.log       intent record of a batch that spans partitions, present
 #                   only while such a batch is being applied.
 #
@@ -66,10 +70,15 @@
 # Damage (a flipped byte, a truncated or deleted file: what flash wear or a
 # bad write leaves, never a power cut) is survived, never made worse:
 # - open() checks every partition's files (CHECK_ON_OPEN); a read that meets
-#   damage later does the same for its partition. A damaged partition is
-#   fenced: its intact records (each has its own CRC) are still served from
-#   the damaged files, what is lost is reported with the partition's key
-#   range (health(), damage_found()), the other partitions are untouched.
+#   damage later does the same for its partition. A deleted journal, or one
+#   cut below its first record, is damage too (reason "journal missing" /
+#   "journal truncated"; what it held is unknown). A journal cut at a later
+#   record boundary looks exactly like one whose last appends never came:
+#   nothing on flash witnesses that (it would cost a second write per
+#   change). A damaged partition is fenced: its intact records (each has
+#   its own CRC) are still served from the damaged files, what is lost is
+#   reported with the partition's key range (health(), damage_found()), the
+#   other partitions are untouched.
 # - The first write into a fenced range salvages it: its intact records are
 #   written as a fresh partition (new id, one MANIFEST edit, as a split), the
 #   damaged files move to quarantine/, then the write goes ahead as usual.
@@ -403,6 +412,81 @@ class Store:
         scan fail, repeat or reorder a key."""
         return self._iterate(start, stop, reverse, True, skip)
 
+    def page(self, start="", stop=None, skip=0, limit=20):
+        """The first `limit` (key, value) pairs of scan(start, stop,
+        skip=skip), as a list: one page of a list, read with a loop per
+        partition instead of a generator step per record (the same state
+        scan() would show, as it reads each partition once)."""
+        low = records.check_bound(start)
+        high = None if stop is None else records.check_bound(stop)
+        self._check_open()
+        found = []
+        if limit <= 0 or (high is not None and high <= low):
+            return found
+        cursor = low
+        while len(found) < limit:
+            index = self._route(cursor)
+            partition_high = self._high_key(index)
+            if self._skippable(index, cursor, high, skip):
+                skip -= self._counts[index]
+            else:
+                skip = self._partition_page(index, cursor, high, skip, limit, found)
+            if partition_high is None or (high is not None and partition_high >= high):
+                break
+            cursor = partition_high
+        return found
+
+    def _partition_page(self, index, low, high, skip, limit, found):
+        """Append to found (up to limit items in all) the live (key, value)
+        pairs of partition index with low <= key < high, after skipping
+        `skip` of them; returns what is left of skip."""
+        self._load(index)
+        items = None
+        if not self._flags[index] & _DAMAGED:
+            try:
+                items = self._page_items_clean(index, low, high, skip + limit - len(found))
+            except DECODE_ERRORS as error:
+                self._fence(index, str(error))
+        if items is None:
+            items = self._salvaged(index, low, high, True)
+        for key, value in items:
+            if skip > 0:
+                skip -= 1
+                continue
+            if len(found) >= limit:
+                break
+            found.append((key.decode(), value))
+        return skip
+
+    def _page_items_clean(self, index, low, high, wanted):
+        """Sorted [(key, value)]: the first `wanted` live keys of partition
+        index with low <= key < high (at least; a few more may follow)."""
+        journal = self._read_journal(index)
+        pending = records.journal_pending(journal, len(journal), low, high, True)
+        journal = None
+        data, start, end = self._data_from(index, low)
+        # Each journal key can hide at most one data record.
+        items = records.data_slice(data, start, end, low, high, wanted + len(pending))
+        data = None
+        if not pending:
+            return items
+        merged = {}
+        for key, value in items:
+            merged[key] = value
+        for key in pending:
+            merged[key] = pending[key]
+        last = items[-1][0] if len(items) >= wanted + len(pending) else None
+        result = []
+        for key in sorted(merged):
+            value = merged[key]
+            # Past the last data record read, data records not read could
+            # sort between journal keys: stop there.
+            if last is not None and key > last:
+                break
+            if value is not None:
+                result.append((key, value))
+        return result
+
     def keys(self, start="", stop=None, reverse=False, skip=0):
         """Keys with start <= key < stop, in key order (as scan())."""
         return self._iterate(start, stop, reverse, False, skip)
@@ -708,8 +792,11 @@ class Store:
         self._data_sizes = _spliced(
             self._data_sizes, index, array("I", [partition[4] for partition in new_partitions])
         )
+        # Every new partition starts with its empty journal (_replace_with_pieces).
         self._journal_sizes = _spliced(
-            self._journal_sizes, index, array("I", bytes(4 * len(new_partitions)))
+            self._journal_sizes,
+            index,
+            array("I", [records.EMPTY_JOURNAL_BYTES] * len(new_partitions)),
         )
         self._flags = _spliced(self._flags, index, bytearray([_LOADED] * len(new_partitions)))
         self._ids, self._low_keys, self._key_ends = table
@@ -1124,9 +1211,11 @@ class Store:
         generation = 0
         count = 0
         data_size = 0
+        journal_required = False
         header = self._read_file(self._data_name(index), records.DATA_HEADER_BYTES)
         if header is not None:
             generation, count, _ = records.decode_data_header(header)
+            journal_required = records.journal_required(header)
             data_size = self._files.stat(self._path(self._data_name(index)))[6]
         self._generations[index] = generation
         self._data_sizes[index] = data_size
@@ -1137,8 +1226,18 @@ class Store:
         # most MAX_BATCH_BYTES), except when merges keep failing (flash full).
         journal = self._read_file(self._journal_name(index), None)
         journal_size = 0
+        if journal is None and journal_required:
+            # Created before its data file was renamed into place: a power
+            # cut cannot lose it, so it was deleted (what it held is unknown).
+            raise StoreError("journal missing")
         if journal is not None:
             journal_size, last_count = records.journal_valid_length(journal)
+            if journal_size == 0 and journal_required:
+                # Its first record (fsync'd before the data file's rename)
+                # is gone: cut short or damaged, not torn by a power cut.
+                if len(journal) < records.EMPTY_JOURNAL_BYTES:
+                    raise StoreError("journal truncated")
+                raise StoreError("journal record corrupt")
             if last_count is not None:
                 count = last_count
             if journal_size < len(journal):
@@ -1179,9 +1278,21 @@ class Store:
             # a merge writes it before any journal of a later generation.
             if len(self._ids) > 1:
                 return "data file missing"
-            for name in self._journal_names(self._ids[index], None):
-                if not name.endswith("_0.j"):
-                    return "data file missing"
+            names = self._journal_names(self._ids[index], None)
+            first_merge = "p%d_1.j" % self._ids[index]
+            for name in names:
+                if name.endswith("_0.j"):
+                    continue
+                if (
+                    name == first_merge
+                    and names[0].endswith("_0.j")
+                    and self._file_size(name) <= records.EMPTY_JOURNAL_BYTES
+                ):
+                    # Made by the first merge, which a power cut stopped
+                    # before its data file's rename (the journal it merges
+                    # is still there); the next merge overwrites it.
+                    continue
+                return "data file missing"
             return None
         data, start, end = self._read_data(index)
         count = records.decode_data_header(data)[1]
@@ -1217,7 +1328,7 @@ class Store:
             if content[key] is not None:
                 live += 1
         content = None
-        if reason == "data file missing":
+        if reason == "data file missing" or reason == "journal missing":
             lost_records = None  # whatever it held is unknown
         self._counts[index] = live
         self._flags[index] = _LOADED | _DAMAGED
@@ -1351,8 +1462,8 @@ class Store:
     def _read_journal(self, index):
         """The valid bytes of a partition's journal (b"" when empty)."""
         size = self._journal_sizes[index]
-        if size == 0:
-            return b""
+        if size <= records.EMPTY_JOURNAL_BYTES:
+            return b""  # no record with an entry fits: nothing to read
         buffer = self._read_file(self._journal_name(index), size)
         if buffer is None or len(buffer) < size:
             raise StoreError("journal shorter than recorded")
@@ -1599,7 +1710,7 @@ class Store:
             for group in reversed(groups):
                 index = group[0]
                 if reclaim or self._journal_sizes[index] > self._journal_limit(index):
-                    if self._journal_sizes[index]:
+                    if self._journal_sizes[index] > records.EMPTY_JOURNAL_BYTES:
                         self._compact(index)
         except (OSError, StoreFull):
             self._needs_recovery = True
@@ -1693,11 +1804,15 @@ class Store:
         if total + records.DATA_HEADER_BYTES <= self.DATA_SPLIT_BYTES:
             generation = self._generations[index] + 1
             temporary = "p%d.t" % self._ids[index]
+            # The new generation's journal first (see records.DATA_MAGIC):
+            # until the rename it is a file of the next generation that no
+            # read uses, and the next merge overwrites it.
+            self._write_empty_journal(self._ids[index], generation, len(items))
             size = self._write_data_file(temporary, generation, items, 0, len(items))
             self._files.rename(self._path(temporary), self._path(old_data))
             self._generations[index] = generation
             self._data_sizes[index] = size
-            self._journal_sizes[index] = 0
+            self._journal_sizes[index] = records.EMPTY_JOURNAL_BYTES
             self._counts[index] = len(items)
             self._flags[index] = _LOADED
             self._remove_if_present(old_journal)
@@ -1738,6 +1853,8 @@ class Store:
                 new_id = self._next_id
                 self._next_id += 1
                 name = "p%d.d" % new_id
+                pieces.append("p%d_0.j" % new_id)
+                self._write_empty_journal(new_id, 0, end - first)
                 pieces.append(name)
                 size = self._write_data_file(name, 0, items, first, end)
                 new_partitions.append(
@@ -1768,6 +1885,18 @@ class Store:
                 stop += 1
             cuts.append((first, stop))
             first = stop
+
+    def _write_empty_journal(self, partition_id, generation, count):
+        """Create the journal of a data file about to be written: one record
+        without entries (the partition's count), fsync'd. The data file's
+        rename (or MANIFEST commit) that follows makes it the journal that
+        must exist; the directory sync of that rename makes it durable too."""
+        handle = self._files.open(self._path("p%d_%d.j" % (partition_id, generation)), "wb")
+        try:
+            handle.write(records.encode_journal_record(count, []))
+            self._files.fsync(handle)
+        finally:
+            handle.close()
 
     def _write_data_file(self, name, generation, items, first, end):
         """Write items[first:end] as a data file, fsync it; returns its size."""
