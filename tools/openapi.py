@@ -501,7 +501,9 @@ def components():
         "headers: `Request header fields too large`",
         # The simulator's proxy to the adapter emulator (/sim/adapter/...).
         502: "The adapter emulator did not answer",
-        503: "No adapter emulator, or the panel is not started",
+        503: "The heap could not take the request, on any route: `Out of memory` "
+        "(Retry-After; on the simulator's /sim/adapter/ routes also: no adapter "
+        "emulator, or the panel is not started)",
     }
     rules_texts = {
         400: "Invalid JSON, body shape, unknown/read-only/immutable field, missing field, "
@@ -518,13 +520,14 @@ def components():
         "error_code 1507" % DEFAULT_LIMITS["redirect_rules"],
         414: "Request line too long (panel.http_server): error_code 1414",
         431: "Too many or too large request headers (panel.http_server): error_code 1431",
+        503: "The heap could not take the request: error_code 1503, `Out of memory` (Retry-After)",
     }
     responses = {}
     for status, text in basip_texts.items():
-        headers = retry_after if status == 429 else allow if status == 405 else None
+        headers = retry_after if status in (429, 503) else allow if status == 405 else None
         responses["Basip%d" % status] = reply(text, ref("BasipError"), headers)
     for status, text in rules_texts.items():
-        headers = retry_after if status == 429 else allow if status == 405 else None
+        headers = retry_after if status in (429, 503) else allow if status == 405 else None
         responses["Rules%d" % status] = reply(text, ref("RuleError"), headers)
     return {"schemas": schemas, "securitySchemes": security, "responses": responses}
 
@@ -605,6 +608,8 @@ class Doc:
         # header bytes before any route (panel.http_server).
         codes.add(414)
         codes.add(431)
+        # A heap that cannot take the request (api.router.out_of_memory).
+        codes.add(503)
         for status in sorted(codes):
             if str(status) not in responses:
                 responses[str(status)] = error_ref(contract, status)

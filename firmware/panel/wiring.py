@@ -32,7 +32,7 @@ from panel.api import (
     web_page,
 )
 from panel.api.common import REDIRECT_RULES_PREFIX, error_for, error_for_path
-from panel.api.router import PanelApp
+from panel.api.router import PanelApp, out_of_memory
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
@@ -388,6 +388,12 @@ def build_app(services, public_prefixes=(), body_bytes=None):
     @app.errorhandler(StoreFull)
     async def store_full(request, exc):
         return error_for(request, 507).answer()
+
+    # The heap ran out outside a route (the credentials check reads the
+    # store): 503 in the path's shape, never microdot's 500.
+    @app.errorhandler(MemoryError)
+    async def memory_error(request, exc):
+        return out_of_memory(request)
 
     @app.errorhandler(413)
     async def too_large(request):

@@ -272,3 +272,22 @@ async def test_deep_json_is_a_400_on_every_body_route():
         assert response.json["error_code"] == 1400
     finally:
         harness.close()
+
+
+async def test_a_memory_error_in_the_credentials_check_is_503_not_500():
+    harness = limited_harness("limits-heap")
+    try:
+        accounts = harness.services.accounts
+
+        def starved(request):
+            raise MemoryError("memory allocation failed")
+
+        real = accounts.authenticate
+        accounts.authenticate = starved
+        response = await harness.call("GET", "/api/v1/forward/items")
+        assert (response.status_code, response.json) == (503, {"error": "Out of memory"})
+        accounts.authenticate = real
+        response = await harness.call("GET", "/api/v1/forward/items")
+        assert response.status_code == 200
+    finally:
+        harness.close()

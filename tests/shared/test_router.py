@@ -112,3 +112,20 @@ def test_routes_share_their_method_tuples():
     assert first[0] == ("GET", "POST")
     assert first[0] is second[0]
     assert (first[1].url_pattern, first[2]) == ("/a", handler)
+
+
+async def test_memory_error_answers_503_in_the_contract_shape():
+    app = _app()
+
+    async def starved(request):
+        raise MemoryError("memory allocation failed, allocating 4453 bytes")
+
+    app.route("/api/v1/forward/items", methods=["GET"])(starved)
+    app.route("/rest/v1/uc/redirectrules", methods=["GET"])(starved)
+    client = TestClient(app)
+    response = await client.get("/api/v1/forward/items")
+    assert (response.status_code, response.json) == (503, {"error": "Out of memory"})
+    assert response.headers["Retry-After"] == "1"
+    response = await client.get("/rest/v1/uc/redirectrules")
+    assert response.status_code == 503
+    assert response.json == {"error_code": 1503, "error_message": "Out of memory"}

@@ -359,3 +359,39 @@ def test_page_is_the_first_items_of_the_scan():
                         )
     assert len(store._ids) > 2
     assert store.page(_forward_key(5), _forward_key(5)) == []
+
+
+class StarvedMergeStore(SmallStore):
+    # A small board's heap runs out in the merge after a change is on flash
+    # (a merge reads its whole partition: the largest allocation of a write).
+    starve = False
+
+    def _compact(self, *args, **kwargs):
+        if self.starve:
+            raise MemoryError("memory allocation failed")
+        return SmallStore._compact(self, *args, **kwargs)
+
+
+def test_a_memory_error_in_the_merge_does_not_fail_the_stored_change():
+    store = _opened("store-heap", StarvedMergeStore)
+    for number in range(40):
+        store.put(_forward_key(number), b"queue %d" % number)
+    store.starve = True
+    # Enough changes to one partition that its journal must merge.
+    for round_number in range(30):
+        store.put(_forward_key(7), b"changed %d" % round_number)
+    store.starve = False
+    assert store.get(_forward_key(7)) == b"changed 29"
+    for number in range(40):
+        if number != 7:
+            assert store.get(_forward_key(number)) == b"queue %d" % number
+    store.put(_forward_key(40), b"after")
+    assert store.count() == 41
+    directory = store._directory
+    store.close()
+    reopened = SmallStore(directory)
+    reopened.open()
+    assert reopened.get(_forward_key(7)) == b"changed 29"
+    assert reopened.count() == 41
+    assert reopened.health()["state"] == "ok"
+    reopened.close()

@@ -8,9 +8,12 @@
 # is one tuple and one small pattern (no regex), a static path is found by a
 # dict lookup, and only the few patterns with <name> segments are tried.
 #
-# Every handler also answers ApiError in its contract's shape and StoreFull as
-# 507 (one guard for the app, instead of a wrapper closure per route): microdot
-# would print a traceback for each such expected error before its handler.
+# Every handler also answers ApiError in its contract's shape, StoreFull as
+# 507 and MemoryError as 503 (one guard for the app, instead of a wrapper
+# closure per route): microdot would print a traceback for each such expected
+# error before its handler, and answer a MemoryError 500.
+import gc
+
 from microdot import Microdot
 
 from panel.api.common import error_for
@@ -171,3 +174,17 @@ class PanelApp(Microdot):
             # Nothing of the change was stored (the store's promise): the
             # client is told so, never with a 5xx that hides a write.
             return error_for(request, 507).answer()
+        except MemoryError:
+            return out_of_memory(request)
+
+
+# How long a client waits before it asks again after a 503 (s).
+RETRY_AFTER_S = "1"
+
+
+def out_of_memory(request):
+    """The 503 of a request the heap could not take, in its contract's shape.
+    The store rebuilds its RAM state from its files at its next call when a
+    write met the MemoryError (store.Store._guarded_apply)."""
+    gc.collect()
+    return error_for(request, 503).answer({"Retry-After": RETRY_AFTER_S})

@@ -50,6 +50,9 @@ _BASIP_TEXTS = {
     414: "Request line too long",
     431: "Request header fields too large",
     500: "Internal error",
+    # [D] the heap could not take the request (a board's heap is a few
+    # hundred KB, and fragmented): try again; Retry-After says when.
+    503: "Out of memory",
     # [D] the flash is full: the change was not stored (deletes still work).
     507: "Storage full",
 }

@@ -169,6 +169,7 @@ _MESSAGES = {
     431: "Request header fields too large",
     415: "Unsupported media type",
     500: "Internal error",
+    503: "Out of memory",  # [D] as the BAS-IP routes' (core.errors)
     507: "Rule storage full",
 }
 MSG_INVALID_JSON = "Invalid JSON"

@@ -582,7 +582,14 @@ class Store:
         for _, value in entries:
             if value is not None:
                 deletes_only = False
-        self._guarded_apply(entries, deletes_only)
+        try:
+            self._guarded_apply(entries, deletes_only)
+        except MemoryError:
+            # A small board's heap ran out part way, where an OSError could
+            # have struck: the RAM table is rebuilt from the files at the next
+            # call, as after a failed write.
+            self._needs_recovery = True
+            raise
 
     def clear(self):
         """Remove every key (factory reset); durable on return."""
@@ -647,6 +654,7 @@ class Store:
                 if is_full_error(error):
                     raise StoreFull("flash full: change not stored") from None
                 raise
+
         # Deletes. With the reserve released (an earlier delete needed it),
         # each one also merges what it wrote to, so deletes free room instead
         # of filling the flash with tombstones, until the reserve fits again.
@@ -1705,14 +1713,17 @@ class Store:
         # The change is durable now: a merge that fails (flash full) must
         # not make it look failed. The journal just stays longer; the next
         # write to the partition tries again, after the state is reloaded
-        # from the files (the failed merge may have committed part way).
+        # from the files (the failed merge may have committed part way). A
+        # merge reads its whole partition: on a small board's heap it is the
+        # likeliest step to meet a MemoryError, which must not fail the
+        # stored change either.
         try:
             for group in reversed(groups):
                 index = group[0]
                 if reclaim or self._journal_sizes[index] > self._journal_limit(index):
                     if self._journal_sizes[index] > records.EMPTY_JOURNAL_BYTES:
                         self._compact(index)
-        except (OSError, StoreFull):
+        except (OSError, StoreFull, MemoryError):
             self._needs_recovery = True
         return deleted
 
