@@ -5,8 +5,9 @@
 # regular expression; and it finds a route by trying every pattern in order.
 # On the 64-bit unix port that is about 300 bytes per route before the first
 # request and about 500 after it, for the panel's 60-odd routes. Here a route
-# is one tuple and one small pattern (no regex), a static path is found by a
-# dict lookup, and only the few patterns with <name> segments are tried.
+# is one tuple (and a small pattern object, no regex, for the few with <name>
+# segments), a static path is found by a dict lookup, and only those few
+# patterns are tried.
 #
 # Every handler also answers ApiError in its contract's shape, StoreFull as
 # 507 and MemoryError as 503 (one guard for the app, instead of a wrapper
@@ -114,7 +115,7 @@ class PanelApp(Microdot):
             self._static[path] = [known, index]
         else:
             known.append(index)
-            self._static[path] = known  # the list of earlier patterns is new
+            self._static[path] = known  # new when it is the earlier patterns
 
     def _matches(self, path):
         """(route index, url args) of the routes matching path, in
@@ -185,6 +186,6 @@ RETRY_AFTER_S = "1"
 def out_of_memory(request):
     """The 503 of a request the heap could not take, in its contract's shape.
     The store rebuilds its RAM state from its files at its next call when a
-    write met the MemoryError (store.Store._guarded_apply)."""
+    write met the MemoryError (store.Store.write_batch)."""
     gc.collect()
     return error_for(request, 503).answer({"Retry-After": RETRY_AFTER_S})
