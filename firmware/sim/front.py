@@ -102,7 +102,9 @@ def register(app, panel, relay_pins):
         listener = agent._listener
         return {
             "ua": agent.counters,
-            "stream": None if stream is None else stream.counters,
+            "stream": None
+            if stream is None
+            else dict(stream.counters, keepalive_ms=stream.keepalive_ms),
             "listener": None if listener is None else listener.counters,
         }
 

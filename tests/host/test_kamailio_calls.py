@@ -180,6 +180,20 @@ def test_the_resident_hangs_up_through_a_plain_rfc3261_kamailio(tmp_path, panel,
 
 
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
+def test_the_resident_hangs_up_through_an_rfc5626_outbound_kamailio(
+    tmp_path, panel, voices, transport
+):
+    # RFC 5626: the panel's INVITE has ;ob in its Contact, kamailio's
+    # outbound module puts a flow token in its Record-Route, and the BYE of
+    # the dialog goes down the panel's registered connection.
+    kamailio = Kamailio(tmp_path / "outbound", nat_helper=False, outbound=True)
+    sip = resident_hangs_up(tmp_path, panel, voices, transport, kamailio)
+    assert sip["stream"]["connects"] == 1, sip
+    if transport == "tcp":
+        assert sip["listener"]["accepted"] == 0, sip  # the flow took it, not our listener
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_the_resident_hangs_up_through_a_kamailio_accepting_via_aliases(
     tmp_path, panel, voices, transport
 ):

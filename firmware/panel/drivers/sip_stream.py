@@ -10,6 +10,7 @@
 #   stream.sendto(data, address)   connects first when needed (a task)
 #   stream.readable(), stream.recvfrom(size), stream.setblocking(flag)
 #   stream.close()                 the task ends, the connection closes
+#   stream.set_keepalive_ms(ms)    the ping interval (the registrar's Flow-Timer)
 #   stream.counters                connects, drops, pings, pongs,
 #                                  pong_timeouts, framing_errors
 #   on_drop()                      called when a connection that was up goes
@@ -108,6 +109,13 @@ class StreamTransport:
         self._task = None
         self._wake = None
         self._closed = False
+
+    def set_keepalive_ms(self, interval_ms):
+        """A new ping interval (a registrar's Flow-Timer), from the next ping."""
+        if interval_ms != self.keepalive_ms:
+            self.keepalive_ms = interval_ms
+            if self._wake is not None:
+                self._wake.set()
 
     # -- the socket-like side the user agent polls ---------------------------
     def setblocking(self, flag):

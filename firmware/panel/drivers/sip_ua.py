@@ -621,6 +621,7 @@ class SipUserAgent(PolledSocket):
                     return
                 if current:
                     registration.registered = True
+                    self._apply_flow_timer(response)
                     delay = refresh_delay_s(self._granted_expiry(response, registration.expires))
                     self._set_timer("register", delay * 1000, self._start_registration)
                     self._set_status("OK")
@@ -633,6 +634,17 @@ class SipUserAgent(PolledSocket):
             self._set_timer(
                 "register", min(interval, _REGISTER_RETRY_S) * 1000, self._start_registration
             )
+
+    def _apply_flow_timer(self, response):
+        # RFC 5626 4.4.1: a registrar's Flow-Timer (seconds) sets the ping
+        # interval: 80 % of it (the RFC's lowest), never beyond the default.
+        stream = self._stream
+        value = response.get("flow-timer", "")
+        if stream is None or not value.isdigit() or int(value) == 0:
+            return
+        from panel.drivers.sip_stream import KEEPALIVE_MS
+
+        stream.set_keepalive_ms(min(int(value) * 800, KEEPALIVE_MS))
 
     def _granted_expiry(self, response, requested):
         # The registrar's answer: our Contact's expires parameter, or Expires.
