@@ -105,7 +105,9 @@ def register(app, panel, relay_pins):
             "stream": None
             if stream is None
             else dict(stream.counters, keepalive_ms=stream.keepalive_ms),
-            "listener": None if listener is None else listener.counters,
+            "listener": None
+            if listener is None
+            else dict(listener.counters, listening=listener.listening()),
         }
 
     app.route("/sim/sip", methods=["GET"])(sip_state)

@@ -206,11 +206,6 @@ def test_the_resident_hangs_up_through_a_kamailio_accepting_via_aliases(
         assert sip["listener"]["accepted"] == 0, sip  # the registered connection took it
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="seen here: with the account on tcp/tls an allow-listed caller's UDP INVITE "
-    "gets no response at all (sip_ua sends everything over the stream); being fixed elsewhere",
-)
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_an_allow_listed_udp_caller_while_the_account_is_on_a_stream(
     tmp_path, kamailio, voices, transport

@@ -340,17 +340,15 @@ def test_the_panel_registers_over_tcp_and_takes_requests_on_its_sip_port(tmp_pat
             panel.request("POST", "/api/v1/device/sip/enable", {"sip_enable": True}).status == 200
         )
         kamailio.wait_for(
-            lambda: (
-                ("tcp", "127.0.0.1:%d" % port) in kamailio.registrations("100001")
-                or any(proto == "tcp" for proto, _ in kamailio.registrations("100001"))
-            ),
+            lambda: any(proto == "tcp" for proto, _ in kamailio.registrations("100001")),
             20,
             "the panel registered over tcp",
         )
         deadline = time.monotonic() + 10
         while True:
             sip = panel.request("GET", "/sim/sip", auth=None).json
-            if sip["listener"] is not None and sip["stream"]["keepalive_ms"] == 800:
+            listener = sip["listener"] or {}
+            if listener.get("listening") and sip["stream"]["keepalive_ms"] == 800:
                 break
             assert time.monotonic() < deadline, sip
             time.sleep(0.05)

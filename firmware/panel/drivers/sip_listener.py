@@ -11,6 +11,7 @@
 #   listener.start()             binds and accepts (a task; needs a loop)
 #   listener.receive()           (data, (ip, port), connection) or None
 #   listener.readable()          True when a message waits
+#   listener.listening()         True once bound
 #   listener.close()             stops accepting, closes every connection
 #   listener.counters            accepted, refused, idle_closed,
 #                                framing_errors, pings, listen_errors
@@ -112,6 +113,9 @@ class StreamListener:
         self._server = None
         self._task = None
         self._closed = False
+
+    def listening(self):
+        return self._server is not None
 
     def start(self):
         if self._task is None and self._server is None:
