@@ -40,9 +40,9 @@ sipp:
 # their own config; RUNLEVEL=1 keeps the package's service from starting.
 voip-peers:
 	@{ command -v baresip >/dev/null 2>&1 && command -v kamailio >/dev/null 2>&1 && \
-	   ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1; } || { \
-	  echo "installing baresip, kamailio and kamailio-tls-modules with apt-get"; \
-	  (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq baresip kamailio kamailio-tls-modules) >/dev/null; }
+	   ls /usr/lib/*/kamailio/modules/tls.so /usr/lib/*/kamailio/modules/outbound.so >/dev/null 2>&1; } || { \
+	  echo "installing baresip, kamailio, kamailio-tls-modules and kamailio-outbound-modules with apt-get"; \
+	  (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq baresip kamailio kamailio-tls-modules kamailio-outbound-modules) >/dev/null; }
 
 # The browser of the web page's tests: Debian's headless Chromium and its
 # WebDriver (Selenium, from requirements.txt, drives it).

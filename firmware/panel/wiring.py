@@ -247,6 +247,20 @@ class Panel:
     def _now_ms(self):
         return self.services.clock.now_ms()
 
+    def _instance_id(self):
+        # The RFC 5626 instance of the SIP registrations: the serial number of
+        # the board file, or (a placeholder there) the chip's unique ID, so
+        # that no two panels share one.
+        serial = self.board.get("device_serial_number") or ""
+        if serial not in ("", "unknown", "set-at-deploy"):
+            return serial
+        try:
+            import machine
+
+            return "chip-" + "".join("%02x" % byte for byte in machine.unique_id())
+        except (ImportError, AttributeError, OSError):
+            return None  # the UA derives one from its address
+
     def _host_address(self):
         # HOSTNAME of the event lines (spec 10.2): the address SIP is bound
         # to, else the HTTP one; a wildcard says nothing, so it is the board's.
@@ -276,7 +290,9 @@ class Panel:
         if self.parts.sip_socket is not None:
             sock, address = self.parts.sip_socket()
             self._sip_socket = sock
-            self.sip_user_agent = SipUserAgent(sock, address, on_event=self._on_sip_event)
+            self.sip_user_agent = SipUserAgent(
+                sock, address, on_event=self._on_sip_event, instance_id=self._instance_id()
+            )
             self.sip_user_agent.start()
             self.calls.sip = self.sip_user_agent
             services.sip.attach(self.sip_user_agent)

@@ -12,6 +12,9 @@
 # GET  /sim/call               the call: state, apartment, targets and their states,
 #                              who answered, door openings, redirects, last call
 # POST /sim/call/hangup        the visitor hangs up -> the call; 409 when idle
+# GET  /sim/sip                the SIP user agent's counters: {"ua": {...},
+#                              "stream": the account connection's or null,
+#                              "listener": the TCP listener's or null}
 # GET  /sim/heap               the interpreter's heap after a collection, bytes:
 #                              {"alloc", "free", "peak"} (peak: the highest
 #                              alloc sampled since /sim/heap/reset); zeros on
@@ -90,6 +93,24 @@ def register(app, panel, relay_pins):
         return calls.describe()
 
     app.route("/sim/call/hangup", methods=["POST"])(hangup)
+
+    async def sip_state(request):
+        agent = panel.sip_user_agent
+        if agent is None:
+            return _error(503, "No SIP user agent")
+        stream = agent._stream
+        listener = agent._listener
+        return {
+            "ua": agent.counters,
+            "stream": None
+            if stream is None
+            else dict(stream.counters, keepalive_ms=stream.keepalive_ms),
+            "listener": None
+            if listener is None
+            else dict(listener.counters, listening=listener.listening()),
+        }
+
+    app.route("/sim/sip", methods=["GET"])(sip_state)
 
     heap = {"peak": 0, "task": None}
 

@@ -169,7 +169,12 @@ async def test_register_over_tls_with_our_ca(tmp_path):
         await _until(lambda: ua.status()["sip_status"] == "OK")
         register = received[0]
         assert register.top_via().transport == "TLS"
-        assert register.get("contact").endswith(";transport=tls>")
+        # RFC 5626 4.2.1: the flow's instance and reg-id, outbound supported.
+        contact = register.get("contact")
+        assert ';transport=tls>;+sip.instance="<urn:uuid:' in contact, contact
+        assert contact.endswith(";reg-id=1"), contact
+        assert register.get("supported") == "outbound, path"
+        assert "alias" in register.top_via().parameters
         # A CA that did not sign the server's certificate: no connection, ERROR.
         other = tmp_path / "other"
         other.mkdir()

@@ -15,6 +15,9 @@ its own at its Contact, so (as kamailio's sample config does for clients
 behind NAT) REGISTERs store the connection's source as the binding's
 `received` address and dialog-forming requests get a Contact alias, so that
 requests to the client take the connection it keeps open.
+With nat_helper=False the script routes plainly by the Contact (RFC 3261);
+accept_aliases=True then lets a Via ;alias (RFC 5923) name the connection,
+outbound=True loads the outbound module (RFC 5626 flow tokens in Record-Route).
 
 registered(user) tells whether usrloc holds a binding (kamailio's log line of
 the routing script: "saved <user>"); log() returns the log.
@@ -136,12 +139,16 @@ onreply_route {
 
 
 class Kamailio:
-    def __init__(self, work_dir, certificates=True, nat_helper=True):
+    def __init__(
+        self, work_dir, certificates=True, nat_helper=True, accept_aliases=False, outbound=False
+    ):
         self.directory = os.path.join(str(work_dir), "kamailio")
         self.port = free_udp_tcp_port()  # UDP and TCP
         self.tls_port = free_tcp_port()
         self.certificates = certificates
         self.nat_helper = nat_helper
+        self.accept_aliases = accept_aliases
+        self.outbound = outbound
         self.ca_file = None
         self.log_file = os.path.join(self.directory, "kamailio.log")
         self.process = None
@@ -158,6 +165,9 @@ class Kamailio:
             "auto_aliases=no",
             "dns=no",
             "rev_dns=no",
+            # RFC 5923: a Via ;alias maps the client's host:port to the
+            # connection it came on (kamailio's default is no).
+            "tcp_accept_aliases=%s" % ("yes" if self.accept_aliases else "no"),
             "listen=udp:127.0.0.1:%d" % self.port,
             "listen=tcp:127.0.0.1:%d" % self.port,
         ]
@@ -168,6 +178,11 @@ class Kamailio:
         ]
         if self.certificates:
             lines.append('loadmodule "tls.so"')
+        if self.outbound:
+            # RFC 5626 edge proxy: record_route() puts a flow token in the
+            # Record-Route of a request whose Contact has ;ob, loose_route()
+            # sends later requests of the dialog down that flow.
+            lines.append('loadmodule "outbound.so"')
         for module in (
             "tm", "sl", "rr", "pv", "maxfwd", "usrloc", "registrar", "textops",
             "siputils", "xlog", "sanity", "nathelper", "ctl",
@@ -183,6 +198,13 @@ class Kamailio:
         ]
         if self.certificates:
             lines.append('modparam("tls", "config", "%s/tls.cfg")' % self.directory)
+        if self.outbound:
+            # RFC 5626 registrations accepted, with Flow-Timer: 1 in the 200
+            # (the client's keep-alive interval, seconds: short for the tests).
+            lines += [
+                'modparam("registrar", "outbound_mode", 1)',
+                'modparam("registrar", "flow_timer", 1)',
+            ]
         routing = ROUTING
         if not self.nat_helper:
             # Plain RFC 3261 routing: requests to a client go to its Contact as written.

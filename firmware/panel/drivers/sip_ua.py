@@ -25,6 +25,9 @@ ua = SipUserAgent(transport, local_address=None, on_event=None, unix_time=None,
                    socket.getaddrinfo).
     clock          callable() -> ms ticks (default compat.ticks_ms); tests
                    pass their own to drive the RFC 3261 timers.
+    instance_id    the device serial number (board file): the stable
+                   RFC 5626 +sip.instance of the registrations over TCP/TLS
+                   (proto.sip_outbound.instance_urn).
 ua.start()                 start the polling task (needs a running loop)
 ua.stop()                  cancel it (the socket stays open: its owner closes it)
 ua.poll(now)               one round (receive, timers); the task calls it every
@@ -60,6 +63,16 @@ outgoing calls use one connection (drivers.sip_stream); the UDP socket is
 still polled, so a peer may call the panel there (an incoming call answers
 on the transport its INVITE came on, connection or socket, for its whole
 dialog: each transaction and timer remembers the transport it started on).
+Over TCP/TLS the UA registers as RFC 5626 says (Contact with +sip.instance
+and reg-id=1, Supported: outbound, path; ;ob in the Contact of its
+dialog-forming requests and answers; Via with ;alias, RFC 5923), so a proxy
+that supports outbound or connection aliases sends requests down the
+registered connection; that connection is kept alive with CRLF pings and a
+drop makes the UA register again at once. For proxies that route plainly by
+the Contact, a TCP account also listens on TCP at the SIP port (same number
+as UDP: RFC 3261 18.1.1, drivers.sip_listener) and takes requests from the
+connections a proxy opens there. (TLS has no such listener: the panel has
+no server certificate.)
 Garbage datagrams are counted in ua.counters and dropped, or answered with the
 RemoteError's status when the request is readable enough; nothing raises out
 of poll(). Socket and heap errors (a MemoryError in recvfrom, say) are counted
@@ -70,7 +83,7 @@ off and goes on (drivers.polled_socket).
 from panel.compat import const, print_exception, ticks_add, ticks_diff, ticks_ms, urandom
 from panel.drivers import sockets
 from panel.drivers.polled_socket import PolledSocket
-from panel.proto import digest, rtp, sdp, sip_message
+from panel.proto import digest, rtp, sdp, sip_message, sip_outbound
 from panel.proto.sip_message import MAX_DATAGRAM, Dialog, LocalError, RemoteError, SipMessage, Via
 from panel.proto.sip_transaction import (
     T1,
@@ -97,6 +110,11 @@ _LINGERING_STATES = ("completed", "confirmed")
 _MAX_CALLS = const(16)
 # Wait after a failed registration before trying again (seconds, upper bound).
 _REGISTER_RETRY_S = const(30)
+# RFC 5626 4.4.1: a failed flow is registered again at once, but not more
+# often than this (a proxy closing every connection must not be flooded).
+_FLOW_RECOVERY_MS = const(30000)
+# RFC 5626 4.2.1: the one flow the panel registers.
+_REG_ID = "1"
 # [D] When a registration is refreshed, and how long a REGISTER may take.
 # The binding must never outlive what sip/status says: with a refresh at 90 %
 # of a 30 s grant and the 32 s Timer F of RFC 3261, a registrar that went
@@ -255,10 +273,13 @@ class SipUserAgent(PolledSocket):
         random_bytes=None,
         resolve=None,
         clock=None,
+        instance_id=None,
     ):
         self.transport = sockets.wrap(transport)
         self._udp = self.transport
         self._stream = None  # drivers.sip_stream.StreamTransport for tcp / tls
+        self._listener = None  # drivers.sip_listener.StreamListener for tcp
+        self._flow_recovered_at = None  # ticks of the last re-registration after a drop
         self.clock = clock or ticks_ms
         if local_address is None:
             local_address = self.transport.local_address
@@ -266,6 +287,7 @@ class SipUserAgent(PolledSocket):
             raise LocalError("the UA needs the address its socket is bound to")
         local_address = sockets.address_tuple(local_address)
         self.local_address = (local_address[0], int(local_address[1]))
+        self.instance_urn = sip_outbound.instance_urn(instance_id or "%s:%d" % self.local_address)
         self.on_event = on_event
         self.unix_time = unix_time or _default_unix_time
         self.random_bytes = random_bytes or urandom
@@ -299,6 +321,17 @@ class SipUserAgent(PolledSocket):
     def now_ms(self):
         return self.clock()
 
+    def start(self):
+        PolledSocket.start(self)
+        if self._listener is not None:
+            self._listener.start()
+
+    def stop(self):
+        PolledSocket.stop(self)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
     def poll(self, now):
         """Read waiting datagrams, then fire due timers. Never raises."""
         self._now = now
@@ -314,6 +347,17 @@ class SipUserAgent(PolledSocket):
             # call the panel's UDP port: read it too, and answer on it. (Asked
             # first, so an idle poll still allocates nothing.)
             self._through(self._udp, self._poll_udp, now)
+        listener = self._listener
+        if listener is not None and listener.readable():
+            # Requests a proxy sent over a connection it opened to our TCP
+            # port: each is handled (and answered) on its own connection.
+            for _ in range(_MAX_DATAGRAMS_PER_POLL):
+                received = listener.receive()
+                if received is None:
+                    break
+                self._through(
+                    received[2], self._guarded, self.receive_datagram, received[0], received[1], now
+                )
         # Timers only when something may be due: an idle poll (registered, no
         # transaction open) then allocates nothing, not even the bound method
         # _guarded would take.
@@ -415,6 +459,10 @@ class SipUserAgent(PolledSocket):
         """UDP, or one TCP/TLS connection to the registrar's address (the
         outbound proxy when set, else the proxy) as the account says."""
         kind = settings.get("transport") or "udp"
+        if kind == "tcp":
+            self._open_listener()
+        else:
+            self._close_listener()
         if kind not in ("tcp", "tls"):
             self._close_stream()
             return
@@ -434,9 +482,48 @@ class SipUserAgent(PolledSocket):
 
         self._close_stream()
         self._stream = StreamTransport(
-            host, port, kind == "tls", tls.get("ca_file", ""), tls.get("verify", True)
+            host,
+            port,
+            kind == "tls",
+            tls.get("ca_file", ""),
+            tls.get("verify", True),
+            on_drop=self._on_flow_drop,
         )
         self.transport = self._stream
+
+    def _open_listener(self):
+        if self._listener is not None:
+            return
+        from panel.drivers.sip_listener import StreamListener
+
+        self._listener = StreamListener(self.local_address[0], self.local_address[1])
+        if self._task is not None:
+            self._listener.start()
+
+    def _close_listener(self):
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _on_flow_drop(self):
+        """The registered connection went down (RFC 5626 4.4.1: the flow
+        failed): register again now, so that requests to the panel find the
+        new one; at most once per _FLOW_RECOVERY_MS (else at the refresh)."""
+        registration = self._registration
+        if registration is None or not registration.registered:
+            return  # not registered: the retry timer is already running
+        now = self.clock()
+        last = self._flow_recovered_at
+        if last is not None and ticks_diff(now, last) < _FLOW_RECOVERY_MS:
+            return
+        self._flow_recovered_at = now
+        self._now = now
+        saved = self.transport
+        self.transport = self._stream or self._udp
+        try:
+            self._set_timer("register", 0, self._start_registration)
+        finally:
+            self.transport = saved
 
     def _close_stream(self):
         if self._stream is not None:
@@ -445,7 +532,8 @@ class SipUserAgent(PolledSocket):
         self.transport = self._udp
 
     def _reliable(self):
-        return self._stream is not None and self.transport is self._stream
+        # The account's connection, or one a peer opened to our TCP port.
+        return self.transport is not self._udp
 
     def _send_unregister(self, registration):
         registration.authenticated = False
@@ -483,9 +571,11 @@ class SipUserAgent(PolledSocket):
         request.add("to", address)
         request.add("call-id", registration.call_id)
         request.add("cseq", "%d REGISTER" % registration.sequence)
-        request.add("contact", self._contact(settings["user"]))
+        request.add("contact", self._contact(settings["user"], registering=True))
         request.add("expires", str(expires))
         request.add("allow", ALLOW)
+        if self._on_flow():
+            request.add("supported", "outbound, path")
         request.add("user-agent", USER_AGENT)
         if authorization:
             request.add(authorization[0], authorization[1])
@@ -531,6 +621,7 @@ class SipUserAgent(PolledSocket):
                     return
                 if current:
                     registration.registered = True
+                    self._apply_flow_timer(response)
                     delay = refresh_delay_s(self._granted_expiry(response, registration.expires))
                     self._set_timer("register", delay * 1000, self._start_registration)
                     self._set_status("OK")
@@ -543,6 +634,17 @@ class SipUserAgent(PolledSocket):
             self._set_timer(
                 "register", min(interval, _REGISTER_RETRY_S) * 1000, self._start_registration
             )
+
+    def _apply_flow_timer(self, response):
+        # RFC 5626 4.4.1: a registrar's Flow-Timer (seconds) sets the ping
+        # interval: 80 % of it (the RFC's lowest), never beyond the default.
+        stream = self._stream
+        value = response.get("flow-timer", "")
+        if stream is None or not value.isdigit() or int(value) == 0:
+            return
+        from panel.drivers.sip_stream import KEEPALIVE_MS
+
+        stream.set_keepalive_ms(min(int(value) * 800, KEEPALIVE_MS))
 
     def _granted_expiry(self, response, requested):
         # The registrar's answer: our Contact's expires parameter, or Expires.
@@ -634,6 +736,8 @@ class SipUserAgent(PolledSocket):
         request.add("cseq", "%d INVITE" % call.sequence)
         request.add("contact", self._contact(user))
         request.add("allow", ALLOW)
+        if self._on_flow():
+            request.add("supported", "outbound")
         request.add("user-agent", USER_AGENT)
         if authorization:
             request.add(authorization[0], authorization[1])
@@ -1151,22 +1255,32 @@ class SipUserAgent(PolledSocket):
     def _transport_name(self):
         if not self._reliable():
             return "UDP"
-        return "TLS" if self._stream.tls else "TCP"
+        return "TLS" if getattr(self.transport, "tls", False) else "TCP"
+
+    def _on_flow(self):
+        """True while sending over the account's own (registered) connection."""
+        return self._stream is not None and self.transport is self._stream
 
     def _via(self):
         host, port = self.local_address
-        return Via(
-            self._transport_name(),
-            host,
-            port,
-            {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""},
-        )
+        parameters = {"branch": sip_message.new_branch(self.random_bytes(8)), "rport": ""}
+        if self._on_flow():
+            # RFC 5923: the proxy may send its requests for host:port down
+            # this connection (kamailio: tcp_accept_aliases).
+            parameters["alias"] = ""
+        return Via(self._transport_name(), host, port, parameters)
 
-    def _contact(self, user):
+    def _contact(self, user, registering=False):
         contact = "sip:%s@%s:%d" % (user, self.local_address[0], self.local_address[1])
         if self._reliable():
             contact += ";transport=" + self._transport_name().lower()
-        return "<%s>" % contact
+        if not self._on_flow():
+            return "<%s>" % contact
+        if registering:
+            # RFC 5626 4.2.1: this device's flow, the same after every reboot.
+            return '<%s>;+sip.instance="<%s>";reg-id=%s' % (contact, self.instance_urn, _REG_ID)
+        # RFC 5626 4.3: requests in this dialog come back over the flow.
+        return "<%s;ob>" % contact
 
 
 # Requests from peers and who answers them; any other method gets 405.
