@@ -1654,6 +1654,16 @@ def web_operations(doc):
         errors=(400, 502, 503),
         origin="simulator",
     )
+    doc.add(
+        "/sim/sip",
+        "get",
+        "The SIP user agent's counters, its TCP/TLS stream's and its TCP listener's",
+        "Simulator",
+        ok_json(obj({"ua": {"type": "object"}, "stream": {}, "listener": {}})),
+        public=True,
+        errors=(503,),
+        origin="simulator",
+    )
     heap = obj({"peak": integer(0), "alloc": integer(0), "free": integer(0)})
     doc.add(
         "/sim/heap",

@@ -15,6 +15,9 @@
 # GET  /sim/sip                the SIP user agent's counters: {"ua": {...},
 #                              "stream": the account connection's or null,
 #                              "listener": the TCP listener's or null}
+# GET  /sim/sip                the SIP user agent's counters, its TCP/TLS
+#                              stream's (with keepalive_ms) and its TCP
+#                              listener's (with listening); 503 without SIP
 # GET  /sim/heap               the interpreter's heap after a collection, bytes:
 #                              {"alloc", "free", "peak"} (peak: the highest
 #                              alloc sampled since /sim/heap/reset); zeros on
