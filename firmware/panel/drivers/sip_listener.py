@@ -29,17 +29,13 @@ import asyncio
 
 from panel.compat import EAGAIN, const, print_exception
 from panel.drivers import sockets
-from panel.drivers.sip_stream import keepalive_head
-from panel.proto import sip_message
-from panel.proto.sip_message import RemoteError
+from panel.drivers.sip_stream import keepalive_head, queue_messages
 
 # A proxy or two and a monitor calling in; each connection costs its buffers.
 MAX_CONNECTIONS = const(4)
 # A connection with no traffic for this long is closed [D]; kamailio's own
 # tcp_connection_lifetime is 120 s, and a peer reconnects when it needs to.
 IDLE_MS = const(120000)
-# Messages received from all connections and not yet read by the UA.
-_INBOX_MAX = const(32)
 # Messages queued on one connection before sendto() refuses (ENOBUFS).
 _OUTBOX_MAX = const(16)
 _READ_SIZE = const(1024)
@@ -207,11 +203,7 @@ class StreamListener:
                     self.counters["pings"] += pings
                     connection.sendto(b"\r\n" * pings, connection.peer)
                 buffer = buffer[2 * crlfs :]
-            try:
-                messages, buffer = sip_message.split_stream(buffer)
-            except RemoteError:
-                self.counters["framing_errors"] += 1
+            origin = (connection.peer, connection)
+            buffer = queue_messages(buffer, self._inbox, self.counters, origin)
+            if buffer is None:
                 return
-            for message in messages:
-                if len(self._inbox) < _INBOX_MAX:
-                    self._inbox.append((message, connection.peer, connection))

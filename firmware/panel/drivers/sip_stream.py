@@ -42,7 +42,7 @@ PONG_WAIT_MS = const(10000)
 # sendto() fails (the transaction sees a transport error, a 503).
 _OUTBOX_MAX = const(32)
 # Messages received and not yet read by the user agent.
-_INBOX_MAX = const(32)
+_INBOX_MAX = const(32)  # also the TCP listener's (all its connections)
 _READ_SIZE = const(1024)
 _CONNECT_TIMEOUT_S = const(5)
 
@@ -54,6 +54,22 @@ def keepalive_head(buffer):
     while buffer[2 * count : 2 * count + 2] == b"\r\n":
         count += 1
     return count
+
+
+def queue_messages(buffer, inbox, counters, origin):
+    """The complete SIP messages at the start of a stream's buffer appended to
+    inbox as (message,) + origin (beyond _INBOX_MAX they are dropped); returns
+    the rest of the buffer, or None when its framing is bad (counted in
+    counters["framing_errors"]; the caller closes the connection)."""
+    try:
+        messages, rest = sip_message.split_stream(buffer)
+    except RemoteError:
+        counters["framing_errors"] += 1
+        return None
+    for message in messages:
+        if len(inbox) < _INBOX_MAX:
+            inbox.append((message,) + origin)
+    return rest
 
 
 def tls_context(ca_file, verify):
@@ -231,11 +247,6 @@ class StreamTransport:
                 self._awaiting_pong = False
                 self._wake.set()  # the next ping is keepalive_ms from now
                 buffer = buffer[2 * pongs :]
-            try:
-                messages, buffer = sip_message.split_stream(buffer)
-            except RemoteError:
-                self.counters["framing_errors"] += 1
+            buffer = queue_messages(buffer, self._inbox, self.counters, (self.peer,))
+            if buffer is None:
                 return
-            for message in messages:
-                if len(self._inbox) < _INBOX_MAX:
-                    self._inbox.append((message, self.peer))
