@@ -7,11 +7,9 @@ that never answers at all; one that reports where our RTP and RTCP come from).
 Timing is never asserted: waits poll with a deadline.
 """
 
-import glob
 import math
 import os
 import socket
-import time
 import wave
 from array import array
 
@@ -19,8 +17,8 @@ import pytest
 
 from host import wav_audio
 from panel.proto import sdp, sip_message
-from support.panel_process import PanelProcess
-from support.sipp import Sipp, panel_sip_account, sipp_path
+from support.sipp import Sipp, sipp_path
+from support.voice import VoicePanel, best_correlation, looped
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEAD_PROXY = "sip:127.0.0.1:9"
@@ -49,94 +47,12 @@ def _voice(directory):
     return path
 
 
-class VoicePanel:
-    def __init__(self, directory, voice):
-        self.directory = str(directory)
-        self.voice = voice
-        self.process = PanelProcess(
-            directory, extra_args=["--sip-port", "0", "--no-adapter", "--voice", voice]
-        ).start()
-        self.api(
-            "POST", "/api/v1/device/call/dial/timeout", {"dial_timeout": 5, "forwarding_timeout": 5}
-        )
-        self.api(
-            "POST",
-            "/api/v1/device/sip/settings",
-            panel_sip_account(DEAD_PROXY),
-        )
-        self.api("POST", "/api/v1/device/sip/enable", {"sip_enable": True})
-
-    def api(self, method, path, body=None, expect=200):
-        reply = self.process.request(method, path, body)
-        assert reply.status == expect, (method, path, reply)
-        return reply.json if reply.raw else None
-
-    def call(self):
-        return self.process.request("GET", "/sim/call", auth=None).json
-
-    def hangup(self):
-        return self.process.request("POST", "/sim/call/hangup", auth=None)
-
-    def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s; call: %s" % (what, self.call()))
-            time.sleep(0.05)
-
-    def recordings(self):
-        return sorted(glob.glob(os.path.join(self.directory, "calls", "*.wav")))
-
-    def log(self, event):
-        items = self.api("GET", "/api/v1/log/items?limit=100")["list_items"]
-        items.reverse()
-        return [item["info"] for item in items if item["name"]["key"] == event]
-
-
 @pytest.fixture
 def voice_panel(tmp_path):
-    panel = VoicePanel(tmp_path / "panel", _voice(tmp_path))
+    panel = VoicePanel(tmp_path / "panel", _voice(tmp_path), DEAD_PROXY, dial_timeout=5)
+    panel.enable_sip()
     yield panel
-    panel.process.stop()
-
-
-def _normalised_correlation(recorded, reference, lag):
-    """Pearson correlation of recorded[lag:] with the (looping) reference."""
-    count = min(len(recorded) - lag, 4 * len(reference))
-    if count <= 0:
-        return 0.0
-    total_xy = total_xx = total_yy = 0.0
-    total_x = total_y = 0.0
-    length = len(reference)
-    for index in range(count):
-        x = recorded[lag + index]
-        y = reference[index % length]
-        total_x += x
-        total_y += y
-        total_xy += x * y
-        total_xx += x * x
-        total_yy += y * y
-    mean_x = total_x / count
-    mean_y = total_y / count
-    covariance = total_xy / count - mean_x * mean_y
-    spread = math.sqrt(
-        max(total_xx / count - mean_x**2, 1e-9) * max(total_yy / count - mean_y**2, 1e-9)
-    )
-    return covariance / spread
-
-
-def best_correlation(recorded, reference, step=160, max_lag_s=1.5):
-    """(correlation, lag in samples) over frame-aligned lags: an echo returns
-    whole 20 ms frames, so the delay is a whole number of frames."""
-    best = (-1.0, 0)
-    for lag in range(0, int(max_lag_s * 8000), step):
-        value = _normalised_correlation(recorded, reference, lag)
-        if value > best[0]:
-            best = (value, lag)
-    return best
+    panel.stop()
 
 
 @needs_sipp
@@ -169,7 +85,8 @@ def test_keypad_call_to_an_echo_callee_records_the_visitor_voice(
     (recording,) = voice_panel.recordings()
     recorded = wav_audio.read_wav(recording)
     reference = wav_audio.read_wav(voice_panel.voice)
-    correlation, lag = best_correlation(recorded, reference)
+    # The panel repeats its phrase: the echo is matched against the loop.
+    correlation, lag = best_correlation(recorded, looped(reference), max_lag_s=1.5, loop=True)
     print(
         "%s echo: correlation %.4f at %d ms, %d frames in"
         % (codec, correlation, lag // 8, media["audio_in"])

@@ -99,7 +99,7 @@ def wait_until(predicate, timeout, what, detail=lambda: ""):
 class VoicePanel:
     """The host panel with `voice` as the visitor's voice and one SIP account."""
 
-    def __init__(self, directory, voice, proxy, extra_args=()):
+    def __init__(self, directory, voice, proxy, extra_args=(), dial_timeout=10):
         self.directory = str(directory)
         self.voice = voice
         self.process = PanelProcess(
@@ -109,7 +109,7 @@ class VoicePanel:
         self.api(
             "POST",
             "/api/v1/device/call/dial/timeout",
-            {"dial_timeout": 10, "forwarding_timeout": 5},
+            {"dial_timeout": dial_timeout, "forwarding_timeout": 5},
         )
         self.account = panel_sip_account(proxy)
 
