@@ -29,6 +29,7 @@ import subprocess
 import time
 import wave
 
+from support.processes import stop_process, wait_while_running
 from support.sipp import free_udp_port_pair
 
 MODULE_PATH = "/usr/lib/baresip/modules"
@@ -189,15 +190,7 @@ class Baresip:
         return self
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    "baresip exited (%s): %s" % (self.process.returncode, self.log())
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s: %s" % (what, self.log()[-4000:]))
-            time.sleep(0.05)
+        wait_while_running(self.process, "baresip", self.log, predicate, timeout, what)
 
     def wait_registered(self, timeout=15):
         self.wait_for(
@@ -247,11 +240,5 @@ class Baresip:
         """Quit baresip (SIGTERM: it hangs up and closes its WAV files), then kill."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=5)
+        stop_process(self.process)
         self._log.close()

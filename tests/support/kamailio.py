@@ -26,11 +26,10 @@ the routing script: "saved <user>"); log() returns the log.
 import glob
 import os
 import shutil
-import signal
 import subprocess
-import time
 
 from support.baresip import free_tcp_port, free_udp_tcp_port
+from support.processes import stop_process, wait_while_running
 
 
 def kamailio_path():
@@ -263,15 +262,7 @@ class Kamailio:
         return True
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    "kamailio exited (%s): %s" % (self.process.returncode, self.log())
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s: %s" % (what, self.log()[-4000:]))
-            time.sleep(0.05)
+        wait_while_running(self.process, "kamailio", self.log, predicate, timeout, what)
 
     def registrations(self, user):
         """The "saved" lines of the routing script for user: [(proto, source)]."""
@@ -292,11 +283,5 @@ class Kamailio:
     def stop(self):
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_process(self.process, timeout=10, group=True)
         self._log.close()

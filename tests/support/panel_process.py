@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from support.processes import stop_process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASIC = "Basic " + base64.b64encode(b"admin:123456").decode()
 RUNTIMES = ("cpython", "micropython")
@@ -146,11 +148,6 @@ class PanelProcess:
         self.process.wait(timeout=10)
 
     def stop(self):
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        stop_process(self.process, timeout=15, group=True)
