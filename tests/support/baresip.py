@@ -29,7 +29,7 @@ import subprocess
 import time
 import wave
 
-from support.processes import stop_process, wait_while_running
+from support.processes import read_log, stop_process, wait_while_running
 from support.sipp import free_udp_port_pair
 
 MODULE_PATH = "/usr/lib/baresip/modules"
@@ -231,10 +231,7 @@ class Baresip:
         return sorted(glob.glob(os.path.join(self.sound_dir, "dump-*-%s.wav" % kind)))
 
     def log(self):
-        if not os.path.exists(self.log_file):
-            return ""
-        with open(self.log_file, errors="replace") as handle:
-            return handle.read()
+        return read_log(self.log_file)
 
     def stop(self):
         """Quit baresip (SIGTERM: it hangs up and closes its WAV files), then kill."""

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 
 from support.baresip import free_tcp_port, free_udp_tcp_port
-from support.processes import stop_process, wait_while_running
+from support.processes import read_log, stop_process, wait_while_running
 
 
 def kamailio_path():
@@ -275,10 +275,7 @@ class Kamailio:
         return found
 
     def log(self):
-        if not os.path.exists(self.log_file):
-            return ""
-        with open(self.log_file, errors="replace") as handle:
-            return handle.read()
+        return read_log(self.log_file)
 
     def stop(self):
         if self.process is None:

@@ -26,6 +26,14 @@ def stop_process(process, timeout=5, group=False):
         process.wait(timeout=10)
 
 
+def read_log(path):
+    """The text of a process's log file ("" before it exists)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as handle:
+        return handle.read()
+
+
 def wait_while_running(process, name, log, predicate, timeout, what):
     """Poll predicate until true; RuntimeError if the process exits first,
     AssertionError (with the end of log()) past timeout seconds."""
