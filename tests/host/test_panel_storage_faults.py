@@ -44,7 +44,9 @@ def _flip_a_data_byte(store_directory):
     return name
 
 
-def test_a_damaged_rules_store_boots_serves_reports_and_keeps_the_password(tmp_path):
+def _provisioned(tmp_path, queue):
+    """A panel run once: the operator's password set, RULES forward rules of
+    queue(number) stored; it is stopped again. Returns its HTTP port."""
     panel = PanelProcess(tmp_path).start()
     try:
         reply = panel.request(
@@ -57,17 +59,22 @@ def test_a_damaged_rules_store_boots_serves_reports_and_keeps_the_password(tmp_p
             reply = panel.request(
                 "POST",
                 "/api/v1/forward/item/%d" % number,
-                body={"forward_entity_list": ["sip:%d@10.0.0.5" % number, "vizit:%d" % number]},
+                body={"forward_entity_list": queue(number)},
                 auth=NEW_BASIC,
             )
             assert reply.status == 200, reply
     finally:
         panel.stop()
+    return panel.port
+
+
+def test_a_damaged_rules_store_boots_serves_reports_and_keeps_the_password(tmp_path):
+    port = _provisioned(tmp_path, lambda number: ["sip:%d@10.0.0.5" % number, "vizit:%d" % number])
     store_directory = os.path.join(str(tmp_path), "store")
     before = _files(store_directory)
     damaged = _flip_a_data_byte(store_directory)
 
-    panel = PanelProcess(tmp_path, port=panel.port).start()
+    panel = PanelProcess(tmp_path, port=port).start()
     try:
         # It boots, and the operator's password still opens it.
         assert panel.request("GET", "/api/info", auth=None).status == 200
@@ -134,30 +141,13 @@ def _journal_with_changes(store_directory):
 
 
 def test_a_deleted_journal_is_reported_and_the_rest_served(tmp_path):
-    panel = PanelProcess(tmp_path).start()
-    try:
-        reply = panel.request(
-            "POST",
-            "/api/v1/security/password/admin",
-            body={"old_password": "123456", "new_password": NEW_PASSWORD},
-        )
-        assert reply.status == 200, reply
-        for number in range(1, RULES + 1):
-            reply = panel.request(
-                "POST",
-                "/api/v1/forward/item/%d" % number,
-                body={"forward_entity_list": ["sip:%d@10.0.0.5" % number]},
-                auth=NEW_BASIC,
-            )
-            assert reply.status == 200, reply
-    finally:
-        panel.stop()
+    port = _provisioned(tmp_path, lambda number: ["sip:%d@10.0.0.5" % number])
     store_directory = os.path.join(str(tmp_path), "store")
     before = _files(store_directory)
     journal = _journal_with_changes(store_directory)
     os.remove(os.path.join(store_directory, journal))
 
-    panel = PanelProcess(tmp_path, port=panel.port).start()
+    panel = PanelProcess(tmp_path, port=port).start()
     try:
         assert panel.request("GET", "/api/info", auth=None).status == 200
         listed = panel.request("GET", "/api/v1/forward/items?limit=100", auth=NEW_BASIC)
