@@ -395,3 +395,36 @@ def test_a_memory_error_in_the_merge_does_not_fail_the_stored_change():
     assert reopened.count() == 41
     assert reopened.health()["state"] == "ok"
     reopened.close()
+
+
+class PiecewiseJournalStore(Store):
+    # Journals that never merge, read back 16 bytes at a time: every record
+    # is cut by a piece boundary somewhere, and the batch below is far larger
+    # than a piece.
+    JOURNAL_MIN_BYTES = 100000
+    JOURNAL_PIECE_BYTES = 16
+
+
+def test_a_journal_read_in_pieces_gives_every_last_value():
+    store = _opened("store-pieces", PiecewiseJournalStore)
+    for number in range(30):
+        store.put(_forward_key(number), b"queue %d" % number)
+    for number in range(0, 30, 3):
+        store.put(_forward_key(number), b"again %d" % number)
+    store.delete(_forward_key(4))
+    store.write_batch([(_forward_key(100 + number), b"x" * 300) for number in range(20)])
+    expected = {}
+    for number in range(30):
+        expected[_forward_key(number)] = (
+            b"again %d" % number if number % 3 == 0 else b"queue %d" % number
+        )
+    del expected[_forward_key(4)]
+    for number in range(20):
+        expected[_forward_key(100 + number)] = b"x" * 300
+    for key in expected:
+        assert store.get(key) == expected[key]
+    assert store.get(_forward_key(4)) is None
+    assert list(store.scan()) == sorted(expected.items())
+    assert [key for key, _ in store.page("f:", "f;", 5, 7)] == sorted(expected)[5:12]
+    assert store.count() == len(expected)
+    store.close()

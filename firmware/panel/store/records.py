@@ -246,11 +246,27 @@ def journal_find(buffer, length, key):
     return seen, value
 
 
-def journal_pending(buffer, length, low, high, with_values):
+def whole_records_length(buffer):
+    """(length of buffer's prefix made of whole journal records, length of the
+    record that is cut short after it or 0 when not even its header is
+    there). Only the lengths are followed, as in _entry_spans."""
+    offset = 0
+    total = len(buffer)
+    while offset + JOURNAL_RECORD_HEADER_BYTES <= total:
+        end = offset + JOURNAL_RECORD_HEADER_BYTES + struct.unpack_from("<H", buffer, offset)[0]
+        if end > total:
+            return offset, end - offset
+        offset = end
+    return offset, 0
+
+
+def journal_pending(buffer, length, low, high, with_values, pending=None):
     """{key: value} of the journal's keys with low <= key < high (None:
     unbounded), each with its last entry's value: None for a deletion, b""
-    for a live key when with_values is false (values are not copied)."""
-    pending = {}
+    for a live key when with_values is false (values are not copied).
+    pending: the dict of the journal's earlier pieces, updated in place."""
+    if pending is None:
+        pending = {}
     for key_start, value_start, value_end in _entry_spans(buffer, length):
         key = buffer[key_start:value_start]
         if (low is not None and key < low) or (high is not None and key >= high):

@@ -256,6 +256,9 @@ class Store:
     # flash written per change is about (1 + 100 / JOURNAL_PERCENT) records.
     JOURNAL_MIN_BYTES = 1024
     JOURNAL_PERCENT = 75
+    # A journal is read in pieces of whole records of about this many bytes
+    # (_journal_pieces), never whole.
+    JOURNAL_PIECE_BYTES = 1024
     # At most this many edits follow a MANIFEST base; the next split writes a
     # new base. Each edit makes open() rebuild the table arrays (garbage the
     # size of the table); a base costs the whole table in writes. 32 keeps
@@ -461,9 +464,7 @@ class Store:
     def _page_items_clean(self, index, low, high, wanted):
         """Sorted [(key, value)]: the first `wanted` live keys of partition
         index with low <= key < high (at least; a few more may follow)."""
-        journal = self._read_journal(index)
-        pending = records.journal_pending(journal, len(journal), low, high, True)
-        journal = None
+        pending = self._journal_pending(index, low, high, True)
         data, start, end = self._data_from(index, low)
         # Each journal key can hide at most one data record.
         items = records.data_slice(data, start, end, low, high, wanted + len(pending))
@@ -1318,8 +1319,7 @@ class Store:
         if seen != count:
             return "data file record count wrong"
         data = None
-        journal = self._read_journal(index)
-        for key in records.journal_pending(journal, len(journal), None, None, False):
+        for key in self._journal_pending(index, None, None, False):
             if key < low or (high is not None and key >= high):
                 return "journal out of range"
         return None
@@ -1467,15 +1467,67 @@ class Store:
             if _partition_id(name) == partition_id:
                 self._quarantine(name, "damaged")
 
-    def _read_journal(self, index):
-        """The valid bytes of a partition's journal (b"" when empty)."""
+    def _journal_pieces(self, index):
+        """Yield the valid bytes of a partition's journal as pieces of whole
+        records, of about JOURNAL_PIECE_BYTES (a larger record is a piece of
+        its own): a journal grows to most of its data file's size, and on a
+        small board's fragmented heap one block that large may not be free."""
         size = self._journal_sizes[index]
         if size <= records.EMPTY_JOURNAL_BYTES:
-            return b""  # no record with an entry fits: nothing to read
-        buffer = self._read_file(self._journal_name(index), size)
-        if buffer is None or len(buffer) < size:
-            raise StoreError("journal shorter than recorded")
-        return buffer
+            return  # no record with an entry fits: nothing to read
+        try:
+            handle = self._files.open(self._path(self._journal_name(index)), "rb")
+        except OSError as error:
+            if is_missing(error):
+                raise StoreError("journal shorter than recorded") from None
+            raise
+        try:
+            position = 0
+            buffer = b""
+            wanted = self.JOURNAL_PIECE_BYTES
+            while True:
+                if position < size:
+                    chunk = handle.read(min(wanted, size - position))
+                    if not chunk:
+                        raise StoreError("journal shorter than recorded")
+                    position += len(chunk)
+                    buffer = buffer + chunk if buffer else chunk
+                    chunk = None
+                whole, cut_record = records.whole_records_length(buffer)
+                if whole == len(buffer):
+                    if whole:
+                        yield buffer
+                    if position >= size:
+                        return
+                    buffer = b""
+                    wanted = self.JOURNAL_PIECE_BYTES
+                    continue
+                if position >= size:
+                    raise StoreError("journal record corrupt")  # lengths beyond the file
+                if whole:
+                    yield buffer[:whole]
+                    buffer = buffer[whole:]
+                # The rest of the record cut short, at least, in one read.
+                wanted = max(self.JOURNAL_PIECE_BYTES, cut_record - len(buffer))
+        finally:
+            handle.close()
+
+    def _journal_find(self, index, key):
+        """(seen, value or None) of key's last entry in a partition's journal."""
+        seen = False
+        value = None
+        for piece in self._journal_pieces(index):
+            found, found_value = records.journal_find(piece, len(piece), key)
+            if found:
+                seen, value = True, found_value
+        return seen, value
+
+    def _journal_pending(self, index, low, high, with_values):
+        """records.journal_pending over a partition's whole journal, read in pieces."""
+        pending = {}
+        for piece in self._journal_pieces(index):
+            records.journal_pending(piece, len(piece), low, high, with_values, pending)
+        return pending
 
     def _read_data(self, index):
         """A partition's whole data file, and where its records start and end.
@@ -1531,9 +1583,7 @@ class Store:
         return False, None
 
     def _find_clean(self, index, key):
-        journal = self._read_journal(index)
-        seen, value = records.journal_find(journal, len(journal), key)
-        journal = None
+        seen, value = self._journal_find(index, key)
         if seen:
             return value is not None, value
         return self._find_in_data(index, key)
@@ -1551,9 +1601,7 @@ class Store:
         return self._salvaged(index, low, high, with_values)
 
     def _materialize_clean(self, index, low, high, with_values):
-        journal = self._read_journal(index)
-        pending = records.journal_pending(journal, len(journal), low, high, with_values)
-        journal = None
+        pending = self._journal_pending(index, low, high, with_values)
         result = []
         data, start, end = self._read_data(index)
         # The data file's last key, for _compact's choice of split.
@@ -1631,9 +1679,7 @@ class Store:
             yield key, value
 
     def _partition_items_clean(self, index, low, high, with_values):
-        journal = self._read_journal(index)
-        pending = records.journal_pending(journal, len(journal), low, high, with_values)
-        journal = None
+        pending = self._journal_pending(index, low, high, with_values)
         waiting = sorted(pending)
         next_pending = 0
         data, start, end = self._data_from(index, low)
