@@ -323,11 +323,13 @@ def test_the_panel_registers_over_tcp_and_takes_requests_on_its_sip_port(tmp_pat
     # Both runtimes: the panel as `make run` starts it, registered at a plain
     # kamailio over TCP (RFC 5626 Contact), then a raw TCP client on the
     # panel's SIP port: a ping gets its pong, an OPTIONS its 200.
+    from support.baresip import free_udp_tcp_port
     from support.panel_process import PanelProcess
-    from support.sipp import free_udp_port, panel_sip_account
+    from support.sipp import panel_sip_account
 
     kamailio = Kamailio(tmp_path / "kamailio", certificates=False, nat_helper=False, outbound=True)
-    port = free_udp_port()
+    # Free for TCP too: the listener takes the SIP port's number over TCP.
+    port = free_udp_tcp_port()
     panel = PanelProcess(
         tmp_path / "panel", runtime=runtime, extra_args=["--sip-port", str(port), "--no-adapter"]
     )
@@ -363,3 +365,26 @@ def test_the_panel_registers_over_tcp_and_takes_requests_on_its_sip_port(tmp_pat
     finally:
         panel.stop()
         kamailio.stop()
+
+
+async def test_a_listener_whose_port_is_taken_binds_once_it_is_free():
+    from panel.drivers import sip_listener
+    from support.baresip import free_tcp_port
+
+    port = free_tcp_port()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen(1)
+    listener = sip_listener.StreamListener("127.0.0.1", port)
+    try:
+        listener.start()
+        await _until(lambda: listener.counters["listen_errors"] >= 1, what="the bind refused")
+        assert not listener.listening()
+        blocker.close()
+        # Tried again every LISTEN_RETRY_MS, not given up.
+        await _until(
+            listener.listening, timeout_s=3 * sip_listener.LISTEN_RETRY_MS / 1000, what="bound"
+        )
+    finally:
+        blocker.close()
+        listener.close()

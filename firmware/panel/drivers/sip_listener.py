@@ -27,7 +27,7 @@
 # (RFC 5626 4.4.1), so a proxy keeping the connection alive sees it live.
 import asyncio
 
-from panel.compat import EAGAIN, const, print_exception
+from panel.compat import EAGAIN, const, print_exception, sleep_ms
 from panel.drivers import sockets
 from panel.drivers.sip_stream import keepalive_head, queue_messages
 
@@ -38,6 +38,8 @@ MAX_CONNECTIONS = const(4)
 IDLE_MS = const(120000)
 # Messages queued on one connection before sendto() refuses (ENOBUFS).
 _OUTBOX_MAX = const(16)
+# How often a listener that could not bind its port tries again.
+LISTEN_RETRY_MS = const(2000)
 _READ_SIZE = const(1024)
 _ENOTCONN = const(107)
 _ENOBUFS = const(105)
@@ -118,11 +120,19 @@ class StreamListener:
             self._task = asyncio.create_task(self._listen())
 
     async def _listen(self):
+        # The port taken for now (another socket, one in TIME_WAIT) or no
+        # network yet: logged once, tried again every LISTEN_RETRY_MS until
+        # bound or closed; the UA goes on over its registered connection.
         try:
-            self._server = await asyncio.start_server(self._accept, self.host, self.port)
-        except Exception as error:  # noqa: BLE001 - port taken, no network: logged, UA goes on
-            self.counters["listen_errors"] += 1
-            print_exception(error)
+            while not self._closed:
+                try:
+                    self._server = await asyncio.start_server(self._accept, self.host, self.port)
+                    break
+                except Exception as error:  # noqa: BLE001 - from outside: the port, the network
+                    self.counters["listen_errors"] += 1
+                    if self.counters["listen_errors"] == 1:
+                        print_exception(error)
+                await sleep_ms(LISTEN_RETRY_MS)
         finally:
             self._task = None
         if self._closed and self._server is not None:
