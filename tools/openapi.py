@@ -1456,22 +1456,23 @@ def rules_operations(doc):
 
 
 def sim_operations(doc):
+    def front(path, method, summary, ok, **more):
+        # The simulator front's routes (firmware/sim): public, and tagged
+        # and marked as the simulator's.
+        doc.add(path, method, summary, "Simulator", ok, public=True, origin="simulator", **more)
+
     described = ref("SimCall")
-    doc.add(
+    front(
         "/sim/locks",
         "get",
         "The simulated lock relays",
-        "Simulator",
         ok_json(obj({"locks": {"type": "array", "items": {"type": "object"}}}, ["locks"])),
-        public=True,
         errors=(),
-        origin="simulator",
     )
-    doc.add(
+    front(
         "/sim/keypad",
         "post",
         "Press keys on the panel's keypad (0-9 * #)",
-        "Simulator",
         ok_json(
             obj(
                 {
@@ -1483,55 +1484,40 @@ def sim_operations(doc):
             )
         ),
         body=obj({"keys": string(1, 64), "key": string(1, 1)}),
-        public=True,
-        origin="simulator",
     )
-    doc.add(
+    front(
         "/sim/call",
         "get",
         "The call engine's state",
-        "Simulator",
         ok_json(described),
-        public=True,
         errors=(),
-        origin="simulator",
     )
-    doc.add(
+    front(
         "/sim/call/hangup",
         "post",
         "The visitor hangs up (409 `No call` when idle)",
-        "Simulator",
         ok_json(described),
-        public=True,
         errors=(409,),
-        origin="simulator",
     )
     lock = integer(1, 2, default=1)
-    doc.add(
+    front(
         "/sim/exit-button",
         "post",
         "Press the inside exit button of a lock",
-        "Simulator",
         ok_json(obj({"opened": BOOLEAN}, ["opened"])),
         body=obj({"lock": lock}),
-        public=True,
-        origin="simulator",
     )
-    doc.add(
+    front(
         "/sim/door-sensor",
         "post",
         "Set a door's reed contact",
-        "Simulator",
         ok_json(obj({"lock": lock, "state": string(enum=["open", "closed"])}, ["lock", "state"])),
         body=obj({"lock": lock, "state": string(enum=["open", "closed"])}, ["state"]),
-        public=True,
-        origin="simulator",
     )
-    doc.add(
+    front(
         "/sim/card",
         "post",
         "Show a card to a reader",
-        "Simulator",
         ok_json(
             obj(
                 {"granted": BOOLEAN, "locks": {"type": "array", "items": {"type": "integer"}}},
@@ -1539,8 +1525,6 @@ def sim_operations(doc):
             )
         ),
         body=obj({"card": string(1, 32), "reader": integer(1, 2, default=1)}, ["card"]),
-        public=True,
-        origin="simulator",
     )
 
 

@@ -4,12 +4,12 @@ emulator's control port, and the panel sees the answer."""
 
 import json
 import os
-import time
 import urllib.request
 
 import pytest
 
 from support.panel_process import PanelProcess
+from support.polling import poll_until
 
 
 def emulator_port(data_dir):
@@ -30,13 +30,7 @@ def emulator(port, path, body=None):
 
 
 def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
+    return poll_until(predicate, timeout)
 
 
 @pytest.fixture

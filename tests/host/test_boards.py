@@ -10,6 +10,7 @@ import time
 import pytest
 
 from support.board_flash import BOOT, MICROPYTHON, BoardFlash, Emulator
+from support.polling import poll_until
 
 BOARDS = ("esp32-poe-iso", "pico2w")
 
@@ -17,13 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="no micr
 
 
 def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
+    return poll_until(predicate, timeout)
 
 
 @pytest.fixture(params=BOARDS)

@@ -68,6 +68,7 @@ import bench_scale  # noqa: E402
 import compile_firmware  # noqa: E402
 
 from support.panel_process import PanelProcess  # noqa: E402
+from support.polling import poll_until  # noqa: E402
 from support.sipp import Sipp, panel_sip_account, sipp_path  # noqa: E402
 
 SEARCH_LOW_KIB = 256
@@ -115,16 +116,6 @@ print("CODE_HEAP", gc.mem_alloc() - before)
 
 def emit(name, value, unit):
     print("%s: %s %s" % (name, value, unit), flush=True)
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return None
 
 
 def code_heap(build, heap_kib, modules, romfs_image=None):
@@ -197,7 +188,7 @@ def audio_call(panel, sipp_dir):
             call = panel.request("GET", "/sim/call", auth=None).json
             return call.get("media") or {}
 
-        if not wait_for(lambda: media().get("received", 0) > 0, 20):
+        if not poll_until(lambda: media().get("received", 0) > 0, 20):
             raise RuntimeError("no RTP back from the echo: %r" % media())
         time.sleep(AUDIO_CALL_S)
         counters = media()
@@ -214,7 +205,7 @@ def audio_call(panel, sipp_dir):
             flush=True,
         )
         panel.request("POST", "/sim/call/hangup", auth=None)
-        wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
+        poll_until(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
         peak = expect(panel.request("GET", "/sim/heap", auth=None), "heap")["peak"]
         return peak - idle
     finally:
@@ -279,11 +270,11 @@ def smoke(store_dir, heap_kib, work, with_audio=False):
             locks = panel.request("GET", "/sim/locks", auth=None).json["locks"]
             return locks[0]["openings"] > 0
 
-        if not wait_for(lock_opened, 20):
+        if not poll_until(lock_opened, 20):
             call = panel.request("GET", "/sim/call", auth=None)
             raise RuntimeError("lock 1 never opened; call: %r" % call)
         panel.request("POST", "/sim/call/hangup", auth=None)
-        wait_for(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
+        poll_until(lambda: panel.request("GET", "/sim/call", auth=None).json["state"] == "idle", 10)
         figures["call_peak"] = expect(panel.request("GET", "/sim/heap", auth=None), "heap")["peak"]
         if with_audio:
             figures["audio_call_peak"] = audio_call(panel, os.path.join(work, "echo-%d" % heap_kib))
