@@ -101,17 +101,7 @@ def register(app, panel, relay_pins):
         agent = panel.sip_user_agent
         if agent is None:
             return _error(503, "No SIP user agent")
-        stream = agent._stream
-        listener = agent._listener
-        return {
-            "ua": agent.counters,
-            "stream": None
-            if stream is None
-            else dict(stream.counters, keepalive_ms=stream.keepalive_ms),
-            "listener": None
-            if listener is None
-            else dict(listener.counters, listening=listener.listening()),
-        }
+        return agent.transports()
 
     app.route("/sim/sip", methods=["GET"])(sip_state)
 

@@ -420,6 +420,21 @@ class SipUserAgent(PolledSocket):
     def status(self):
         return {"sip_status": self._status, "register_last_attempt": self._last_attempt}
 
+    def transports(self):
+        """Counters of the UA, of its TCP/TLS stream (with keepalive_ms) and of
+        its TCP listener (with listening); None for a part not in use."""
+        stream = self._stream
+        listener = self._listener
+        return {
+            "ua": self.counters,
+            "stream": None
+            if stream is None
+            else dict(stream.counters, keepalive_ms=stream.keepalive_ms),
+            "listener": None
+            if listener is None
+            else dict(listener.counters, listening=listener.listening()),
+        }
+
     def _set_status(self, status):
         if status != self._status:
             self._status = status
