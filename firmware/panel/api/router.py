@@ -15,6 +15,7 @@
 # error before its handler, and answer a MemoryError 500.
 import gc
 
+import microdot.microdot as microdot_core
 from microdot import Microdot
 
 from panel.api.common import error_for
@@ -165,10 +166,8 @@ class PanelApp(Microdot):
 
     async def _guarded(self, request, **url_args):
         try:
-            result = request.route_handler(request, **url_args)
-            if hasattr(result, "send"):
-                result = await result
-            return result
+            # microdot's own way of calling a handler (compat.run_handlers_in_loop's).
+            return await microdot_core.invoke_handler(request.route_handler, request, **url_args)
         except ApiError as exc:
             return exc.answer()
         except StoreFull:
