@@ -428,3 +428,48 @@ def test_a_journal_read_in_pieces_gives_every_last_value():
     assert [key for key, _ in store.page("f:", "f;", 5, 7)] == sorted(expected)[5:12]
     assert store.count() == len(expected)
     store.close()
+
+
+def test_a_split_keeps_only_the_shortest_separating_low_key():
+    # Keys that differ early (a rule's UUID after its prefix) split with low
+    # keys of a few bytes; each key still routes to the partition holding it,
+    # and the table survives a reopen.
+    name = temp_dir("store-separators") + "/kv"
+    store = SmallStore(name)
+    store.open()
+    values = {}
+    for number in range(60):
+        key = "r:%08x-%04x-rule" % (number * 2654435761 % 4294967296, number)
+        values[key] = b"rule %d" % number
+        store.put(key, values[key])
+    keys = sorted(values)
+    partitions = len(store._ids)
+    assert partitions > 3
+    for index in range(1, partitions):
+        low = store._low_key(index)
+        below = [key for key in keys if key.encode() < low]
+        assert below and len(low) <= len("r:") + 8
+        # The shortest: one byte less would not separate the pieces.
+        assert low[:-1] <= below[-1].encode()
+    assert len(store._low_keys) < (partitions - 1) * len(keys[0]) // 2
+    store.close()
+    store = SmallStore(name)
+    store.open()
+    assert len(store._ids) == partitions
+    for key in keys:
+        assert store.get(key) == values[key]
+    assert list(store.keys()) == keys
+    store.close()
+
+
+def test_the_separator_is_between_its_keys_and_cuts_no_utf8_character():
+    from panel.store.store import _separator
+
+    assert _separator(b"r:01ff", b"r:0281") == b"r:02"
+    assert _separator(b"f:0051", b"f:0052") == b"f:0052"
+    assert _separator(b"ab", b"abc") == b"abc"
+    assert _separator(b"", b"x:1") == b"x"
+    # "\u00e9" is two bytes in UTF-8: the cut takes both.
+    low = _separator("k:e".encode(), "k:\u00e9t\u00e9".encode())
+    assert low == "k:\u00e9".encode()
+    assert low.decode() == "k:\u00e9"

@@ -33,7 +33,8 @@
 # neighbour).
 #
 # RAM: per partition a handful of integers in arrays and its low key in one
-# bytes object (about 45 bytes); nothing per record. Reading a key reads that
+# bytes object (about 30 bytes: a split's low key is the shortest prefix that
+# separates the two pieces, _separator); nothing per record. Reading a key reads that
 # partition's journal, then the data file's header, fence table and one
 # ~512-byte stretch of records.
 #
@@ -229,6 +230,22 @@ def _manifest_tail_is_torn(handle, offset):
         if computed & 0xFFFFFFFF == crc:
             return False
     return True
+
+
+def _separator(below, key):
+    """The shortest low key for a partition that starts at `key` when `below`
+    is the last key left of it: the shortest prefix of key that is greater
+    than below (below < separator <= key, so every key routes as before).
+    Partition low keys live in RAM, and keys that differ early (a rule's
+    UUID after its prefix) need only a few bytes of theirs. The cut never
+    falls inside a UTF-8 character: low keys are reported as text."""
+    same = 0
+    while same < len(below) and same < len(key) and below[same] == key[same]:
+        same += 1
+    end = same + 1
+    while end < len(key) and key[end] & 0xC0 == 0x80:
+        end += 1
+    return key[:end]
 
 
 def _sorted_contains(values, wanted):
@@ -1914,9 +1931,9 @@ class Store:
                 self._write_empty_journal(new_id, 0, end - first)
                 pieces.append(name)
                 size = self._write_data_file(name, 0, items, first, end)
-                new_partitions.append(
-                    (new_id, low_key if first == 0 else items[first][0], 0, end - first, size)
-                )
+                if first:
+                    low_key = _separator(items[first - 1][0], items[first][0])
+                new_partitions.append((new_id, low_key, 0, end - first, size))
             self._replace_partitions(index, new_partitions)
         except (OSError, StoreError):
             for name in pieces:
