@@ -5,8 +5,8 @@
 # regular expression; and it finds a route by trying every pattern in order.
 # On the 64-bit unix port that is about 300 bytes per route before the first
 # request and about 500 after it, for the panel's 60-odd routes. Here a route
-# is one tuple (and a small pattern object, no regex, for the few with <name>
-# segments), a static path is found by a dict lookup, and only those few
+# is an entry in each of three lists (and a small pattern object, no regex,
+# for the few with <name> segments), a static path is found by a dict lookup, and only those few
 # patterns are tried.
 #
 # Every handler also answers ApiError in its contract's shape, StoreFull as
@@ -55,20 +55,30 @@ class PathPattern:
 
 
 class RouteTable:
-    """The routes in registration order, each (methods, url pattern, handler):
-    no pattern object per route. Iterating it gives microdot's url_map tuples
-    (methods, pattern, handler, "", None), made on demand, for the tools and
-    tests that list the routes."""
+    """The routes in registration order, in three parallel lists (methods,
+    url patterns, handlers): no object per route, as a tuple each would be.
+    Iterating it gives microdot's url_map tuples (methods, pattern, handler,
+    "", None), made on demand, for the tools and tests that list the routes."""
 
     def __init__(self):
-        self.routes = []
+        self.methods = []
+        self.url_patterns = []
+        self.handlers = []
 
     def __len__(self):
-        return len(self.routes)
+        return len(self.handlers)
 
     def __iter__(self):
-        for methods, url_pattern, handler in self.routes:
-            yield methods, PathPattern(url_pattern), handler, "", None
+        for index in range(len(self.handlers)):
+            pattern = PathPattern(self.url_patterns[index])
+            yield self.methods[index], pattern, self.handlers[index], "", None
+
+    def add(self, methods, url_pattern, handler):
+        """Append a route; returns its index."""
+        self.methods.append(methods)
+        self.url_patterns.append(url_pattern)
+        self.handlers.append(handler)
+        return len(self.handlers) - 1
 
 
 class PanelApp(Microdot):
@@ -88,11 +98,9 @@ class PanelApp(Microdot):
 
     def route(self, url_pattern, methods=None):
         def decorated(handler):
-            routes = self.url_map.routes
-            index = len(routes)
             allowed = tuple(methods) if methods else ("GET",)
             allowed = self._method_sets.setdefault(allowed, allowed)
-            routes.append((allowed, url_pattern, handler))
+            index = self.url_map.add(allowed, url_pattern, handler)
             pattern = PathPattern(url_pattern)
             if pattern.segments is None:
                 self._add_static(url_pattern, index)
@@ -144,12 +152,11 @@ class PanelApp(Microdot):
         if method == "HEAD":
             method = "GET"
         found = 404
-        routes = self.url_map.routes
+        routes = self.url_map
         for index, args in self._matches(request.path):
-            methods, _, handler = routes[index]
             request.url_args = args
-            if method in methods:
-                request.route_handler = handler
+            if method in routes.methods[index]:
+                request.route_handler = routes.handlers[index]
                 return self._guard, "", None
             found = 405
         return found, "", None
@@ -157,9 +164,8 @@ class PanelApp(Microdot):
     def allowed_methods(self, path):
         """Every method some route of path takes (a 405's Allow header)."""
         allowed = []
-        routes = self.url_map.routes
         for index, _ in self._matches(path):
-            for method in routes[index][0]:
+            for method in self.url_map.methods[index]:
                 if method not in allowed:
                     allowed.append(method)
         return allowed
