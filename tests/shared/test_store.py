@@ -473,3 +473,55 @@ def test_the_separator_is_between_its_keys_and_cuts_no_utf8_character():
     low = _separator("k:e".encode(), "k:\u00e9t\u00e9".encode())
     assert low == "k:\u00e9".encode()
     assert low.decode() == "k:\u00e9"
+
+
+class _ReadSizes:
+    """A real file handle that notes the size of every read of a journal."""
+
+    def __init__(self, handle, sizes):
+        self._handle = handle
+        self._sizes = sizes
+
+    def read(self, size=-1):
+        data = self._handle.read() if size is None or size < 0 else self._handle.read(size)
+        self._sizes.append(len(data) if size is None or size < 0 else size)
+        return data
+
+    def seek(self, offset):
+        return self._handle.seek(offset)
+
+    def close(self):
+        self._handle.close()
+
+
+def test_a_journal_is_checked_at_first_load_in_pieces():
+    from panel.store.file_system import OsFileSystem
+
+    sizes = []
+
+    class JournalReads(OsFileSystem):
+        def open(self, path, mode):
+            handle = OsFileSystem.open(self, path, mode)
+            if mode == "rb" and path.endswith(".j"):
+                return _ReadSizes(handle, sizes)
+            return handle
+
+    name = temp_dir("store-first-load") + "/kv"
+    store = PiecewiseJournalStore(name)
+    store.open()
+    for number in range(40):
+        store.put(_forward_key(number), b"queue %d" % number)
+    store.close()
+    import os
+
+    journal_bytes = os.stat(name + "/p0_0.j")[6]
+    assert journal_bytes > 20 * PiecewiseJournalStore.JOURNAL_PIECE_BYTES
+    store = PiecewiseJournalStore(name, JournalReads())
+    store.open()
+    assert store.get(_forward_key(39)) == b"queue 39"
+    assert store.count() == 40
+    assert store.damage_found() == []
+    # Every read asked for one piece or one record (each about 40 bytes),
+    # never the journal's whole length.
+    assert sizes and max(sizes) <= 64
+    store.close()

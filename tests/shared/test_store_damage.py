@@ -14,6 +14,9 @@ class JournalStore(Store):
     # record in p0_0.j.
     JOURNAL_MIN_BYTES = 100000
     RESERVE_BYTES = 512
+    # Journals are read (and checked at first load) in pieces: pieces this
+    # small put every record across a piece boundary.
+    JOURNAL_PIECE_BYTES = 16
 
 
 def _journal_store(name, count):

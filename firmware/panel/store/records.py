@@ -54,7 +54,7 @@ JOURNAL_RECORD_HEADER_BYTES = const(6)
 # Journal entry header inside a record body: key length (1), value length (2).
 ENTRY_HEADER_BYTES = const(3)
 # Largest journal record body: the partition count, then the entries of a batch.
-_MAX_BODY_BYTES = const(65535)
+MAX_RECORD_BODY_BYTES = const(65535)
 # A journal record without entries (header and partition count only): what a
 # merge or split starts each new journal with. A journal this short holds no
 # change, so reads skip opening it.
@@ -145,7 +145,7 @@ def encode_journal_record(count_after, entries):
     body_length = 4
     for entry in entries:
         body_length += len(entry)
-    if body_length > _MAX_BODY_BYTES:
+    if body_length > MAX_RECORD_BODY_BYTES:
         raise StoreError("batch too large for one record")
     length_bytes = struct.pack("<H", body_length)
     body = struct.pack("<I", count_after) + b"".join(entries)
@@ -188,23 +188,12 @@ def record_entries(buffer, start, end):
             position += value_length
 
 
-def journal_valid_length(buffer):
-    """(length of the longest valid prefix, count_after of its last record or None)."""
-    offset = 0
-    count_after = None
-    while True:
-        found = next_journal_record(buffer, offset)
-        if found is None:
-            return offset, count_after
-        offset, count_after = found
-
-
 def _entry_spans(buffer, length):
     """Yield (key start, value start, value end or -1 for a deletion) of every
     entry of the first length bytes of a journal, in order.
 
     Only the record lengths are followed: the records' CRCs were checked when
-    the partition was loaded (journal_valid_length), and since then only this
+    the partition was loaded (Store._scan_journal), and since then only this
     store appended to the file. Checking them on every read cost more heap
     than the read itself on a 32-bit board (each CRC over 2**30 is a heap
     integer). Lengths that do not add up (the file changed under us; no power

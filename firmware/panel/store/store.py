@@ -274,7 +274,8 @@ class Store:
     JOURNAL_MIN_BYTES = 1024
     JOURNAL_PERCENT = 75
     # A journal is read in pieces of whole records of about this many bytes
-    # (_journal_pieces), never whole.
+    # (_journal_pieces; and checked so at a partition's first load,
+    # _scan_journal), never whole.
     JOURNAL_PIECE_BYTES = 1024
     # At most this many edits follow a MANIFEST base; the next split writes a
     # new base. Each edit makes open() rebuild the table arrays (garbage the
@@ -1246,32 +1247,29 @@ class Store:
         self._generations[index] = generation
         self._data_sizes[index] = data_size
         flags = _LOADED
-        # Read whole and not capped: every byte of it may be an acknowledged
-        # change. Its size is bounded by the merge rule (JOURNAL_PERCENT of a
-        # data file of at most DATA_SPLIT_BYTES, plus one batch record of at
-        # most MAX_BATCH_BYTES), except when merges keep failing (flash full).
-        journal = self._read_file(self._journal_name(index), None)
+        # Every byte of the journal may be an acknowledged change: each record
+        # is checked, in pieces (_scan_journal), never the whole file at once.
+        scan = self._scan_journal(self._journal_name(index))
         journal_size = 0
-        if journal is None and journal_required:
+        if scan is None and journal_required:
             # Created before its data file was renamed into place: a power
             # cut cannot lose it, so it was deleted (what it held is unknown).
             raise StoreError("journal missing")
-        if journal is not None:
-            journal_size, last_count = records.journal_valid_length(journal)
+        if scan is not None:
+            journal_size, last_count, file_size, torn = scan
             if journal_size == 0 and journal_required:
                 # Its first record (fsync'd before the data file's rename)
                 # is gone: cut short or damaged, not torn by a power cut.
-                if len(journal) < records.EMPTY_JOURNAL_BYTES:
+                if file_size < records.EMPTY_JOURNAL_BYTES:
                     raise StoreError("journal truncated")
                 raise StoreError("journal record corrupt")
             if last_count is not None:
                 count = last_count
-            if journal_size < len(journal):
-                if not records.journal_tail_is_torn(journal, journal_size):
+            if journal_size < file_size:
+                if not torn:
                     # Not what a power cut leaves: records may follow.
                     raise StoreError("journal record corrupt")
                 flags |= _TORN
-        journal = None
         self._counts[index] = count
         self._journal_sizes[index] = journal_size
         self._flags[index] = flags
@@ -1279,6 +1277,71 @@ class Store:
             # The journal of the previous generation, if a power cut came
             # between the data file's rename and the journal's removal.
             self._remove_if_present("p%d_%d.j" % (self._ids[index], generation - 1))
+
+    def _scan_journal(self, name):
+        """(valid length, count_after of its last valid record or None, file
+        length, whether the bytes after the valid length are a power cut's
+        torn tail) of a journal, None when it is missing. The records are
+        read and CRC-checked in pieces of about JOURNAL_PIECE_BYTES (a longer
+        record in one read of its own): a journal grows to most of its data
+        file's size, and on a small board's fragmented heap one block that
+        large may not be free. Only bytes that are no valid record (after a
+        power cut, or damage) are read whole, to judge them."""
+        try:
+            handle = self._files.open(self._path(name), "rb")
+        except OSError as error:
+            if is_missing(error):
+                return None
+            raise
+        try:
+            file_size = self._files.stat(self._path(name))[6]
+            base = 0  # file offset of buffer[0]
+            buffer = b""
+            count_after = None
+            wanted = self.JOURNAL_PIECE_BYTES
+            while True:
+                chunk = handle.read(min(wanted, file_size - base - len(buffer)))
+                if chunk:
+                    buffer = buffer + chunk if buffer else chunk
+                # (An empty read before the stated size: the file shrank.)
+                at_end = not chunk or base + len(buffer) >= file_size
+                chunk = None
+                offset = 0
+                needed = 0
+                while True:
+                    found = records.next_journal_record(buffer, offset)
+                    if found is not None:
+                        offset, count_after = found
+                        continue
+                    # No valid record at offset: cut short in this piece (read
+                    # on), or the journal's valid bytes end here.
+                    rest = len(buffer) - offset
+                    if rest < records.JOURNAL_RECORD_HEADER_BYTES:
+                        needed = records.JOURNAL_RECORD_HEADER_BYTES - rest
+                    else:
+                        body_length = struct.unpack_from("<H", buffer, offset)[0]
+                        needed = records.JOURNAL_RECORD_HEADER_BYTES + body_length - rest
+                    break
+                if needed <= 0 or at_end:
+                    valid = base + offset
+                    if valid >= file_size:
+                        return valid, count_after, file_size, True
+                    buffer = None
+                    return valid, count_after, file_size, self._torn_tail(handle, valid, file_size)
+                base += offset
+                buffer = buffer[offset:]
+                wanted = max(self.JOURNAL_PIECE_BYTES, needed)
+        finally:
+            handle.close()
+
+    def _torn_tail(self, handle, valid, file_size):
+        """Whether a journal's bytes from `valid` to its end are a power
+        cut's torn tail: at most one record's worth (records'
+        journal_tail_is_torn), read whole; more than that is damage."""
+        if file_size - valid > records.JOURNAL_RECORD_HEADER_BYTES + records.MAX_RECORD_BODY_BYTES:
+            return False
+        handle.seek(valid)
+        return records.journal_tail_is_torn(handle.read(file_size - valid), 0)
 
     def _verify(self, index):
         """Check every byte of a partition's files (open(), CHECK_ON_OPEN):
