@@ -476,15 +476,18 @@ def test_the_separator_is_between_its_keys_and_cuts_no_utf8_character():
 
 
 class _ReadSizes:
-    """A real file handle that notes the size of every read of a journal."""
+    """A real file handle that notes the largest read made of it (asked or,
+    for a whole-file read, got) and how many reads, in reads: [count, largest]."""
 
-    def __init__(self, handle, sizes):
+    def __init__(self, handle, reads):
         self._handle = handle
-        self._sizes = sizes
+        self._reads = reads
 
     def read(self, size=-1):
-        data = self._handle.read() if size is None or size < 0 else self._handle.read(size)
-        self._sizes.append(len(data) if size is None or size < 0 else size)
+        whole = size is None or size < 0
+        data = self._handle.read() if whole else self._handle.read(size)
+        self._reads[0] += 1
+        self._reads[1] = max(self._reads[1], len(data) if whole else size)
         return data
 
     def seek(self, offset):
@@ -497,13 +500,13 @@ class _ReadSizes:
 def test_a_journal_is_checked_at_first_load_in_pieces():
     from panel.store.file_system import OsFileSystem
 
-    sizes = []
+    reads = [0, 0]
 
     class JournalReads(OsFileSystem):
         def open(self, path, mode):
             handle = OsFileSystem.open(self, path, mode)
             if mode == "rb" and path.endswith(".j"):
-                return _ReadSizes(handle, sizes)
+                return _ReadSizes(handle, reads)
             return handle
 
     name = temp_dir("store-first-load") + "/kv"
@@ -523,5 +526,67 @@ def test_a_journal_is_checked_at_first_load_in_pieces():
     assert store.damage_found() == []
     # Every read asked for one piece or one record (each about 40 bytes),
     # never the journal's whole length.
-    assert sizes and max(sizes) <= 64
+    assert reads[0] and reads[1] <= 64
+    store.close()
+
+
+def test_merges_splits_pages_and_checks_read_data_files_in_pieces():
+    # Data files are read DATA_PIECE_BYTES at a time (a longer record in one
+    # read of its own) by merges, splits, pages, scans and the open-time
+    # check; a lookup reads one fence stretch. A model dict and every read's
+    # size say so, over enough changes for many merges and splits.
+    import os
+
+    from panel.store import records
+    from panel.store.file_system import OsFileSystem
+
+    reads = [0, 0]
+
+    class DataReads(OsFileSystem):
+        def open(self, path, mode):
+            handle = OsFileSystem.open(self, path, mode)
+            if mode == "rb" and path.endswith(".d"):
+                return _ReadSizes(handle, reads)
+            return handle
+
+    class PiecewiseData(Store):
+        DATA_SPLIT_BYTES = 3000
+        DATA_TARGET_BYTES = 1500
+        JOURNAL_MIN_BYTES = 300
+        DATA_PIECE_BYTES = 48
+
+    name = temp_dir("store-data-pieces") + "/kv"
+    store = PiecewiseData(name, DataReads())
+    store.open()
+    model = {}
+    seed = 7
+    for step in range(1500):
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        key = "k:%04d" % (seed % 300)
+        if seed % 7 == 0:
+            store.delete(key)
+            model.pop(key, None)
+        else:
+            value = b"v%d." % step + b"x" * (seed % 90)
+            store.put(key, value)
+            model[key] = value
+    assert len(store._ids) > 3
+    wanted = sorted(model.items())
+    assert list(store.scan()) == wanted
+    assert list(store.scan(reverse=True)) == wanted[::-1]
+    assert store.page("k:", "k;", 9, 11) == wanted[9:20]
+    store.close()
+    store = PiecewiseData(name, DataReads())
+    store.open()  # checks every file (CHECK_ON_OPEN)
+    assert store.damage_found() == []
+    for key in model:
+        assert store.get(key) == model[key]
+    assert store.count() == len(model)
+    largest_file = max(
+        os.stat(name + "/" + entry)[6] for entry in os.listdir(name) if entry.endswith(".d")
+    )
+    assert largest_file > 1500
+    # The largest record: its header, a 6-byte key and a value of up to 97 bytes.
+    largest_record = records.DATA_RECORD_HEADER_BYTES + 6 + 97
+    assert reads[0] and reads[1] <= records.FENCE_SPACING_BYTES + largest_record
     store.close()

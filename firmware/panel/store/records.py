@@ -340,6 +340,21 @@ def data_record_size(key, value):
     return DATA_RECORD_HEADER_BYTES + len(key) + len(value)
 
 
+def whole_data_records_length(buffer):
+    """(length of buffer's prefix made of whole data records, length of the
+    record that is cut short after it or 0 when not even its header is
+    there): where a piece of a data file read in pieces ends."""
+    offset = 0
+    total = len(buffer)
+    while offset + DATA_RECORD_HEADER_BYTES <= total:
+        key_length, value_length = struct.unpack_from("<BH", buffer, offset)
+        end = offset + DATA_RECORD_HEADER_BYTES + key_length + value_length
+        if end > total:
+            return offset, end - offset
+        offset = end
+    return offset, 0
+
+
 def data_records(buffer, start, end, with_values):
     """Yield (key, value or None) of the data records in buffer[start:end].
     With values, each record is checked against its CRC before it is returned.
@@ -372,12 +387,12 @@ def data_records(buffer, start, end, with_values):
         position = record_end
 
 
-def data_slice(buffer, start, end, low, high, count):
-    """[(key, value)] of at most count data records in buffer[start:end]
-    with low <= key < high (high None: no bound), each checked against its
-    CRC: what data_records yields, as one list in one loop (a page read
-    without a generator step per record)."""
-    found = []
+def data_slice(buffer, start, end, low, high, count, found):
+    """Append to found, up to count items in all, the (key, value) of the
+    data records in buffer[start:end] with low <= key < high (high None: no
+    bound), each checked against its CRC: what data_records yields, in one
+    loop (a page read without a generator step per record). Returns True
+    when a key at or past high was met (nothing later can be in range)."""
     position = start
     view = memoryview(buffer)
     unpack_from = struct.unpack_from
@@ -393,7 +408,7 @@ def data_slice(buffer, start, end, low, high, count):
             raise StoreError("data file truncated")
         key = buffer[key_start:value_start]
         if high is not None and key >= high:
-            break
+            return True
         if key >= low:
             if (
                 crc32(view[key_start:record_end], crc32(view[position : position + 3]))
@@ -403,7 +418,7 @@ def data_slice(buffer, start, end, low, high, count):
                 raise StoreError("data record corrupt")
             found.append((key, buffer[value_start:record_end]))
         position = record_end
-    return found
+    return False
 
 
 def data_find(buffer, start, end, key):

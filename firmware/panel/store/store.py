@@ -34,7 +34,11 @@
 #
 # RAM: per partition a handful of integers in arrays and its low key in one
 # bytes object (about 30 bytes: a split's low key is the shortest prefix that
-# separates the two pieces, _separator); nothing per record. Reading a key reads that
+# separates the two pieces, _separator); nothing per record. A healthy
+# partition's journal and data file are never read whole: in pieces of about
+# 1 KB of whole records (_whole_pieces), and a merge holds only its journal's
+# entries, never its partition's records (_compact). (MANIFEST's base record
+# is read whole at open(), and a damaged partition's files when salvaged.) Reading a key reads that
 # partition's journal, then the data file's header, fence table and one
 # ~512-byte stretch of records.
 #
@@ -57,8 +61,8 @@
 # the bytes the store itself writes; the default keeps the latter near 2.4x.
 #
 # Scans: scan()/keys() read one partition's bytes at a time (its journal, and
-# its data file from the fence stretch of the scan's start) and make a key
-# object only when it is reached; they continue from the last key returned,
+# its data file from the fence stretch of the scan's start, in pieces of
+# DATA_PIECE_BYTES) and make a key object only when it is reached; they continue from the last key returned,
 # so a write between two steps of a scan never makes it fail, repeat or
 # reorder keys: partitions not reached yet show the newer state, the
 # partition being returned shows the state when it was read. A scan can
@@ -248,6 +252,64 @@ def _separator(below, key):
     return key[:end]
 
 
+def _between(source, first, end):
+    """Yield items first..end-1 of a fresh iterator of source (a callable),
+    closing it when stopping early (a generator's finally, a data file)."""
+    iterator = source()
+    try:
+        position = 0
+        for item in iterator:
+            if position >= end:
+                break
+            if position >= first:
+                yield item
+            position += 1
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _cut(sizes, first, end, piece_bytes, cuts):
+    """Append to cuts the (first, end) ranges of records first..end-1 (sizes:
+    each record's size) in pieces of about equal size near piece_bytes, each
+    at least one record."""
+    total = 0
+    for position in range(first, end):
+        total += sizes[position]
+    pieces = (total + piece_bytes - 1) // piece_bytes
+    if pieces < 1:
+        pieces = 1
+    limit = total // pieces + 1
+    while first < end:
+        stop = first
+        size = 0
+        while stop < end and (stop == first or size < limit):
+            size += sizes[stop]
+            stop += 1
+        cuts.append((first, stop))
+        first = stop
+
+
+def _cut_low_keys(source, cuts, low_key):
+    """The low key of each cut's partition: low_key for the first, then the
+    shortest separator (_separator) between the records on either side of
+    each cut, from one pass over source."""
+    low_keys = [low_key] if cuts else []
+    starts = [first for first, _ in cuts[1:]]
+    if starts:
+        previous = None
+        position = 0
+        for key, _ in _between(source, 0, starts[-1] + 1):
+            if position == starts[len(low_keys) - 1]:
+                low_keys.append(_separator(previous, key))
+            previous = key
+            position += 1
+    if len(low_keys) != len(cuts):
+        raise StoreError("records changed during a merge")
+    return low_keys
+
+
 def _sorted_contains(values, wanted):
     """Whether the sorted array `values` holds `wanted` (binary search)."""
     index = count_before(len(values), lambda middle: values[middle] < wanted)
@@ -277,6 +339,9 @@ class Store:
     # (_journal_pieces; and checked so at a partition's first load,
     # _scan_journal), never whole.
     JOURNAL_PIECE_BYTES = 1024
+    # A data file is read in pieces of whole records of about this many
+    # bytes (_data_pieces), never whole: merges, pages, scans and checks.
+    DATA_PIECE_BYTES = 1024
     # At most this many edits follow a MANIFEST base; the next split writes a
     # new base. Each edit makes open() rebuild the table arrays (garbage the
     # size of the table); a base costs the whole table in writes. 32 keeps
@@ -306,7 +371,6 @@ class Store:
         self._manifest_edits = 0
         self._manifest_torn = False
         self._needs_recovery = False
-        self._last_data_key = None
         # Ids below the floor belong to a store clear() replaced.
         self._floor = 0
         # Damage known this session: partition id -> report (a dict), and
@@ -483,10 +547,18 @@ class Store:
         """Sorted [(key, value)]: the first `wanted` live keys of partition
         index with low <= key < high (at least; a few more may follow)."""
         pending = self._journal_pending(index, low, high, True)
-        data, start, end = self._data_from(index, low)
         # Each journal key can hide at most one data record.
-        items = records.data_slice(data, start, end, low, high, wanted + len(pending))
-        data = None
+        count = wanted + len(pending)
+        items = []
+        pieces = self._data_pieces(index, low)
+        try:
+            for piece in pieces:
+                if records.data_slice(piece, 0, len(piece), low, high, count, items):
+                    break  # past high
+                if len(items) >= count:
+                    break
+        finally:
+            pieces.close()
         if not pending:
             return items
         merged = {}
@@ -1383,22 +1455,30 @@ class Store:
                     continue
                 return "data file missing"
             return None
-        data, start, end = self._read_data(index)
-        count = records.decode_data_header(data)[1]
-        # fence_span checks the fence table's CRC (raises when it fails).
-        records.fence_span(data[records.DATA_HEADER_BYTES : start], low, end)
+        handle = self._open_data(index)
+        try:
+            header = handle.read(records.DATA_HEADER_BYTES)
+            count, fence_length = records.decode_data_header(header)[1:]
+            # fence_span checks the fence table's CRC (raises when it fails).
+            records.fence_span(handle.read(fence_length), low, self._data_sizes[index])
+        finally:
+            handle.close()
         seen = 0
         previous = None
-        for key, _ in records.data_records(data, start, end, True):
-            if (previous is not None and key <= previous) or key < low:
-                return "data file out of order"
-            if high is not None and key >= high:
-                return "data file out of range"
-            previous = key
-            seen += 1
+        pieces = self._data_pieces(index, None)
+        try:
+            for piece in pieces:
+                for key, _ in records.data_records(piece, 0, len(piece), True):
+                    if (previous is not None and key <= previous) or key < low:
+                        return "data file out of order"
+                    if high is not None and key >= high:
+                        return "data file out of range"
+                    previous = key
+                    seen += 1
+        finally:
+            pieces.close()
         if seen != count:
             return "data file record count wrong"
-        data = None
         for key in self._journal_pending(index, None, None, False):
             if key < low or (high is not None and key >= high):
                 return "journal out of range"
@@ -1533,11 +1613,17 @@ class Store:
         low_key = self._low_key(index)
         cuts = []
         if items:
-            self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
+            sizes = [records.data_record_size(key, value) for key, value in items]
+            _cut(sizes, 0, len(items), self.DATA_TARGET_BYTES, cuts)
+            sizes = None
         elif index == 0:
             cuts.append((0, 0))
+
+        def source():
+            return iter(items)
+
         # The pieces are copies of what the fenced partition still serves.
-        new_ids = self._replace_with_pieces(index, low_key, items, cuts)
+        new_ids = self._replace_with_pieces(index, low_key, source, cuts)
         items = None
         report = self._damage.get(partition_id)
         if report is not None:
@@ -1562,35 +1648,78 @@ class Store:
                 raise StoreError("journal shorter than recorded") from None
             raise
         try:
-            position = 0
-            buffer = b""
-            wanted = self.JOURNAL_PIECE_BYTES
-            while True:
-                if position < size:
-                    chunk = handle.read(min(wanted, size - position))
-                    if not chunk:
-                        raise StoreError("journal shorter than recorded")
-                    position += len(chunk)
-                    buffer = buffer + chunk if buffer else chunk
-                    chunk = None
-                whole, cut_record = records.whole_records_length(buffer)
-                if whole == len(buffer):
-                    if whole:
-                        yield buffer
-                    if position >= size:
-                        return
-                    buffer = b""
-                    wanted = self.JOURNAL_PIECE_BYTES
-                    continue
-                if position >= size:
-                    raise StoreError("journal record corrupt")  # lengths beyond the file
-                if whole:
-                    yield buffer[:whole]
-                    buffer = buffer[whole:]
-                # The rest of the record cut short, at least, in one read.
-                wanted = max(self.JOURNAL_PIECE_BYTES, cut_record - len(buffer))
+            yield from self._whole_pieces(
+                handle,
+                0,
+                size,
+                self.JOURNAL_PIECE_BYTES,
+                records.whole_records_length,
+                "journal shorter than recorded",
+                "journal record corrupt",
+            )
         finally:
             handle.close()
+
+    def _data_pieces(self, index, low):
+        """Yield a partition's data records from the stretch that may hold
+        low (the fence table's; None: from the first) to the file's end, as
+        pieces of whole records of about DATA_PIECE_BYTES (a larger record is
+        a piece of its own), so no read needs the data file's size in one
+        block. The file is open until the generator ends: callers take the
+        pieces without suspending in between, and close() it when they stop
+        early (a MicroPython generator left unfinished runs no finally)."""
+        size = self._data_sizes[index]
+        if size == 0:
+            return
+        handle = self._open_data(index)
+        try:
+            header = handle.read(records.DATA_HEADER_BYTES)
+            fence_length = records.decode_data_header(header)[2]
+            start = records.DATA_HEADER_BYTES + fence_length
+            if low is not None:
+                span = records.fence_span(handle.read(fence_length), low, size)
+                if span is not None:
+                    start = span[0]
+            handle.seek(start)
+            yield from self._whole_pieces(
+                handle,
+                start,
+                size,
+                self.DATA_PIECE_BYTES,
+                records.whole_data_records_length,
+                "data file truncated",
+                "data file truncated",
+            )
+        finally:
+            handle.close()
+
+    def _whole_pieces(self, handle, position, size, piece_bytes, measure, short, beyond):
+        """Yield the bytes of handle from position to size as pieces of whole
+        records (measure: records' whole_records_length or
+        whole_data_records_length) of about piece_bytes, one read each: a
+        record cut at a piece's end is read again at the start of the next
+        (a seek back), instead of copying the two parts together. short: the
+        error when the file ends early; beyond: when a record's length runs
+        past size."""
+        wanted = piece_bytes
+        while position < size:
+            chunk = handle.read(min(wanted, size - position))
+            if not chunk:
+                raise StoreError(short)
+            whole, cut_record = measure(chunk)
+            if whole == 0:
+                if len(chunk) >= size - position:
+                    raise StoreError(beyond)  # lengths beyond the file
+                # One record longer than a piece: read it whole.
+                wanted = max(piece_bytes, cut_record)
+                handle.seek(position)
+                continue
+            if whole < len(chunk):
+                chunk = chunk[:whole]
+                handle.seek(position + whole)
+            position += whole
+            wanted = piece_bytes
+            yield chunk
 
     def _journal_find(self, index, key):
         """(seen, value or None) of key's last entry in a partition's journal."""
@@ -1608,17 +1737,6 @@ class Store:
         for piece in self._journal_pieces(index):
             records.journal_pending(piece, len(piece), low, high, with_values, pending)
         return pending
-
-    def _read_data(self, index):
-        """A partition's whole data file, and where its records start and end.
-        (At most about DATA_SPLIT_BYTES + one record: bigger merges are split.)"""
-        if self._data_sizes[index] == 0:
-            return b"", 0, 0
-        buffer = self._read_file(self._data_name(index), None)
-        if buffer is None:
-            raise StoreError("data file missing")
-        fence_length = records.decode_data_header(buffer)[2]
-        return buffer, records.DATA_HEADER_BYTES + fence_length, len(buffer)
 
     def _open_data(self, index):
         try:
@@ -1677,26 +1795,27 @@ class Store:
                 return self._materialize_clean(index, low, high, with_values)
             except DECODE_ERRORS as error:
                 self._fence(index, str(error))
-        self._last_data_key = None
         return self._salvaged(index, low, high, with_values)
 
     def _materialize_clean(self, index, low, high, with_values):
         pending = self._journal_pending(index, low, high, with_values)
         result = []
-        data, start, end = self._read_data(index)
-        # The data file's last key, for _compact's choice of split.
-        self._last_data_key = None
-        if end:
-            for key, value in records.data_records(data, start, end, with_values):
-                self._last_data_key = key
-                if high is not None and key >= high:
-                    break
-                if low is not None and key < low:
+        pieces = self._data_pieces(index, low)
+        try:
+            for piece in pieces:
+                for key, value in records.data_records(piece, 0, len(piece), with_values):
+                    if high is not None and key >= high:
+                        break
+                    if low is not None and key < low:
+                        continue
+                    if key in pending:
+                        continue
+                    result.append((key, value))
+                else:
                     continue
-                if key in pending:
-                    continue
-                result.append((key, value))
-        data = None
+                break  # past high
+        finally:
+            pieces.close()
         for key in pending:
             value = pending[key]
             if value is not None:
@@ -1704,30 +1823,6 @@ class Store:
         pending = None
         result.sort(key=_first)
         return result
-
-    def _data_from(self, index, low):
-        """(buffer, start, end): a partition's data records from the stretch
-        that may hold low (the fence table's) to the file's end, so a scan
-        that starts inside a partition neither reads nor walks the records
-        before it. low None: all records."""
-        if low is None:
-            return self._read_data(index)
-        size = self._data_sizes[index]
-        if size == 0:
-            return b"", 0, 0
-        handle = self._open_data(index)
-        try:
-            header = handle.read(records.DATA_HEADER_BYTES)
-            fence_length = records.decode_data_header(header)[2]
-            span = records.fence_span(handle.read(fence_length), low, size)
-            start = records.DATA_HEADER_BYTES + fence_length if span is None else span[0]
-            handle.seek(start)
-            buffer = handle.read(size - start)
-        finally:
-            handle.close()
-        if len(buffer) != size - start:
-            raise StoreError("data file truncated")
-        return buffer, 0, len(buffer)
 
     def _partition_items(self, index, low, high, with_values):
         """Yield (key, value or None) of the live keys of partition index with
@@ -1762,25 +1857,30 @@ class Store:
         pending = self._journal_pending(index, low, high, with_values)
         waiting = sorted(pending)
         next_pending = 0
-        data, start, end = self._data_from(index, low)
-        for key, value in records.data_records(data, start, end, with_values):
-            if high is not None and key >= high:
-                break
-            if low is not None and key < low:
-                continue
-            # Journal keys before this one, then this one: the journal's
-            # entry (newer) when it has one, else the data file's.
-            replaced = False
-            while next_pending < len(waiting) and waiting[next_pending] <= key:
-                pending_key = waiting[next_pending]
-                next_pending += 1
-                pending_value = pending[pending_key]
-                if pending_value is not None:
-                    yield pending_key, pending_value if with_values else None
-                replaced = pending_key == key
-            if not replaced:
-                yield key, value
-        data = None
+        # All of it now, as the partition is at this step (later steps may
+        # follow writes), in pieces: no block of the data file's size.
+        pieces = list(self._data_pieces(index, low))
+        while pieces:
+            piece = pieces.pop(0)
+            for key, value in records.data_records(piece, 0, len(piece), with_values):
+                if high is not None and key >= high:
+                    pieces = None
+                    break
+                if low is not None and key < low:
+                    continue
+                # Journal keys before this one, then this one: the journal's
+                # entry (newer) when it has one, else the data file's.
+                replaced = False
+                while next_pending < len(waiting) and waiting[next_pending] <= key:
+                    pending_key = waiting[next_pending]
+                    next_pending += 1
+                    pending_value = pending[pending_key]
+                    if pending_value is not None:
+                        yield pending_key, pending_value if with_values else None
+                    replaced = pending_key == key
+                if not replaced:
+                    yield key, value
+            piece = None
         while next_pending < len(waiting):
             pending_key = waiting[next_pending]
             next_pending += 1
@@ -1840,16 +1940,17 @@ class Store:
         # not make it look failed. The journal just stays longer; the next
         # write to the partition tries again, after the state is reloaded
         # from the files (the failed merge may have committed part way). A
-        # merge reads its whole partition: on a small board's heap it is the
-        # likeliest step to meet a MemoryError, which must not fail the
-        # stored change either.
+        # merge holds its journal's entries: on a small board's heap it is
+        # the likeliest step to meet a MemoryError, which must not fail the
+        # stored change either; nor a data file that changed between its
+        # passes (StoreError; no power cut does that).
         try:
             for group in reversed(groups):
                 index = group[0]
                 if reclaim or self._journal_sizes[index] > self._journal_limit(index):
                     if self._journal_sizes[index] > records.EMPTY_JOURNAL_BYTES:
                         self._compact(index)
-        except (OSError, StoreFull, MemoryError):
+        except (OSError, StoreFull, MemoryError, StoreError):
             self._needs_recovery = True
         return deleted
 
@@ -1921,19 +2022,27 @@ class Store:
 
     def _compact(self, index):
         """Merge partition index's journal into a new data file; split the
-        result when too big, drop the partition when empty (not the first)."""
-        items = self._materialize(index, None, None, True)
-        if self._flags[index] & _DAMAGED:
+        result when too big, drop the partition when empty (not the first).
+        The merged records are never all in RAM: each pass walks the data
+        file in pieces with the journal's entries (_merged_records), one to
+        size the result, then one per file written."""
+        self._load(index)
+        plan = None
+        if not self._flags[index] & _DAMAGED:
+            try:
+                plan = self._merge_plan(index)
+            except DECODE_ERRORS as error:
+                self._fence(index, str(error))
+        if plan is None:
             # Damage met while reading: never write over its files.
-            items = None
             self._salvage_partition(index)
             return
+        source, sizes, total, tail = plan
+        plan = None
         old_data = self._data_name(index)
         old_journal = self._journal_name(index)
-        total = 0
-        for key, value in items:
-            total += records.data_record_size(key, value)
-        if not items and index > 0:
+        count = len(sizes)
+        if not count and index > 0:
             self._replace_partitions(index, [])
             self._remove_if_present(old_data)
             self._remove_if_present(old_journal)
@@ -1944,13 +2053,13 @@ class Store:
             # The new generation's journal first (see records.DATA_MAGIC):
             # until the rename it is a file of the next generation that no
             # read uses, and the next merge overwrites it.
-            self._write_empty_journal(self._ids[index], generation, len(items))
-            size = self._write_data_file(temporary, generation, items, 0, len(items))
+            self._write_empty_journal(self._ids[index], generation, count)
+            size = self._write_data_file(temporary, generation, source, 0, count)
             self._files.rename(self._path(temporary), self._path(old_data))
             self._generations[index] = generation
             self._data_sizes[index] = size
             self._journal_sizes[index] = records.EMPTY_JOURNAL_BYTES
-            self._counts[index] = len(items)
+            self._counts[index] = count
             self._flags[index] = _LOADED
             self._remove_if_present(old_journal)
             return
@@ -1960,68 +2069,110 @@ class Store:
         # together in full pieces and the new ones start a partition of their
         # own: the full pieces will not be rewritten again by more appends.
         cuts = []
-        tail = len(items)
-        last_data_key = self._last_data_key
-        if last_data_key is not None:
-            tail = 0
-            while tail < len(items) and items[tail][0] <= last_data_key:
-                tail += 1
-        if 0 < tail < len(items):
-            self._cut(items, 0, tail, self.DATA_SPLIT_BYTES * 7 // 8, cuts)
-            self._cut(items, tail, len(items), self.DATA_TARGET_BYTES, cuts)
+        if 0 < tail < count:
+            _cut(sizes, 0, tail, self.DATA_SPLIT_BYTES * 7 // 8, cuts)
+            _cut(sizes, tail, count, self.DATA_TARGET_BYTES, cuts)
         else:
-            self._cut(items, 0, len(items), self.DATA_TARGET_BYTES, cuts)
-        self._replace_with_pieces(index, self._low_key(index), items, cuts)
-        items = None
+            _cut(sizes, 0, count, self.DATA_TARGET_BYTES, cuts)
+        sizes = None
+        # The new data files are written from the old ones, which are
+        # removed only once the table no longer names them.
+        self._replace_with_pieces(index, self._low_key(index), source, cuts)
         self._remove_if_present(old_data)
         self._remove_if_present(old_journal)
 
-    def _replace_with_pieces(self, index, low_key, items, cuts):
-        """Write a data file per cut of items and put them in the table in
-        place of partition `index` (no cuts: the partition goes). Until the
-        table is committed the pieces are copies of what the partition still
-        serves, so on any failure they are removed (left behind they would
-        only take the room a full flash lacks) and the error is raised.
-        Returns the new partitions' ids."""
+    def _merge_plan(self, index):
+        """(source, sizes, total, tail) of a merge of partition index: source
+        makes a fresh iterator of its live (key, value) records in key order
+        (_merged_records: read again by each pass, in pieces), sizes each
+        record's size in its data file ('H': at most a key, a value and a
+        header), total their sum and tail how many lie at or below the old
+        data file's last key. Every record's CRC is checked on the way."""
+        pending = self._journal_pending(index, None, None, True)
+        waiting = sorted(pending)
+
+        def source():
+            return self._merged_records(index, pending, waiting)
+
+        sizes = array("H")
+        total = 0
+        tail = 0
+        for key, value, in_data in self._merged_records(index, pending, waiting, True):
+            size = records.data_record_size(key, value)
+            sizes.append(size)
+            total += size
+            if in_data:
+                tail = len(sizes)
+        return source, sizes, total, tail
+
+    def _merged_records(self, index, pending, waiting, with_place=False):
+        """Yield (key, value) of partition index's live records in key order:
+        its data file, read in pieces, with the journal's entries (pending:
+        {key: value or None}, waiting: its keys sorted) applied. With
+        with_place, (key, value, in_data): in_data when the key is at most
+        the data file's last key."""
+        next_pending = 0
+        pieces = self._data_pieces(index, None)
+        try:
+            for piece in pieces:
+                for key, value in records.data_records(piece, 0, len(piece), True):
+                    while next_pending < len(waiting) and waiting[next_pending] <= key:
+                        pending_key = waiting[next_pending]
+                        next_pending += 1
+                        pending_value = pending[pending_key]
+                        if pending_value is not None:
+                            if with_place:
+                                yield pending_key, pending_value, True
+                            else:
+                                yield pending_key, pending_value
+                        if pending_key == key:
+                            value = None  # the journal's entry replaced it
+                    if value is not None:
+                        if with_place:
+                            yield key, value, True
+                        else:
+                            yield key, value
+                piece = None
+        finally:
+            pieces.close()
+        while next_pending < len(waiting):
+            pending_key = waiting[next_pending]
+            next_pending += 1
+            pending_value = pending[pending_key]
+            if pending_value is not None:
+                if with_place:
+                    yield pending_key, pending_value, False
+                else:
+                    yield pending_key, pending_value
+
+    def _replace_with_pieces(self, index, low_key, source, cuts):
+        """Write a data file per cut (first, end) of source's records (a
+        callable making a fresh iterator of them, in key order) and put them
+        in the table in place of partition `index` (no cuts: the partition
+        goes). Until the table is committed the pieces are copies of what the
+        partition still serves, so on any failure they are removed (left
+        behind they would only take the room a full flash lacks) and the
+        error is raised. Returns the new partitions' ids."""
         new_partitions = []
         pieces = []
         try:
-            for first, end in cuts:
+            low_keys = _cut_low_keys(source, cuts, low_key)
+            for position in range(len(cuts)):
+                first, end = cuts[position]
                 new_id = self._next_id
                 self._next_id += 1
                 name = "p%d.d" % new_id
                 pieces.append("p%d_0.j" % new_id)
                 self._write_empty_journal(new_id, 0, end - first)
                 pieces.append(name)
-                size = self._write_data_file(name, 0, items, first, end)
-                if first:
-                    low_key = _separator(items[first - 1][0], items[first][0])
-                new_partitions.append((new_id, low_key, 0, end - first, size))
+                size = self._write_data_file(name, 0, source, first, end)
+                new_partitions.append((new_id, low_keys[position], 0, end - first, size))
             self._replace_partitions(index, new_partitions)
         except (OSError, StoreError):
             for name in pieces:
                 self._remove_quietly(name)
             raise
         return [partition[0] for partition in new_partitions]
-
-    def _cut(self, items, first, end, piece_bytes, cuts):
-        """Append to cuts the (first, end) ranges of items[first:end] in pieces
-        of about equal size near piece_bytes, each at least one record."""
-        total = 0
-        for position in range(first, end):
-            total += records.data_record_size(items[position][0], items[position][1])
-        pieces = (total + piece_bytes - 1) // piece_bytes
-        if pieces < 1:
-            pieces = 1
-        limit = total // pieces + 1
-        while first < end:
-            stop = first
-            size = 0
-            while stop < end and (stop == first or size < limit):
-                size += records.data_record_size(items[stop][0], items[stop][1])
-                stop += 1
-            cuts.append((first, stop))
-            first = stop
 
     def _write_empty_journal(self, partition_id, generation, count):
         """Create the journal of a data file about to be written: one record
@@ -2035,15 +2186,16 @@ class Store:
         finally:
             handle.close()
 
-    def _write_data_file(self, name, generation, items, first, end):
-        """Write items[first:end] as a data file, fsync it; returns its size."""
-        # Fences first (they precede the records): one every
-        # FENCE_SPACING_BYTES of records, the first record always one.
+    def _write_data_file(self, name, generation, source, first, end):
+        """Write records first..end-1 of source (a callable making a fresh
+        iterator of (key, value) in key order) as a data file, fsync it;
+        returns its size. Two passes: the fence table precedes the records."""
+        # Fences first: one every FENCE_SPACING_BYTES of records, the first
+        # record always one.
         fences = []
         relative = 0
         next_fence = 0
-        for position in range(first, end):
-            key, value = items[position]
+        for key, value in _between(source, first, end):
             if relative >= next_fence:
                 fences.append((relative, key))
                 next_fence = relative + records.FENCE_SPACING_BYTES
@@ -2060,8 +2212,7 @@ class Store:
             chunk = bytearray(records.encode_data_header(generation, end - first, len(table)))
             chunk.extend(table)
             table = None
-            for position in range(first, end):
-                key, value = items[position]
+            for key, value in _between(source, first, end):
                 chunk.extend(records.encode_data_record(key, value))
                 if len(chunk) >= _WRITE_CHUNK_BYTES:
                     handle.write(chunk)
@@ -2073,6 +2224,9 @@ class Store:
             self._files.fsync(handle)
         finally:
             handle.close()
+        if size != records_start + relative:
+            # The source changed between the passes (nothing in the store does that).
+            raise StoreError("data file written short")
         return size
 
     # ------------------------------------------------------------ iteration
