@@ -15,6 +15,8 @@
 # changed; the limits it names are read into a copy.
 #
 # This is the only module that imports panel.api (DESIGN.md: who may import whom).
+import gc
+
 import microdot.microdot as microdot_core
 from microdot import Request
 
@@ -277,14 +279,13 @@ class Panel:
     def start(self):
         """Log the boot, start the drivers' tasks and the call controller."""
         services = self.services
-        services.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
-        # Damage the stores found while opening, once each, with its key range.
-        for store in (services.store, services.account_store):
-            if store is not None:
-                for event in store.damage_found():
-                    services.call_log.add("storage_damaged", event)
-        if services.system.account_state() == "lost":
-            services.call_log.add("account_lost", {})
+        try:
+            self._log_boot()
+        except MemoryError:
+            # The boot's log entries are best effort, as every log entry
+            # (services.call_log): a heap too short for them must not stop
+            # the panel, which answers 503 while it stays short.
+            gc.collect()
         if self.adapter is not None:
             self.adapter.start()
         if self.parts.sip_socket is not None:
@@ -298,6 +299,17 @@ class Panel:
             services.sip.attach(self.sip_user_agent)
         self.calls.start()
         self.event_sender.start()
+
+    def _log_boot(self):
+        services = self.services
+        services.call_log.add("device_booted", {"firmware_version": FIRMWARE_VERSION})
+        # Damage the stores found while opening, once each, with its key range.
+        for store in (services.store, services.account_store):
+            if store is not None:
+                for event in store.damage_found():
+                    services.call_log.add("storage_damaged", event)
+        if services.system.account_state() == "lost":
+            services.call_log.add("account_lost", {})
 
     def stop(self):
         self.event_sender.stop()

@@ -124,3 +124,24 @@ async def test_board_description_and_fake_parts_make_a_panel_that_calls():
         assert "access_granted_by_call_host" in events
     finally:
         rig.close()
+
+
+async def test_a_heap_too_short_for_the_boot_log_does_not_stop_the_start():
+    # The boot's log entries are best effort: a MemoryError there (the account
+    # check reads the store) still starts the drivers, and the panel takes calls.
+    rig = Rig("wiring-boot-heap")
+    try:
+        system = rig.services.system
+
+        def short_heap():
+            raise MemoryError("memory allocation failed")
+
+        system.account_state = short_heap
+        rig.services.forward_rules.upsert_many([(223, ["vizit:7"])])
+        rig.panel.start()
+        assert rig.panel.sip_user_agent is not None
+        assert await _until(lambda: rig.panel.adapter.present)
+        assert rig.panel.calls.press("223#")[-1]["accepted"] is True
+        assert await _until(lambda: ("vizit", 7) in rig.adapter.rings)
+    finally:
+        rig.close()
