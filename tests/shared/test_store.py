@@ -363,7 +363,7 @@ def test_page_is_the_first_items_of_the_scan():
 
 class StarvedMergeStore(SmallStore):
     # A small board's heap runs out in the merge after a change is on flash
-    # (a merge reads its whole partition: the largest allocation of a write).
+    # (a merge holds its journal's entries: the largest allocations of a write).
     starve = False
 
     def _compact(self, *args, **kwargs):
@@ -395,6 +395,42 @@ def test_a_memory_error_in_the_merge_does_not_fail_the_stored_change():
     assert reopened.count() == 41
     assert reopened.health()["state"] == "ok"
     reopened.close()
+
+
+class StarvedRecoveryStore(SmallStore):
+    # A MemoryError part way through a write, then again in the recovery
+    # that reads the files back (MANIFEST's base is one block).
+    starve_writes = 0
+    starve_reads = 0
+
+    def _apply(self, *args, **kwargs):
+        if self.starve_writes:
+            self.starve_writes -= 1
+            raise MemoryError("memory allocation failed")
+        return SmallStore._apply(self, *args, **kwargs)
+
+    def _read_manifest(self):
+        if self.starve_reads:
+            self.starve_reads -= 1
+            raise MemoryError("memory allocation failed")
+        return SmallStore._read_manifest(self)
+
+
+def test_a_recovery_that_meets_a_memory_error_is_tried_again():
+    store = _opened("store-heap-recovery", StarvedRecoveryStore)
+    for number in range(40):
+        store.put(_forward_key(number), b"queue %d" % number)
+    store.starve_writes = 1
+    raises(MemoryError, store.put, _forward_key(41), b"lost")
+    store.starve_reads = 2
+    # Each call tries the recovery again; the heap's failure goes to the caller.
+    raises(MemoryError, store.get, _forward_key(3))
+    raises(MemoryError, store.count)
+    assert store.get(_forward_key(3)) == b"queue 3"
+    assert store.count() == 40
+    store.put(_forward_key(41), b"stored")
+    assert store.get(_forward_key(41)) == b"stored"
+    store.close()
 
 
 class PiecewiseJournalStore(Store):

@@ -673,14 +673,7 @@ class Store:
         for _, value in entries:
             if value is not None:
                 deletes_only = False
-        try:
-            self._guarded_apply(entries, deletes_only)
-        except MemoryError:
-            # A small board's heap ran out part way, where an OSError could
-            # have struck: the RAM table is rebuilt from the files at the next
-            # call, as after a failed write.
-            self._needs_recovery = True
-            raise
+        self._guarded_apply(entries, deletes_only)
 
     def clear(self):
         """Remove every key (factory reset); durable on return."""
@@ -724,6 +717,16 @@ class Store:
         self._handle_unlisted()
 
     def _guarded_apply(self, entries, deletes_only):
+        """_apply_files, and a MemoryError (a small board's heap ran out part
+        way, where an OSError could have struck) handled as a failed write:
+        the RAM table is rebuilt from the files at the next call."""
+        try:
+            return self._apply_files(entries, deletes_only)
+        except MemoryError:
+            self._needs_recovery = True
+            raise
+
+    def _apply_files(self, entries, deletes_only):
         """_apply, with recovery after the file system fails part way, and
         the delete reserve.
 
@@ -2310,14 +2313,20 @@ class Store:
             raise StoreError("store not open")
         if self._needs_recovery:
             # A write failed part way (see _guarded_apply): recover from the
-            # files before anything else. If that fails too, the OSError goes
-            # to the caller and the next call tries again.
+            # files before anything else. If that fails too (an OSError, or a
+            # MemoryError on a small heap), the error goes to the caller and
+            # the next call tries again: the store stays open, with its
+            # recovery still due, never closed for good by the failure.
             # (Not open(): no full check again, and the delete reserve stays
             # released when a delete just gave it up.)
-            self._opened = False
-            self._reset_table()
-            self._open(False)
             self._needs_recovery = False
+            try:
+                self._reset_table()
+                self._open(False)
+            except BaseException:
+                self._opened = True
+                self._needs_recovery = True
+                raise
 
     def _path(self, name):
         return self._directory + "/" + name
