@@ -234,6 +234,7 @@ class Panel:
         self.http_server = HttpServer(self.app, HttpLimits.from_limits(self.limits), error_answer)
         if parts.extra_routes is not None:
             parts.extra_routes(self.app, self)
+        self.app.url_map.seal()
 
     # -- driver events -----------------------------------------------------
     def _on_sip_event(self, kind, call, detail):

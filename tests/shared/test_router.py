@@ -129,3 +129,24 @@ async def test_memory_error_answers_503_in_the_contract_shape():
     response = await client.get("/rest/v1/uc/redirectrules")
     assert response.status_code == 503
     assert response.json == {"error_code": 1503, "error_message": "Out of memory"}
+
+
+async def test_a_sealed_table_still_routes_and_takes_more_routes():
+    app = _app()
+
+    async def first(request):
+        return {"route": 1}
+
+    async def second(request, uid):
+        return {"route": 2, "uid": uid}
+
+    app.route("/one", methods=["GET"])(first)
+    app.url_map.seal()
+    assert isinstance(app.url_map.handlers, tuple) and len(app.url_map) == 1
+    client = TestClient(app)
+    assert (await client.get("/one")).json == {"route": 1}
+    # A route added after the seal (a board's extra routes) makes it a list again.
+    app.route("/two/<uid>", methods=["GET"])(second)
+    assert (await client.get("/two/5")).json == {"route": 2, "uid": "5"}
+    assert (await client.get("/one")).json == {"route": 1}
+    assert [route[0] for route in app.url_map] == [("GET",), ("GET",)]

@@ -75,10 +75,22 @@ class RouteTable:
 
     def add(self, methods, url_pattern, handler):
         """Append a route; returns its index."""
+        if isinstance(self.handlers, tuple):
+            self.methods = list(self.methods)
+            self.url_patterns = list(self.url_patterns)
+            self.handlers = list(self.handlers)
         self.methods.append(methods)
         self.url_patterns.append(url_pattern)
         self.handlers.append(handler)
         return len(self.handlers) - 1
+
+    def seal(self):
+        """The lists as tuples of their exact length, once every route is
+        registered: a grown list keeps up to half its room unused (a route
+        added later makes them lists again)."""
+        self.methods = tuple(self.methods)
+        self.url_patterns = tuple(self.url_patterns)
+        self.handlers = tuple(self.handlers)
 
 
 class PanelApp(Microdot):
