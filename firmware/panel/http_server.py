@@ -315,6 +315,8 @@ class HttpConnection:
         self.since = server.ticks_ms()
         self.deadline = compat.ticks_add(self.since, server.limits.idle_ms)
         self.abort = False
+        self.path = ""  # the current request's path, once its head is read
+        self.answering = False  # bytes of the current answer were written
 
     def enter(self, state, milliseconds):
         now = self.server.ticks_ms()
@@ -406,6 +408,7 @@ class HttpConnection:
                 raise RequestError(413, path)
 
     async def write(self, data):
+        self.answering = True
         self.writer.write(data)
         await self.writer.drain()
 
@@ -425,6 +428,7 @@ class HttpConnection:
             if len(body) <= _JOIN_BYTES:
                 await self.write(head + body)
             else:
+                self.answering = True
                 self.writer.write(head)
                 await self.write(body)
         else:
@@ -447,6 +451,18 @@ class HttpConnection:
             if not data:
                 return
             dropped += len(data)
+
+    async def answer_out_of_memory(self):
+        """503 in the path's contract shape (as a route's, api.router) when
+        the heap ran out outside a route: reading the request, making or
+        sending its answer. Nothing to do once part of an answer is out:
+        the connection closes."""
+        gc.collect()
+        if self.answering:
+            return
+        body, status, headers = self.server.error_answer(self.path, 503)
+        self.enter(SENDING, self.server.limits.request_ms)
+        await self.send(Response(body, status, headers), False, "1.1")
 
     async def answer_error(self, error):
         body, status, headers = self.server.error_answer(error.path, error.status)
@@ -485,36 +501,51 @@ class HttpConnection:
                 self.enter(RECEIVING, limits.request_ms)
             elif self.state != IDLE:
                 self.enter(IDLE, limits.idle_ms)
+            self.path = ""
+            self.answering = False
             try:
-                head = await self.read_head()
-                if head is None:
+                if not await self.serve_one():
                     return
-                head = parse_head(head, limits)
-                oversized = head.content_length > limits.body_bytes
-                if oversized:
-                    # The app answers 413 from Content-Length; the body is
-                    # never read, so the connection cannot go on.
-                    body = b""
-                else:
-                    if head.content_length and _has_token(
-                        head.headers.get("Expect") or "", "100-continue"
-                    ):
-                        await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    body = await self.read_body(head.content_length, head.target.split("?", 1)[0])
-            except RequestError as error:
-                await self.answer_error(error)
+            except MemoryError:
+                # A route's own MemoryError is its 503 already (api.router).
+                await self.answer_out_of_memory()
                 return
-            except _Closed:
-                return
-            self.state = HANDLING
-            response = await server.app.dispatch_request(self.request(head, body))
-            keep_alive = head.keep_alive and not oversized and not server.closing
-            self.enter(SENDING, limits.request_ms)
-            keep_alive = await self.send(response, keep_alive, head.version)
+
+    async def serve_one(self):
+        """Read, answer and send one request; whether the connection goes on."""
+        server = self.server
+        limits = server.limits
+        try:
+            head = await self.read_head()
+            if head is None:
+                return False
+            head = parse_head(head, limits)
+            self.path = head.target.split("?", 1)[0]
+            oversized = head.content_length > limits.body_bytes
             if oversized:
-                await self.linger()
-            if not keep_alive:
-                return
+                # The app answers 413 from Content-Length; the body is
+                # never read, so the connection cannot go on.
+                body = b""
+            else:
+                if head.content_length and _has_token(
+                    head.headers.get("Expect") or "", "100-continue"
+                ):
+                    await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.answering = False  # interim: the answer is still to come
+                body = await self.read_body(head.content_length, self.path)
+        except RequestError as error:
+            await self.answer_error(error)
+            return False
+        except _Closed:
+            return False
+        self.state = HANDLING
+        response = await server.app.dispatch_request(self.request(head, body))
+        keep_alive = head.keep_alive and not oversized and not server.closing
+        self.enter(SENDING, limits.request_ms)
+        keep_alive = await self.send(response, keep_alive, head.version)
+        if oversized:
+            await self.linger()
+        return keep_alive
 
 
 async def _close(writer, abort):

@@ -34,7 +34,7 @@ from panel.api import (
     web_page,
 )
 from panel.api.common import REDIRECT_RULES_PREFIX, error_for, error_for_path
-from panel.api.router import PanelApp, out_of_memory
+from panel.api.router import RETRY_AFTER_S, PanelApp, out_of_memory
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
@@ -352,7 +352,10 @@ def _is_public(path, public_prefixes):
 
 def error_answer(path, status):
     """What the HTTP server answers to a request it refuses before the app
-    sees it (400, 414, 431): the app's own error for path."""
+    sees it (400, 414, 431), or could not take for lack of heap outside a
+    route (503, with a route's Retry-After): the app's own error for path."""
+    if status == 503:
+        return error_for_path(path, status).answer({"Retry-After": RETRY_AFTER_S})
     return error_for_path(path, status).answer()
 
 

@@ -282,3 +282,25 @@ def test_limits_come_from_a_board_limits_dict():
     assert (limits.header_count, limits.idle_ms, limits.connections) == (5, 1000, 3)
     names["http_connections"] = 0
     raises(ValueError, HttpLimits.from_limits, names)
+
+
+async def test_a_memory_error_outside_a_route_is_a_503_in_the_path_shape():
+    # The heap runs out where no route's guard is (microdot making the
+    # Request, the answer being made): 503 in the path's contract shape with
+    # Retry-After, and the connection ends; never a dropped connection.
+    class ShortHeap(Microdot):
+        async def dispatch_request(self, request):
+            raise MemoryError("memory allocation failed")
+
+    server = HttpServer(ShortHeap(), LIMITS, error_answer)
+    for path, shape in (
+        (b"/hello", {"error": "Out of memory"}),
+        (b"/rest/hello", {"error_code": 1503, "error_message": "Out of memory"}),
+    ):
+        raw = b"GET " + path + b" HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"
+        answers, _, _ = await _run([raw], server)
+        assert len(answers) == 1
+        status, headers, body = answers[0]
+        assert status == 503 and headers["retry-after"] == "1"
+        assert headers["connection"] == "close"
+        assert json.loads(body) == shape
