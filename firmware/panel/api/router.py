@@ -5,8 +5,9 @@
 # regular expression; and it finds a route by trying every pattern in order.
 # On the 64-bit unix port that is about 300 bytes per route before the first
 # request and about 500 after it, for the panel's 60-odd routes. Here a route
-# is an entry in each of three lists (and a small pattern object, no regex,
-# for the few with <name> segments), a static path is found by a dict lookup, and only those few
+# is an entry in each of three lists, sealed into tuples once the panel is
+# wired (and a small pattern object, no regex, for the few with <name>
+# segments), a static path is found by a dict lookup, and only those few
 # patterns are tried.
 #
 # Every handler also answers ApiError in its contract's shape, StoreFull as
