@@ -24,6 +24,11 @@ sends "1#" as RFC 4733 events: lock 1 must open. The visitor then hangs up.
   mpyunix_code_heap_romfs_bytes  the same imports from a ROMFS image of the
                               build (bytecode in place, as on a board with a
                               ROMFS partition); the image itself not counted.
+  mpy32_code_heap_bytes       the same imports (the same .mpy files) on the
+                              32-bit WebAssembly port (tools/benchmarks/
+                              mpy_run.mjs), whose objects and GC blocks are
+                              half the size: what a 32-bit board without
+                              frozen code would need for the code alone.
   mpyunix_call_peak_bytes     highest live heap sampled (every 20 ms) during
                               the call, minus the idle level before it. Target 65536.
   mpyunix_audio_call_peak_bytes  the same for a call with audio both ways, after
@@ -141,6 +146,59 @@ def code_heap(build, heap_kib, modules, romfs_image=None):
         if line.startswith("CODE_HEAP "):
             return int(line.split()[1])
     raise RuntimeError("import-all failed: %s %s" % (result.stdout, result.stderr))
+
+
+# The same imports on the 32-bit WebAssembly port, from the same .mpy files
+# (copied to /mpybuild, ahead of the sources at /lib); asyncio is built into
+# that port. Run by mpy_run.mjs: the heap is read in a later phase than the
+# imports (that port's gc.collect() cannot free what the running call holds).
+IMPORT_ALL_32 = """\
+import gc
+import sys
+sys.path.insert(0, "/mpybuild")
+gc.collect()
+before = gc.mem_alloc()
+for name in %r:
+    __import__(name)
+# ---- phase ----
+gc.collect()
+print("CODE_HEAP", gc.mem_alloc() - before)
+"""
+
+
+def code_heap_32(build, modules):
+    """The code heap of the same imports on the 32-bit WebAssembly port, or
+    None when node or its interpreter package is missing."""
+    package = os.path.join(ROOT, "tools", "mpy", "node_modules", "@micropython")
+    if not os.path.isdir(package) or shutil.which("node") is None:
+        return None
+    names = [
+        "main" if name == "__main__" else name
+        for name in modules
+        if name != "asyncio" and not name.startswith("asyncio.")
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(IMPORT_ALL_32 % (names,))
+    try:
+        result = subprocess.run(
+            [
+                "node",
+                os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs"),
+                "--copy",
+                build + ":/mpybuild",
+                handle.name,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.unlink(handle.name)
+    for line in result.stdout.splitlines():
+        if line.startswith("CODE_HEAP "):
+            return int(line.split()[1])
+    raise RuntimeError("32-bit import-all failed: %s %s" % (result.stdout, result.stderr))
 
 
 def romfs_image(build, work):
@@ -366,6 +424,9 @@ def main():
         if image is not None:
             in_place = code_heap(build, heap_kib, figures["boot_modules"], image)
             emit("mpyunix_code_heap_romfs_bytes", in_place, "bytes (code run from a ROMFS image)")
+        code_32 = code_heap_32(build, figures["boot_modules"])
+        if code_32 is not None:
+            emit("mpy32_code_heap_bytes", code_32, "bytes (the same imports on a 32-bit port)")
         emit("mpyunix_data_heap_bytes", figures["boot_alloc"] - code, "bytes (target 49152)")
         emit(
             "mpyunix_call_peak_bytes",
