@@ -252,6 +252,62 @@ def _separator(below, key):
     return key[:end]
 
 
+def _merged(pieces, low, high, pending, waiting, with_values, past_data=None):
+    """Yield (key, value) of a partition's live keys with low <= key < high
+    (None: unbounded) in key order: the data records in `pieces` (its data
+    file in pieces of whole records, from low's stretch) with its journal's
+    entries applied (pending: {key: value or None}, limited to the range;
+    waiting: its keys sorted), values None without with_values. The one
+    merge of the store's reads and merges. past_data (a one-item list), when
+    given, turns True once every data record is given (the keys after it lie
+    above the data file's last one). Closes pieces (a generator holding the
+    data file) when it ends or is closed itself."""
+    next_pending = 0
+    try:
+        past_high = False
+        for piece in pieces:
+            for key, value in records.data_records(piece, 0, len(piece), with_values):
+                if high is not None and key >= high:
+                    past_high = True
+                    break
+                if low is not None and key < low:
+                    continue
+                # Journal keys before this one, then this one: the journal's
+                # entry (newer) when it has one, else the data file's.
+                replaced = False
+                while next_pending < len(waiting) and waiting[next_pending] <= key:
+                    pending_key = waiting[next_pending]
+                    next_pending += 1
+                    pending_value = pending[pending_key]
+                    if pending_value is not None:
+                        yield pending_key, pending_value if with_values else None
+                    replaced = pending_key == key
+                if not replaced:
+                    yield key, value
+            piece = None
+            if past_high:
+                break
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    if past_data is not None:
+        past_data[0] = True
+    while next_pending < len(waiting):
+        pending_key = waiting[next_pending]
+        next_pending += 1
+        pending_value = pending[pending_key]
+        if pending_value is not None:
+            yield pending_key, pending_value if with_values else None
+
+
+def _taken(pieces):
+    """Yield a list's items, each dropped from it as it goes (a scan's pieces
+    are freed as it passes them)."""
+    while pieces:
+        yield pieces.pop(0)
+
+
 def _between(source, first, end):
     """Yield items first..end-1 of a fresh iterator of source (a callable),
     closing it when stopping early (a generator's finally, a data file)."""
@@ -1802,30 +1858,10 @@ class Store:
 
     def _materialize_clean(self, index, low, high, with_values):
         pending = self._journal_pending(index, low, high, with_values)
-        result = []
-        pieces = self._data_pieces(index, low)
-        try:
-            for piece in pieces:
-                for key, value in records.data_records(piece, 0, len(piece), with_values):
-                    if high is not None and key >= high:
-                        break
-                    if low is not None and key < low:
-                        continue
-                    if key in pending:
-                        continue
-                    result.append((key, value))
-                else:
-                    continue
-                break  # past high
-        finally:
-            pieces.close()
-        for key in pending:
-            value = pending[key]
-            if value is not None:
-                result.append((key, value if with_values else None))
-        pending = None
-        result.sort(key=_first)
-        return result
+        merged = _merged(
+            self._data_pieces(index, low), low, high, pending, sorted(pending), with_values
+        )
+        return list(merged)
 
     def _partition_items(self, index, low, high, with_values):
         """Yield (key, value or None) of the live keys of partition index with
@@ -1858,38 +1894,10 @@ class Store:
 
     def _partition_items_clean(self, index, low, high, with_values):
         pending = self._journal_pending(index, low, high, with_values)
-        waiting = sorted(pending)
-        next_pending = 0
         # All of it now, as the partition is at this step (later steps may
         # follow writes), in pieces: no block of the data file's size.
         pieces = list(self._data_pieces(index, low))
-        while pieces:
-            piece = pieces.pop(0)
-            for key, value in records.data_records(piece, 0, len(piece), with_values):
-                if high is not None and key >= high:
-                    pieces = None
-                    break
-                if low is not None and key < low:
-                    continue
-                # Journal keys before this one, then this one: the journal's
-                # entry (newer) when it has one, else the data file's.
-                replaced = False
-                while next_pending < len(waiting) and waiting[next_pending] <= key:
-                    pending_key = waiting[next_pending]
-                    next_pending += 1
-                    pending_value = pending[pending_key]
-                    if pending_value is not None:
-                        yield pending_key, pending_value if with_values else None
-                    replaced = pending_key == key
-                if not replaced:
-                    yield key, value
-            piece = None
-        while next_pending < len(waiting):
-            pending_key = waiting[next_pending]
-            next_pending += 1
-            pending_value = pending[pending_key]
-            if pending_value is not None:
-                yield pending_key, pending_value if with_values else None
+        return _merged(_taken(pieces), low, high, pending, sorted(pending), with_values)
 
     # --------------------------------------------------------------- apply
 
@@ -2100,53 +2108,22 @@ class Store:
         sizes = array("H")
         total = 0
         tail = 0
-        for key, value, in_data in self._merged_records(index, pending, waiting, True):
+        past_data = [False]
+        for key, value in self._merged_records(index, pending, waiting, past_data):
             size = records.data_record_size(key, value)
             sizes.append(size)
             total += size
-            if in_data:
+            if not past_data[0]:
                 tail = len(sizes)
         return source, sizes, total, tail
 
-    def _merged_records(self, index, pending, waiting, with_place=False):
-        """Yield (key, value) of partition index's live records in key order:
-        its data file, read in pieces, with the journal's entries (pending:
-        {key: value or None}, waiting: its keys sorted) applied. With
-        with_place, (key, value, in_data): in_data when the key is at most
-        the data file's last key."""
-        next_pending = 0
+    def _merged_records(self, index, pending, waiting, past_data=None):
+        """An iterator of (key, value) of partition index's live records in
+        key order: its data file, read in pieces, with the journal's entries
+        (pending: {key: value or None}, waiting: its keys sorted) applied
+        (_merged; past_data as there)."""
         pieces = self._data_pieces(index, None)
-        try:
-            for piece in pieces:
-                for key, value in records.data_records(piece, 0, len(piece), True):
-                    while next_pending < len(waiting) and waiting[next_pending] <= key:
-                        pending_key = waiting[next_pending]
-                        next_pending += 1
-                        pending_value = pending[pending_key]
-                        if pending_value is not None:
-                            if with_place:
-                                yield pending_key, pending_value, True
-                            else:
-                                yield pending_key, pending_value
-                        if pending_key == key:
-                            value = None  # the journal's entry replaced it
-                    if value is not None:
-                        if with_place:
-                            yield key, value, True
-                        else:
-                            yield key, value
-                piece = None
-        finally:
-            pieces.close()
-        while next_pending < len(waiting):
-            pending_key = waiting[next_pending]
-            next_pending += 1
-            pending_value = pending[pending_key]
-            if pending_value is not None:
-                if with_place:
-                    yield pending_key, pending_value, False
-                else:
-                    yield pending_key, pending_value
+        return _merged(pieces, None, None, pending, waiting, True, past_data)
 
     def _replace_with_pieces(self, index, low_key, source, cuts):
         """Write a data file per cut (first, end) of source's records (a
