@@ -9,13 +9,11 @@ own TCP connection is answered on it.
 
 Timing is never asserted: every wait polls with a deadline."""
 
-import socket
-import subprocess
 import time
 
 import pytest
 
-from support.panel_process import PanelProcess, free_port
+from support.panel_process import PanelProcess
 from support.sipp import Sipp, free_udp_port, panel_sip_account, sipp_path
 
 pytestmark = pytest.mark.skipif(
@@ -53,9 +51,9 @@ def log_events(panel, event):
     return [item for item in items if item["name"]["key"] == event]
 
 
-def answered_call_opens_lock_1(panel, sipp):
-    """sipp (uac_call_panel.xml) once its call ended: it passed, RTP flowed both
-    ways while the panel talked, and its DTMF opened lock 1."""
+def talked_with_media(panel, sipp):
+    """Once sipp's scenario ended: it passed, and RTP flowed both ways while
+    the panel talked."""
     media = None
     deadline = time.monotonic() + 20
     while sipp.process.poll() is None and time.monotonic() < deadline:
@@ -65,6 +63,12 @@ def answered_call_opens_lock_1(panel, sipp):
         time.sleep(0.05)
     assert sipp.wait_blocking(10) == 0, sipp.log()
     assert media is not None and media["sent"] > 0 and media["received"] > 0, media
+
+
+def answered_call_opens_lock_1(panel, sipp):
+    """sipp (uac_call_panel.xml) once its call ended: it passed, RTP flowed both
+    ways while the panel talked, and its DTMF opened lock 1."""
+    talked_with_media(panel, sipp)
     locks = panel.request("GET", "/sim/locks", auth=None).json["locks"]
     assert locks[0]["openings"] >= 1, locks
     return sipp
@@ -95,23 +99,7 @@ def test_caller_not_on_the_list_gets_403(panel, tmp_path):
 def _tcp_registrar(directory, scenario="registrar_hold.xml", extra=()):
     """sipp as a registrar over TCP (-t t1) on a free port, listening."""
     directory.mkdir()
-    port = free_port()
-    registrar = Sipp(scenario, directory, extra=["-t", "t1"] + list(extra))
-    registrar.port = port
-    registrar.process = subprocess.Popen(
-        registrar.command(),
-        cwd=str(directory),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 5
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return registrar
-        assert time.monotonic() < deadline, registrar.log()
-        time.sleep(0.05)
+    return Sipp(scenario, directory, extra=extra, tcp=True).start()
 
 
 def test_udp_caller_is_answered_while_the_account_is_on_tcp(panel, tmp_path):
@@ -150,15 +138,7 @@ def test_a_call_over_the_accounts_tcp_connection_is_answered(panel, tmp_path):
         account = dict(panel_sip_account("sip:127.0.0.1:%d" % registrar.port), transport="tcp")
         api(panel, "POST", "/api/v1/device/sip/settings", account)
         api(panel, "POST", "/api/v1/device/sip/enable", {"sip_enable": True})
-        media = None
-        deadline = time.monotonic() + 20
-        while registrar.process.poll() is None and time.monotonic() < deadline:
-            call = panel.request("GET", "/sim/call", auth=None).json
-            if call["state"] in ("talking", "door_open") and call["media"]:
-                media = call["media"]
-            time.sleep(0.05)
-        assert registrar.wait_blocking(10) == 0, registrar.log()
-        assert media is not None and media["sent"] > 0 and media["received"] > 0, media
+        talked_with_media(panel, registrar)
         with open(registrar.message_file, errors="replace") as handle:
             log = handle.read()
         assert "SIP/2.0 180 Ringing" in log and ";transport=tcp>" in log

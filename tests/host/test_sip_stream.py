@@ -31,12 +31,6 @@ def _udp_socket():
     return sock
 
 
-def _free_tcp_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def _until(condition, timeout_s=10):
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -46,23 +40,8 @@ async def _until(condition, timeout_s=10):
 
 @pytest.mark.skipif(sipp_path() is None, reason="sipp missing")
 async def test_register_over_tcp_with_sipp(tmp_path):
-    port = _free_tcp_port()
-    sipp = Sipp("registrar_once.xml", tmp_path, extra=["-t", "t1"])
-    sipp.port = port
-    sipp.process = subprocess.Popen(
-        sipp.command(),
-        cwd=str(tmp_path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 5
-    while True:  # sipp listens on TCP
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert time.monotonic() < deadline, sipp.log()
-        time.sleep(0.05)
+    sipp = Sipp("registrar_once.xml", tmp_path, tcp=True).start()
+    port = sipp.port
     udp = _udp_socket()
     ua = SipUserAgent(udp, udp.getsockname())
     ua.start()

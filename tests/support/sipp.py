@@ -60,14 +60,28 @@ def _port_taken(port):
     return False
 
 
+def free_tcp_port():
+    """A TCP port nobody listens on right now on 127.0.0.1 (small race accepted)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _tcp_listening(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 class Sipp:
-    def __init__(self, scenario, work_dir, remote=None, timeout_s=30, extra=()):
+    def __init__(self, scenario, work_dir, remote=None, timeout_s=30, extra=(), tcp=False):
+        # tcp: sipp's SIP over one TCP connection (-t t1), on a free TCP port.
         self.scenario = os.path.join(SCENARIO_DIR, scenario)
         self.work_dir = str(work_dir)
         self.remote = remote
         self.timeout_s = timeout_s
-        self.extra = list(extra)
-        self.port = free_udp_port()
+        self.tcp = tcp
+        self.extra = (["-t", "t1"] if tcp else []) + list(extra)
+        self.port = free_tcp_port() if tcp else free_udp_port()
         self.media_port = free_udp_port_pair()
         self.process = None
         self.message_file = os.path.join(self.work_dir, "sipp_messages.log")
@@ -114,8 +128,9 @@ class Sipp:
             stderr=subprocess.PIPE,
         )
         # A UAS must be listening before the UA sends; wait for its port.
+        listening = _tcp_listening if self.tcp else _port_taken
         deadline = time.monotonic() + 5
-        while not _port_taken(self.port):
+        while not listening(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("sipp did not start: %s" % self.log())
             time.sleep(0.02)
