@@ -533,17 +533,23 @@ class _ReadSizes:
         self._handle.close()
 
 
-def test_a_journal_is_checked_at_first_load_in_pieces():
+def _reads_noted(suffix, reads):
+    """The real file system, noting in reads (_ReadSizes) every read of the
+    files whose names end with suffix."""
     from panel.store.file_system import OsFileSystem
 
-    reads = [0, 0]
-
-    class JournalReads(OsFileSystem):
+    class NotedReads(OsFileSystem):
         def open(self, path, mode):
             handle = OsFileSystem.open(self, path, mode)
-            if mode == "rb" and path.endswith(".j"):
+            if mode == "rb" and path.endswith(suffix):
                 return _ReadSizes(handle, reads)
             return handle
+
+    return NotedReads()
+
+
+def test_a_journal_is_checked_at_first_load_in_pieces():
+    reads = [0, 0]
 
     name = temp_dir("store-first-load") + "/kv"
     store = PiecewiseJournalStore(name)
@@ -555,7 +561,7 @@ def test_a_journal_is_checked_at_first_load_in_pieces():
 
     journal_bytes = os.stat(name + "/p0_0.j")[6]
     assert journal_bytes > 20 * PiecewiseJournalStore.JOURNAL_PIECE_BYTES
-    store = PiecewiseJournalStore(name, JournalReads())
+    store = PiecewiseJournalStore(name, _reads_noted(".j", reads))
     store.open()
     assert store.get(_forward_key(39)) == b"queue 39"
     assert store.count() == 40
@@ -574,16 +580,8 @@ def test_merges_splits_pages_and_checks_read_data_files_in_pieces():
     import os
 
     from panel.store import records
-    from panel.store.file_system import OsFileSystem
 
     reads = [0, 0]
-
-    class DataReads(OsFileSystem):
-        def open(self, path, mode):
-            handle = OsFileSystem.open(self, path, mode)
-            if mode == "rb" and path.endswith(".d"):
-                return _ReadSizes(handle, reads)
-            return handle
 
     class PiecewiseData(Store):
         DATA_SPLIT_BYTES = 3000
@@ -592,7 +590,7 @@ def test_merges_splits_pages_and_checks_read_data_files_in_pieces():
         DATA_PIECE_BYTES = 48
 
     name = temp_dir("store-data-pieces") + "/kv"
-    store = PiecewiseData(name, DataReads())
+    store = PiecewiseData(name, _reads_noted(".d", reads))
     store.open()
     model = {}
     seed = 7
@@ -612,7 +610,7 @@ def test_merges_splits_pages_and_checks_read_data_files_in_pieces():
     assert list(store.scan(reverse=True)) == wanted[::-1]
     assert store.page("k:", "k;", 9, 11) == wanted[9:20]
     store.close()
-    store = PiecewiseData(name, DataReads())
+    store = PiecewiseData(name, _reads_noted(".d", reads))
     store.open()  # checks every file (CHECK_ON_OPEN)
     assert store.damage_found() == []
     for key in model:
