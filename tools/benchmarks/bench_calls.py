@@ -40,6 +40,7 @@ for _path in (os.path.join(ROOT, "firmware"), ROOT, os.path.join(ROOT, "tests"))
 from panel.services.forward_rules import ForwardRules  # noqa: E402
 from panel.store import Store  # noqa: E402
 from support.panel_process import PanelProcess  # noqa: E402
+from support.polling import poll_until  # noqa: E402
 
 RULES = 10000
 ROUNDS = 60
@@ -181,13 +182,11 @@ def emulator_get(port, path):
 
 
 def wait_for(predicate, timeout=10.0, step=0.002):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise RuntimeError("timed out")
+    """poll_until, a miss raising: a timed-out step spoils the figure."""
+    value = poll_until(predicate, timeout, step)
+    if not value:
+        raise RuntimeError("timed out")
+    return value
 
 
 class RingWatcher:
