@@ -34,7 +34,7 @@ from panel.api import (
     web_page,
 )
 from panel.api.common import REDIRECT_RULES_PREFIX, error_for, error_for_path
-from panel.api.router import RETRY_AFTER_S, PanelApp, out_of_memory
+from panel.api.router import PanelApp, out_of_memory, out_of_memory_answer
 from panel.calls.controller import CallController
 from panel.calls.environment import CallEnvironment
 from panel.calls.ticks_clock import TicksClock
@@ -355,7 +355,7 @@ def error_answer(path, status):
     sees it (400, 414, 431), or could not take for lack of heap outside a
     route (503, with a route's Retry-After): the app's own error for path."""
     if status == 503:
-        return error_for_path(path, status).answer({"Retry-After": RETRY_AFTER_S})
+        return out_of_memory_answer(path)
     return error_for_path(path, status).answer()
 
 

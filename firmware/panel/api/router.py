@@ -19,7 +19,7 @@ import gc
 import microdot.microdot as microdot_core
 from microdot import Microdot
 
-from panel.api.common import error_for
+from panel.api.common import error_for, error_for_path
 from panel.core.errors import ApiError
 from panel.store import StoreFull
 
@@ -204,6 +204,12 @@ RETRY_AFTER_S = "1"
 def out_of_memory(request):
     """The 503 of a request the heap could not take, in its contract's shape.
     The store rebuilds its RAM state from its files at its next call when a
-    write met the MemoryError (store.Store.write_batch)."""
+    write met the MemoryError (store.Store._guarded_apply)."""
     gc.collect()
-    return error_for(request, 503).answer({"Retry-After": RETRY_AFTER_S})
+    return out_of_memory_answer("" if request is None else request.path)
+
+
+def out_of_memory_answer(path):
+    """(body, status, headers) of that 503 for path: also what the HTTP
+    server answers when the heap ran out outside a route (wiring.error_answer)."""
+    return error_for_path(path, 503).answer({"Retry-After": RETRY_AFTER_S})
