@@ -288,9 +288,7 @@ def _merged(pieces, low, high, pending, waiting, with_values, past_data=None):
             if past_high:
                 break
     finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
+        _close(pieces)
     if past_data is not None:
         past_data[0] = True
     while next_pending < len(waiting):
@@ -321,9 +319,15 @@ def _between(source, first, end):
                 yield item
             position += 1
     finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+        _close(iterator)
+
+
+def _close(iterator):
+    """Close a generator (its finally runs: a data file's handle); other
+    iterators have nothing to close."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 def _cut(sizes, first, end, piece_bytes, cuts):
