@@ -123,22 +123,23 @@ def emit(name, value, unit):
     print("%s: %s %s" % (name, value, unit), flush=True)
 
 
-def code_heap(build, heap_kib, modules, romfs_image=None):
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    names = ["main" if name == "__main__" else name for name in modules]
+def import_names(modules):
+    """The booted panel's modules as import names (it ran main.py as __main__)."""
+    return ["main" if name == "__main__" else name for name in modules]
+
+
+def run_for_code_heap(command, script, cwd, timeout, env=None):
+    """The CODE_HEAP figure that `command + [script file]` prints."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        if romfs_image is None:
-            handle.write(IMPORT_ALL % (names,))
-        else:
-            handle.write(IMPORT_ALL_ROMFS % (romfs_image, names))
+        handle.write(script)
     try:
         result = subprocess.run(
-            [micropython, "-X", "heapsize=%dk" % heap_kib, handle.name],
-            cwd=build,
+            command + [handle.name],
+            cwd=cwd,
             capture_output=True,
             text=True,
-            timeout=60,
-            env=dict(os.environ, MICROPYPATH=".frozen"),
+            timeout=timeout,
+            env=env,
         )
     finally:
         os.unlink(handle.name)
@@ -146,6 +147,17 @@ def code_heap(build, heap_kib, modules, romfs_image=None):
         if line.startswith("CODE_HEAP "):
             return int(line.split()[1])
     raise RuntimeError("import-all failed: %s %s" % (result.stdout, result.stderr))
+
+
+def code_heap(build, heap_kib, modules, romfs_image=None):
+    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    names = import_names(modules)
+    if romfs_image is None:
+        script = IMPORT_ALL % (names,)
+    else:
+        script = IMPORT_ALL_ROMFS % (romfs_image, names)
+    command = [micropython, "-X", "heapsize=%dk" % heap_kib]
+    return run_for_code_heap(command, script, build, 60, dict(os.environ, MICROPYPATH=".frozen"))
 
 
 # The same imports on the 32-bit WebAssembly port, from the same .mpy files
@@ -172,33 +184,11 @@ def code_heap_32(build, modules):
     package = os.path.join(ROOT, "tools", "mpy", "node_modules", "@micropython")
     if not os.path.isdir(package) or shutil.which("node") is None:
         return None
-    names = [
-        "main" if name == "__main__" else name
-        for name in modules
-        if name != "asyncio" and not name.startswith("asyncio.")
-    ]
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(IMPORT_ALL_32 % (names,))
-    try:
-        result = subprocess.run(
-            [
-                "node",
-                os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs"),
-                "--copy",
-                build + ":/mpybuild",
-                handle.name,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        os.unlink(handle.name)
-    for line in result.stdout.splitlines():
-        if line.startswith("CODE_HEAP "):
-            return int(line.split()[1])
-    raise RuntimeError("32-bit import-all failed: %s %s" % (result.stdout, result.stderr))
+    # asyncio is built into that port.
+    names = [name for name in import_names(modules) if name.split(".")[0] != "asyncio"]
+    runner = os.path.join(ROOT, "tools", "benchmarks", "mpy_run.mjs")
+    command = ["node", runner, "--copy", build + ":/mpybuild"]
+    return run_for_code_heap(command, IMPORT_ALL_32 % (names,), ROOT, 120)
 
 
 def romfs_image(build, work):
