@@ -1422,12 +1422,9 @@ class Store:
         file's size, and on a small board's fragmented heap one block that
         large may not be free. Only bytes that are no valid record (after a
         power cut, or damage) are read whole, to judge them."""
-        try:
-            handle = self._files.open(self._path(name), "rb")
-        except OSError as error:
-            if is_missing(error):
-                return None
-            raise
+        handle = self._open_if_present(name)
+        if handle is None:
+            return None
         try:
             file_size = self._files.stat(self._path(name))[6]
             base = 0  # file offset of buffer[0]
@@ -2312,14 +2309,20 @@ class Store:
     def _path(self, name):
         return self._directory + "/" + name
 
-    def _read_file(self, name, limit):
-        """Bytes of a file (at most limit bytes when given), None if missing."""
+    def _open_if_present(self, name):
+        """A file opened for reading, or None when it does not exist."""
         try:
-            handle = self._files.open(self._path(name), "rb")
+            return self._files.open(self._path(name), "rb")
         except OSError as error:
             if is_missing(error):
                 return None
             raise
+
+    def _read_file(self, name, limit):
+        """Bytes of a file (at most limit bytes when given), None if missing."""
+        handle = self._open_if_present(name)
+        if handle is None:
+            return None
         try:
             if limit is None:
                 return handle.read()
